@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one test command (README and .ci/run both call it).
+# Installs the real peers the tests need (Mailpit, Chromium), checks
+# PostgreSQL and runs every test of both modules under -race.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MAILPIT_VERSION=v1.27.11
+export PATH="$(go env GOPATH)/bin:$PATH"
+
+if ! command -v mailpit >/dev/null 2>&1; then
+  echo "== installing mailpit $MAILPIT_VERSION (go install, ~3 min cold)"
+  go install "github.com/axllent/mailpit@$MAILPIT_VERSION"
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing chromium (apt-get)"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >/dev/null
+fi
+
+export INVITEKIT_POSTGRES_DSN="${INVITEKIT_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+export INVITEKIT_REDIS_ADDR="${INVITEKIT_REDIS_ADDR:-127.0.0.1:6379}"
+if ! go run ./scripts/pgcheck "$INVITEKIT_POSTGRES_DSN"; then
+  echo "PostgreSQL is not reachable at INVITEKIT_POSTGRES_DSN=$INVITEKIT_POSTGRES_DSN" >&2
+  exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+go -C examples vet ./...
+
+echo "== go test -race (main module)"
+go test -race -count=1 -timeout 30m ./...
+echo "== go test -race (examples module)"
+go -C examples test -race -count=1 -timeout 20m ./...
