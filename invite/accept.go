@@ -1,0 +1,297 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// AcceptIdentity is who signed in at the identity provider.
+type AcceptIdentity struct {
+	Issuer        string // OpenID issuer URL (required)
+	Subject       string // "sub" claim (required)
+	Email         string // email claim (normalized before comparing)
+	EmailVerified bool   // email_verified claim
+	// JoinAsSignedIn accepts the invitation for the signed-in identity even
+	// when its email differs from the invited one; the mismatch is recorded
+	// in the accept event instead of refusing.
+	JoinAsSignedIn bool
+	// Provider names the provider in the membership's
+	// primaryIdentityProvider (default Issuer).
+	Provider string
+}
+
+// InvitationInfo is what an accept page shows about an invitation.
+// Invitation.VerifierHash is cleared.
+type InvitationInfo struct {
+	Invitation   store.Invitation
+	Organization store.Organization
+	User         store.User
+	InviterName  string
+}
+
+// LookupInvitation checks a token and returns what the accept page needs.
+// For an expired, used or revoked invitation it returns the info together
+// with ErrInviteExpired, ErrInviteUsed or ErrInviteRevoked, so the page can
+// say so. A malformed or unknown token, or a wrong verifier, is
+// ErrInvalidToken (with zero info).
+func (s *Service) LookupInvitation(ctx context.Context, token string) (InvitationInfo, error) {
+	inv, err := s.checkToken(ctx, token)
+	if err != nil {
+		return InvitationInfo{}, err
+	}
+	return s.invitationInfo(ctx, inv)
+}
+
+// checkToken parses token, loads its invitation and verifies the verifier
+// in constant time.
+func (s *Service) checkToken(ctx context.Context, token string) (store.Invitation, error) {
+	id, verifier, err := parseToken(token)
+	if err != nil {
+		return store.Invitation{}, err
+	}
+	inv, err := s.st.GetInvitation(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Invitation{}, ErrInvalidToken
+	case err != nil:
+		return store.Invitation{}, storeErr(err)
+	}
+	if !verifierMatches(verifier, inv.VerifierHash) {
+		return store.Invitation{}, ErrInvalidToken
+	}
+	return inv, nil
+}
+
+// invitationInfo loads the organization, user and inviter of inv and
+// returns the invitation's state as the error.
+func (s *Service) invitationInfo(ctx context.Context, inv store.Invitation) (InvitationInfo, error) {
+	org, err := s.st.GetOrganization(ctx, inv.OrganizationID)
+	if err != nil {
+		return InvitationInfo{}, storeErr(err)
+	}
+	user, err := s.st.GetUser(ctx, inv.UserID)
+	if err != nil {
+		return InvitationInfo{}, storeErr(err)
+	}
+	inv.VerifierHash = nil
+	info := InvitationInfo{
+		Invitation:   inv,
+		Organization: org,
+		User:         user,
+		InviterName:  s.inviterName(ctx, inv.InvitedBy),
+	}
+	return info, s.invitationState(inv)
+}
+
+// invitationState is nil for a usable invitation, else why it is not.
+func (s *Service) invitationState(inv store.Invitation) error {
+	switch {
+	case inv.RevokeTime != nil:
+		return ErrInviteRevoked
+	case inv.SpendTime != nil:
+		return ErrInviteUsed
+	case !s.now().Before(inv.ExpireTime):
+		return ErrInviteExpired
+	}
+	return nil
+}
+
+// AcceptInvitation checks token and accepts the invitation for id (see
+// AcceptInvitationByID for the rules).
+func (s *Service) AcceptInvitation(ctx context.Context, token string, id AcceptIdentity) (store.Membership, error) {
+	inv, err := s.checkToken(ctx, token)
+	if err != nil {
+		return store.Membership{}, err
+	}
+	return s.accept(ctx, inv, id)
+}
+
+// AcceptInvitationByID accepts an invitation whose token was already
+// checked (the accept page's POST keeps only the invitation id in the
+// session). In one atomic store call it spends the invitation (exactly one
+// of many concurrent calls succeeds), links the identity to the invited
+// user, marks the email verified when the provider verified the invited
+// email, and flips the membership to ACTIVE. It then records the login.
+//
+// Email policy: id.Email (normalized) must equal the invited email unless
+// id.JoinAsSignedIn; id.EmailVerified must be true unless
+// Config.RequireVerifiedEmail is false.
+//
+// Errors: ErrInvalidToken (unknown id), ErrInviteExpired, ErrInviteUsed,
+// ErrInviteRevoked, ErrEmailMismatch, ErrEmailNotVerified,
+// ErrIdentityTaken, ErrWrongStatus, *FieldError (no issuer or subject).
+func (s *Service) AcceptInvitationByID(ctx context.Context, invitationID string, id AcceptIdentity) (store.Membership, error) {
+	if !validSelector(invitationID) {
+		return store.Membership{}, ErrInvalidToken
+	}
+	inv, err := s.st.GetInvitation(ctx, invitationID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Membership{}, ErrInvalidToken
+	case err != nil:
+		return store.Membership{}, storeErr(err)
+	}
+	return s.accept(ctx, inv, id)
+}
+
+func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIdentity) (store.Membership, error) {
+	if err := checkIdentity(id); err != nil {
+		return store.Membership{}, err
+	}
+	if err := s.invitationState(inv); err != nil {
+		return store.Membership{}, err
+	}
+	email, nerr := NormalizeEmail(id.Email)
+	match := nerr == nil && email == inv.Email
+	if !match && !id.JoinAsSignedIn {
+		return store.Membership{}, ErrEmailMismatch
+	}
+	if s.requireVerified && !id.EmailVerified {
+		return store.Membership{}, ErrEmailNotVerified
+	}
+	now := s.now()
+	provider := id.Provider
+	if provider == "" {
+		provider = id.Issuer
+	}
+	data := map[string]string{"invitation_id": inv.ID, "issuer": id.Issuer}
+	if !match {
+		data["email_mismatch"] = "true"
+		data["signed_in_email"] = email
+	}
+	m, err := s.st.AcceptInvitation(ctx, store.AcceptParams{
+		InvitationID: inv.ID,
+		Now:          now,
+		Identity: store.Identity{
+			Issuer:     id.Issuer,
+			Subject:    id.Subject,
+			UserID:     inv.UserID,
+			Email:      email,
+			CreateTime: now,
+		},
+		EmailVerified:    id.EmailVerified && match,
+		IdentityProvider: provider,
+		Event:            s.event(inv.OrganizationID, store.EventMembershipAccepted, inv.UserID, inv.UserID, now, data),
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Membership{}, fmt.Errorf("%w (%w)", ErrInvalidToken, err)
+		}
+		return store.Membership{}, storeErr(err)
+	}
+	s.changed(inv.OrganizationID, inv.UserID)
+	s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", inv.OrganizationID, "user_id", inv.UserID, "email_mismatch", !match)
+	loginEv := s.event(inv.OrganizationID, store.EventUserLoggedIn, inv.UserID, inv.UserID, now, map[string]string{"issuer": id.Issuer})
+	if err := s.st.RecordLogin(ctx, inv.UserID, now, loginEv); err != nil {
+		s.log.WarnContext(ctx, "invite: record login after accept", "user_id", inv.UserID, "err", err)
+	}
+	return m, nil
+}
+
+func checkIdentity(id AcceptIdentity) error {
+	switch {
+	case id.Issuer == "" || len(id.Issuer) > 2048 || hasControl(id.Issuer):
+		return invalid("issuer", "identity issuer is required")
+	case id.Subject == "" || len(id.Subject) > 255 || hasControl(id.Subject):
+		return invalid("subject", "identity subject is required (at most 255 characters)")
+	}
+	return nil
+}
+
+// SignIn signs in a returning member. The user is found by the linked
+// identity (issuer+subject); failing that, by a verified email, in which
+// case the identity is linked to that user. It records the login and
+// returns the user and their ACTIVE memberships (every organization; the
+// caller picks one). The login event goes to the feed of the first of them.
+//
+// Errors: ErrNoMembership (unknown person, or no ACTIVE membership
+// anywhere: "an invitation is required"; nothing is written),
+// ErrEmailNotVerified (a user with that email exists but the provider did
+// not verify it), ErrIdentityTaken, *FieldError.
+func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []store.Membership, error) {
+	if err := checkIdentity(id); err != nil {
+		return store.User{}, nil, err
+	}
+	var user store.User
+	link := false
+	ident, err := s.st.GetIdentity(ctx, id.Issuer, id.Subject)
+	switch {
+	case err == nil:
+		if user, err = s.st.GetUser(ctx, ident.UserID); err != nil {
+			return store.User{}, nil, storeErr(err)
+		}
+	case errors.Is(err, store.ErrNotFound):
+		email, nerr := NormalizeEmail(id.Email)
+		if nerr != nil {
+			return store.User{}, nil, ErrNoMembership
+		}
+		user, err = s.st.GetUserByEmail(ctx, email)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return store.User{}, nil, ErrNoMembership
+		case err != nil:
+			return store.User{}, nil, storeErr(err)
+		case !id.EmailVerified:
+			return store.User{}, nil, ErrEmailNotVerified
+		}
+		link = true
+	default:
+		return store.User{}, nil, storeErr(err)
+	}
+	all, err := s.st.ListUserMemberships(ctx, user.ID)
+	if err != nil {
+		return store.User{}, nil, storeErr(err)
+	}
+	var active []store.Membership
+	for _, m := range all {
+		if m.Status == store.StatusActive {
+			active = append(active, m)
+		}
+	}
+	if len(active) == 0 {
+		return store.User{}, nil, ErrNoMembership
+	}
+	now := s.now()
+	orgID := active[0].OrganizationID
+	if link {
+		email, _ := NormalizeEmail(id.Email)
+		ev := s.event(orgID, EventIdentityLinked, user.ID, user.ID, now, map[string]string{"issuer": id.Issuer})
+		err := s.st.LinkIdentity(ctx, store.Identity{Issuer: id.Issuer, Subject: id.Subject, UserID: user.ID, Email: email, CreateTime: now}, ev)
+		if err != nil {
+			return store.User{}, nil, storeErr(err)
+		}
+	}
+	ev := s.event(orgID, store.EventUserLoggedIn, user.ID, user.ID, now, map[string]string{"issuer": id.Issuer})
+	if err := s.st.RecordLogin(ctx, user.ID, now, ev); err != nil {
+		return store.User{}, nil, storeErr(err)
+	}
+	user.LastLogin = &now
+	s.log.InfoContext(ctx, "invite: signed in", "user_id", user.ID, "linked", link)
+	return user, active, nil
+}
+
+// RequestNewInvitation records that the holder of an expired link asks for
+// a new one: an EventInvitationRenewRequest in the organization's feed, for
+// its admins to act on (ResendInvitation renews). Errors: ErrInvalidToken,
+// ErrInviteUsed, ErrInviteRevoked, ErrWrongStatus (the invitation is still
+// valid: just use it).
+func (s *Service) RequestNewInvitation(ctx context.Context, token string) error {
+	info, err := s.LookupInvitation(ctx, token)
+	switch {
+	case err == nil:
+		return ErrWrongStatus
+	case !errors.Is(err, ErrInviteExpired):
+		return err
+	}
+	inv := info.Invitation
+	ev := s.event(inv.OrganizationID, store.EventInvitationRenewRequest, inv.UserID, inv.UserID, s.now(),
+		map[string]string{"invitation_id": inv.ID, "email": inv.Email})
+	if err := s.st.AppendEvent(ctx, ev); err != nil {
+		return storeErr(err)
+	}
+	s.log.InfoContext(ctx, "invite: new invitation requested", "org_id", inv.OrganizationID, "user_id", inv.UserID)
+	return nil
+}

@@ -1,0 +1,214 @@
+package invite
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/invitekit/invitekit/invite/csvimport"
+	"github.com/invitekit/invitekit/store"
+)
+
+// Bulk import: Service.BulkInvite reads a CSV or JSON-lines file of people
+// (see package csvimport for the columns), validates every row with the
+// same rules as CreateUserAndMembership, and invites the valid ones in
+// batches (store.BatchCreator, one transaction per batch of
+// BulkOptions.BatchSize rows) — not row by row through the single-invite
+// path. Each invitation mail is queued in the outbox in the same
+// transaction as its membership; the mailer's outbox dispatcher delivers
+// them at its own (throttled) pace, so a 100,000-row import never blocks on
+// SMTP.
+//
+// Every row gets a BulkRowResult. Re-uploading the same file is idempotent:
+// rows whose person already has a membership in the organization (pending,
+// active or inactive) report already_member and change nothing.
+
+// Bulk input formats.
+const (
+	BulkFormatCSV   = csvimport.FormatCSV   // "csv"
+	BulkFormatJSONL = csvimport.FormatJSONL // "jsonl"
+)
+
+// Bulk defaults and bounds.
+const (
+	DefaultBulkBatchSize = 1000
+	MaxBulkBatchSize     = 10000
+	DefaultBulkMaxBytes  = csvimport.DefaultMaxBytes // 32 MiB
+	DefaultBulkMaxRows   = csvimport.DefaultMaxRows  // 100,000
+)
+
+// Errors that refuse a bulk input as a whole (BulkInvite returns them
+// wrapped; test with errors.Is). Nothing is written when one of them is
+// returned: the whole input is read and checked before the first write.
+var (
+	// ErrBulkTooLarge: the input is larger than BulkOptions.MaxBytes (413).
+	ErrBulkTooLarge = csvimport.ErrTooLarge
+	// ErrBulkTooManyRows: more data rows than BulkOptions.MaxRows (413).
+	ErrBulkTooManyRows = csvimport.ErrTooManyRows
+	// ErrBulkRecordTooLarge: one row is larger than 64 KiB (413).
+	ErrBulkRecordTooLarge = csvimport.ErrRecordTooLarge
+	// ErrBulkBadHeader: the CSV header is missing, has no email column or
+	// names an unknown or duplicate column; the *csvimport.HeaderError in
+	// the chain names the column (422).
+	ErrBulkBadHeader = csvimport.ErrBadHeader
+	// ErrBulkBadFormat: BulkOptions.Format is not "csv" or "jsonl" (415).
+	ErrBulkBadFormat = csvimport.ErrBadFormat
+)
+
+// BulkOptions configures one BulkInvite call. The zero value imports CSV
+// for real, sending invitation emails, with the default limits.
+type BulkOptions struct {
+	// Format is BulkFormatCSV (default) or BulkFormatJSONL.
+	Format string
+	// DryRun validates and looks up every row and reports what would
+	// happen, writing nothing (no users, memberships, events or mail).
+	DryRun bool
+	// SendInvitationEmail is the default for rows that do not say (nil =
+	// true): true invites (PENDING_INVITE + mail), false adds people
+	// directly as ACTIVE without an invitation. A JSON line's own
+	// sendInvitationEmail wins.
+	SendInvitationEmail *bool
+	// ActorID is the importing user's id (InvitedBy, event actor, inviter
+	// name in the mails).
+	ActorID string
+	// MaxRows bounds the data rows (0 = DefaultBulkMaxRows, < 0 = no limit).
+	MaxRows int
+	// MaxBytes bounds the input size (0 = DefaultBulkMaxBytes, < 0 = no limit).
+	MaxBytes int64
+	// BatchSize is the number of rows written per transaction
+	// (0 = DefaultBulkBatchSize, at most MaxBulkBatchSize).
+	BatchSize int
+	// Progress, when set, is called from BulkInvite's goroutine after the
+	// input was checked and after every batch. It must not block for long.
+	Progress func(BulkProgress)
+	// TempDir is where an input that is not an io.ReadSeeker is spooled
+	// while it is checked (at most MaxBytes); "" means os.TempDir(). The
+	// file is removed before BulkInvite returns.
+	TempDir string
+}
+
+// BulkRowStatus is a row's outcome.
+type BulkRowStatus string
+
+// Row outcomes. In a dry run, BulkCreated means "would be created".
+const (
+	BulkCreated         BulkRowStatus = "created"
+	BulkAlreadyMember   BulkRowStatus = "already_member"    // unchanged: the person already has a membership
+	BulkInvalid         BulkRowStatus = "invalid"           // Field and Reason say why
+	BulkRefused         BulkRowStatus = "refused"           // Config.BeforeInvite said no; Reason is its reason
+	BulkDuplicateInFile BulkRowStatus = "duplicate_in_file" // an earlier row has the same email
+	BulkFailed          BulkRowStatus = "failed"            // a store error; not written (see the returned error)
+)
+
+// BulkRowResult is one row's outcome. It is kept small (no user objects)
+// so that a report of 100,000 rows stays a few megabytes.
+type BulkRowResult struct {
+	Row  int `json:"row"`  // 1-based data row (header and blank lines not counted)
+	Line int `json:"line"` // 1-based input line where the row starts
+	// Email is the normalized email, or the raw (trimmed, shortened) cell
+	// when it is invalid.
+	Email  string        `json:"email,omitempty"`
+	Status BulkRowStatus `json:"status"`
+	// UserID is set for created rows (empty in a dry run).
+	UserID string `json:"userId,omitempty"`
+	// MembershipStatus is the new membership's status for created rows
+	// (PENDING_INVITE or ACTIVE), the existing one for already_member rows
+	// when known.
+	MembershipStatus store.MembershipStatus `json:"membershipStatus,omitempty"`
+	// Code is machine-readable for invalid, refused and failed rows
+	// (e.g. "invalid_argument", "external_id_taken", "policy_refused").
+	Code string `json:"code,omitempty"`
+	// Field is the column (CSV) or JSON field (JSON lines) at fault.
+	Field string `json:"field,omitempty"`
+	// Reason is a human-readable explanation, safe to show.
+	Reason string `json:"reason,omitempty"`
+}
+
+// BulkSummary counts rows by outcome.
+type BulkSummary struct {
+	Rows            int `json:"rows"`
+	Created         int `json:"created"`
+	AlreadyMember   int `json:"alreadyMember"`
+	Invalid         int `json:"invalid"`
+	Refused         int `json:"refused"`
+	DuplicateInFile int `json:"duplicateInFile"`
+	Failed          int `json:"failed"`
+}
+
+func (s *BulkSummary) add(st BulkRowStatus) {
+	switch st {
+	case BulkCreated:
+		s.Created++
+	case BulkAlreadyMember:
+		s.AlreadyMember++
+	case BulkInvalid:
+		s.Invalid++
+	case BulkRefused:
+		s.Refused++
+	case BulkDuplicateInFile:
+		s.DuplicateInFile++
+	case BulkFailed:
+		s.Failed++
+	}
+}
+
+// BulkReport is the outcome of BulkInvite: a summary and one result per
+// data row, in input order. Export it with WriteCSV or WriteJSON.
+type BulkReport struct {
+	OrganizationID string          `json:"organizationId"`
+	DryRun         bool            `json:"dryRun"`
+	Format         string          `json:"format"`
+	Summary        BulkSummary     `json:"summary"`
+	Results        []BulkRowResult `json:"results"`
+	StartTime      time.Time       `json:"startTime"`
+	EndTime        time.Time       `json:"endTime"`
+}
+
+// Bulk phases reported in BulkProgress.Phase.
+const (
+	BulkPhaseChecking  = "checking"  // reading the whole input once (limits, header)
+	BulkPhaseImporting = "importing" // validating and writing batches
+	BulkPhaseDone      = "done"
+)
+
+// BulkProgress is reported through BulkOptions.Progress.
+type BulkProgress struct {
+	Phase     string      `json:"phase"`
+	Rows      int         `json:"rows"`      // rows done so far
+	TotalRows int         `json:"totalRows"` // rows in the input (known after checking)
+	Summary   BulkSummary `json:"summary"`   // counts so far
+}
+
+// BulkInvite imports a CSV or JSON-lines file of people into orgID (see
+// BulkOptions and package csvimport for the format).
+//
+// It first reads the whole input once to check the limits and the header
+// (an input that is not an io.ReadSeeker is spooled to a temporary file
+// meanwhile, so memory stays flat at any size); a fatal problem
+// (ErrBulkTooLarge, ErrBulkTooManyRows, ErrBulkRecordTooLarge,
+// ErrBulkBadHeader, ErrBulkBadFormat, ErrNotFound for the organization) is
+// returned with a nil report and nothing written. Then it validates every
+// row, drops duplicates within the file, looks up existing people where
+// needed, consults Config.BeforeInvite, and writes the rest in batches.
+// A bad row never stops the good rows.
+//
+// The returned error is non-nil only when the import could not finish (a
+// fatal input problem, a store failure or ctx ended); the report then holds
+// what was done before (rows of completed batches are committed; the rest
+// are not in the report).
+func (s *Service) BulkInvite(ctx context.Context, orgID string, src io.Reader, opts BulkOptions) (*BulkReport, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	org, err := s.Organization(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	in, err := prepareBulkInput(ctx, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	return s.runBulk(ctx, org, in, opts)
+}

@@ -1,0 +1,105 @@
+package invite_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/store"
+)
+
+// heapSampler records the peak of live heap objects while it runs.
+type heapSampler struct {
+	peak atomic.Uint64
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{})}
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > h.peak.Load() {
+			h.peak.Store(v)
+		}
+	}
+	h.wg.Go(func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			read()
+			select {
+			case <-h.stop:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return h
+}
+
+func (h *heapSampler) Stop() uint64 {
+	close(h.stop)
+	h.wg.Wait()
+	return h.peak.Load()
+}
+
+// benchRows generates n valid rows without holding them in memory.
+func benchRows(n int, prefix string) *rowSource {
+	return &rowSource{header: "email,first_name,last_name,roles,metadata.dept\n", n: n, row: func(i int) string {
+		return fmt.Sprintf("%s%06d@example.com,First%d,Last%d,member,Sales\n", prefix, i, i, i)
+	}}
+}
+
+// benchBulk imports rows into a fresh store per iteration.
+func benchBulk(b *testing.B, rows int, open func(b *testing.B) store.Store) {
+	var peak uint64
+	var elapsed time.Duration
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		st := open(b)
+		e := newEnv(b, st, nil)
+		e.org(b, "org_bench")
+		admin := e.addActive(b, "org_bench", "admin@example.com", "admin")
+		runtime.GC()
+		b.StartTimer()
+		sampler := startHeapSampler()
+		start := time.Now()
+		rep, err := e.svc.BulkInvite(context.Background(), "org_bench", benchRows(rows, "u"), invite.BulkOptions{ActorID: admin.User.ID, MaxRows: rows})
+		elapsed += time.Since(start)
+		if p := sampler.Stop(); p > peak {
+			peak = p
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Summary.Created != rows {
+			b.Fatalf("summary %+v", rep.Summary)
+		}
+		b.StopTimer()
+		if c, ok := st.(store.Closer); ok {
+			c.Close()
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+}
+
+// BenchmarkBulkInvite100k imports 100,000 rows (invitations with mail
+// queued in the outbox) into an empty organization.
+//
+//	go test -run '^$' -bench BulkInvite100k -benchtime 3x ./invite/
+func BenchmarkBulkInvite100k(b *testing.B) {
+	b.Run("sqlitestore", func(b *testing.B) { benchBulk(b, 100_000, func(b *testing.B) store.Store { return openSQLiteBulk(b) }) })
+	for name, open := range extraBenchStores() {
+		b.Run(name, func(b *testing.B) { benchBulk(b, 100_000, open) })
+	}
+}

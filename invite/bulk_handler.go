@@ -1,0 +1,433 @@
+package invite
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/invitekit/invitekit/invite/csvimport"
+)
+
+// ActionBulkImport is the Authorizer action of the bulk routes (import,
+// job status, job report).
+const ActionBulkImport Action = "members.bulk_import"
+
+// Media types of bulk input and streamed progress.
+const (
+	MediaTypeCSV    = "text/csv"
+	MediaTypeNDJSON = "application/x-ndjson"
+)
+
+// BulkHandlerConfig configures NewBulkHandler. Its zero value is safe.
+type BulkHandlerConfig struct {
+	// MaxBytes and MaxRows bound one upload (defaults DefaultBulkMaxBytes
+	// and DefaultBulkMaxRows); BatchSize as in BulkOptions.
+	MaxBytes  int64
+	MaxRows   int
+	BatchSize int
+	// Jobs, when set, enables ?async=true (202 + a job to poll) and the
+	// job routes.
+	Jobs *BulkJobs
+	// TempDir is where synchronous uploads are spooled ("" = os.TempDir()).
+	TempDir string
+	// Logger (default: the Service's logger).
+	Logger *slog.Logger
+	// CrossOrigin replaces the built-in http.NewCrossOriginProtection().
+	CrossOrigin *http.CrossOriginProtection
+	// InsecureSkipCrossOriginCheck turns the cross-origin protection off
+	// (only for APIs whose Authorizer never relies on cookies).
+	InsecureSkipCrossOriginCheck bool
+}
+
+// BulkHandler is the JSON API for bulk invitations. It serves, at the root
+// (or under a prefix through Routes):
+//
+//	POST /organizations/{orgID}/users:bulk                       import a file (report JSON)
+//	GET  /organizations/{orgID}/users:bulk/jobs                   list jobs (with Config.Jobs)
+//	GET  /organizations/{orgID}/users:bulk/jobs/{jobID}           job status
+//	GET  /organizations/{orgID}/users:bulk/jobs/{jobID}/report    job report (?format=csv|json)
+//	POST /organizations/{orgID}/users:bulk/jobs/{jobID}/cancel    cancel a running job
+//	POST /organizations/{orgID}/users:bulk/jobs/{jobID}/confirm   import a finished dry run for real
+//
+// The import body is the file itself: Content-Type text/csv or
+// application/x-ndjson (also application/jsonl). Query parameters:
+// dryRun=true, sendInvitationEmail=false, async=true (needs Jobs). The
+// answer is the BulkReport as JSON (200), as CSV with Accept: text/csv, or
+// — with Accept: application/x-ndjson — a stream of {"progress": …} lines
+// after every batch and a final {"report": …} line. Errors use the JSON
+// API's shape {"error": {"code", "message", "field"}} (see
+// DescribeBulkError). Every request is authorized with ActionBulkImport
+// before the body is read. Mount it beside Handler.
+type BulkHandler struct {
+	svc   *Service
+	authz Authorizer
+	cfg   BulkHandlerConfig
+	log   *slog.Logger
+	cop   *http.CrossOriginProtection
+	mux   *http.ServeMux
+}
+
+// NewBulkHandler returns the bulk JSON API. authz is required.
+func NewBulkHandler(svc *Service, authz Authorizer, cfg BulkHandlerConfig) (*BulkHandler, error) {
+	if svc == nil {
+		return nil, errors.New("invite: NewBulkHandler: nil Service")
+	}
+	if authz == nil {
+		return nil, errors.New("invite: NewBulkHandler: an Authorizer is required")
+	}
+	if _, err := (BulkOptions{BatchSize: cfg.BatchSize}).withDefaults(); err != nil {
+		return nil, err
+	}
+	h := &BulkHandler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger}
+	if h.log == nil {
+		h.log = svc.log
+	}
+	if !cfg.InsecureSkipCrossOriginCheck {
+		h.cop = cfg.CrossOrigin
+		if h.cop == nil {
+			h.cop = http.NewCrossOriginProtection()
+		}
+	}
+	h.mux = http.NewServeMux()
+	h.Routes(h.mux, "")
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeBulkError(w, ErrNotFound) })
+	return h, nil
+}
+
+// ServeHTTP serves the routes at the root.
+func (h *BulkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Routes registers the bulk routes on mux under prefix ("" or "/api").
+func (h *BulkHandler) Routes(mux Router, prefix string) {
+	prefix = strings.TrimSuffix(prefix, "/")
+	base := prefix + "/organizations/{orgID}/users:bulk"
+	mux.Handle(base, h.method(http.MethodPost, h.importFile))
+	mux.Handle(base+"/jobs", h.method(http.MethodGet, h.listJobs))
+	mux.Handle(base+"/jobs/{jobID}", h.method(http.MethodGet, h.jobStatus))
+	mux.Handle(base+"/jobs/{jobID}/report", h.method(http.MethodGet, h.jobReport))
+	mux.Handle(base+"/jobs/{jobID}/cancel", h.method(http.MethodPost, h.cancelJob))
+	mux.Handle(base+"/jobs/{jobID}/confirm", h.method(http.MethodPost, h.confirmJob))
+}
+
+// method allows one method (and HEAD for GET), checks cross-origin
+// requests and authorizes.
+func (h *BulkHandler) method(method string, fn func(w http.ResponseWriter, r *http.Request, orgID, actor string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", method)
+			writeBulkError(w, ErrMethodNotAllowed)
+			return
+		}
+		if h.cop != nil {
+			if err := h.cop.Check(r); err != nil {
+				writeBulkError(w, ErrCrossOrigin)
+				return
+			}
+		}
+		orgID := r.PathValue("orgID")
+		if orgID == "" {
+			writeBulkError(w, ErrNotFound)
+			return
+		}
+		actor, err := h.authz(r, orgID, ActionBulkImport)
+		if err != nil {
+			if !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrPermissionDenied) {
+				h.log.WarnContext(r.Context(), "invite: authorizer error", "action", string(ActionBulkImport), "org_id", orgID, "err", err)
+				err = ErrPermissionDenied
+			}
+			writeBulkError(w, err)
+			return
+		}
+		fn(w, r, orgID, actor)
+	})
+}
+
+func (h *BulkHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if status, _, _, _ := describeBulk(err); status >= 500 {
+		h.log.ErrorContext(r.Context(), "invite: bulk request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
+	}
+	writeBulkError(w, err)
+}
+
+// bulkFormat maps a Content-Type to a BulkOptions.Format.
+func bulkFormat(contentType string) (string, error) {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "", ErrBulkBadFormat
+	}
+	switch mt {
+	case MediaTypeCSV, "application/csv":
+		return BulkFormatCSV, nil
+	case MediaTypeNDJSON, "application/jsonl", "application/x-jsonlines", "application/jsonlines":
+		return BulkFormatJSONL, nil
+	}
+	return "", ErrBulkBadFormat
+}
+
+// queryBool reads an optional boolean query parameter.
+func queryBool(r *http.Request, name string) (value, set bool, err error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, false, nil
+	}
+	b, perr := strconv.ParseBool(v)
+	if perr != nil {
+		return false, false, invalid(name, "%s must be true or false", name)
+	}
+	return b, true, nil
+}
+
+// options reads the import's options from the request.
+func (h *BulkHandler) options(r *http.Request, actor string) (BulkOptions, error) {
+	format, err := bulkFormat(r.Header.Get("Content-Type"))
+	if err != nil {
+		return BulkOptions{}, err
+	}
+	opts := BulkOptions{
+		Format: format, ActorID: actor, MaxBytes: h.cfg.MaxBytes, MaxRows: h.cfg.MaxRows,
+		BatchSize: h.cfg.BatchSize, TempDir: h.cfg.TempDir,
+	}
+	if opts.DryRun, _, err = queryBool(r, "dryRun"); err != nil {
+		return opts, err
+	}
+	send, set, err := queryBool(r, "sendInvitationEmail")
+	if err != nil {
+		return opts, err
+	}
+	if set {
+		opts.SendInvitationEmail = &send
+	}
+	return opts, nil
+}
+
+func (h *BulkHandler) importFile(w http.ResponseWriter, r *http.Request, orgID, actor string) {
+	opts, err := h.options(r, actor)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	max := opts.MaxBytes
+	if max == 0 {
+		max = DefaultBulkMaxBytes
+	}
+	if max > 0 && r.ContentLength > max {
+		h.fail(w, r, &csvimport.LimitError{Err: csvimport.ErrTooLarge, Limit: max})
+		return
+	}
+	async, _, err := queryBool(r, "async")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if async {
+		if h.cfg.Jobs == nil {
+			h.fail(w, r, invalid("async", "async imports are not enabled on this server"))
+			return
+		}
+		st, err := h.cfg.Jobs.Start(r.Context(), orgID, r.Body, opts)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Location", strings.TrimSuffix(r.URL.Path, "/")+"/jobs/"+st.ID)
+		h.write(w, r, http.StatusAccepted, st)
+		return
+	}
+	accept := preferredType(r.Header.Get("Accept"))
+	if accept == MediaTypeNDJSON {
+		h.streamImport(w, r, orgID, opts)
+		return
+	}
+	report, err := h.svc.BulkInvite(r.Context(), orgID, r.Body, opts)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.writeReport(w, r, report, accept == MediaTypeCSV)
+}
+
+// preferredType picks text/csv or application/x-ndjson when the Accept
+// header names one of them before application/json; "" otherwise.
+func preferredType(accept string) string {
+	for _, part := range strings.Split(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case MediaTypeCSV, MediaTypeNDJSON:
+			return mt
+		case "application/json", "*/*":
+			return ""
+		}
+	}
+	return ""
+}
+
+func (h *BulkHandler) writeReport(w http.ResponseWriter, r *http.Request, report *BulkReport, asCSV bool) {
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	var err error
+	if asCSV {
+		hd.Set("Content-Type", "text/csv; charset=utf-8")
+		hd.Set("Content-Disposition", `attachment; filename="import-results.csv"`)
+		w.WriteHeader(http.StatusOK)
+		err = report.WriteCSV(w)
+	} else {
+		hd.Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		err = report.WriteJSON(w)
+	}
+	if err != nil {
+		h.log.DebugContext(r.Context(), "invite: write bulk report", "err", err)
+	}
+}
+
+func (h *BulkHandler) write(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := writeJSON(w, status, v); err != nil {
+		h.log.DebugContext(r.Context(), "invite: write response", "err", err)
+	}
+}
+
+// streamImport answers with NDJSON: progress lines, then the report (or
+// an error line once the stream has started).
+func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID string, opts BulkOptions) {
+	rc := http.NewResponseController(w)
+	var (
+		mu      sync.Mutex
+		started bool
+		enc     = json.NewEncoder(w)
+	)
+	start := func() {
+		if !started {
+			started = true
+			w.Header().Set("Content-Type", MediaTypeNDJSON+"; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusOK)
+		}
+	}
+	opts.Progress = func(p BulkProgress) {
+		mu.Lock()
+		defer mu.Unlock()
+		start()
+		_ = enc.Encode(struct {
+			Progress BulkProgress `json:"progress"`
+		}{p})
+		_ = rc.Flush()
+	}
+	report, err := h.svc.BulkInvite(r.Context(), orgID, r.Body, opts)
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil && !started {
+		h.fail(w, r, err)
+		return
+	}
+	start()
+	if err != nil {
+		_, code, field, msg := describeBulk(err)
+		_ = enc.Encode(struct {
+			Error  APIError    `json:"error"`
+			Report *BulkReport `json:"report,omitempty"`
+		}{APIError{Code: code, Message: msg, Field: field}, report})
+		return
+	}
+	_ = enc.Encode(struct {
+		Report *BulkReport `json:"report"`
+	}{report})
+}
+
+func (h *BulkHandler) jobs(w http.ResponseWriter) (*BulkJobs, bool) {
+	if h.cfg.Jobs == nil {
+		writeBulkError(w, ErrNotFound)
+		return nil, false
+	}
+	return h.cfg.Jobs, true
+}
+
+func (h *BulkHandler) listJobs(w http.ResponseWriter, r *http.Request, orgID, _ string) {
+	jobs, ok := h.jobs(w)
+	if !ok {
+		return
+	}
+	list := jobs.List(orgID)
+	if list == nil {
+		list = []BulkJobStatus{}
+	}
+	h.write(w, r, http.StatusOK, struct {
+		Jobs []BulkJobStatus `json:"jobs"`
+	}{list})
+}
+
+func (h *BulkHandler) jobStatus(w http.ResponseWriter, r *http.Request, orgID, _ string) {
+	jobs, ok := h.jobs(w)
+	if !ok {
+		return
+	}
+	st, err := jobs.Status(orgID, r.PathValue("jobID"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, r, http.StatusOK, st)
+}
+
+func (h *BulkHandler) jobReport(w http.ResponseWriter, r *http.Request, orgID, _ string) {
+	jobs, ok := h.jobs(w)
+	if !ok {
+		return
+	}
+	report, st, err := jobs.Report(orgID, r.PathValue("jobID"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if report == nil {
+		h.fail(w, r, ErrWrongStatus) // still running
+		return
+	}
+	_ = st
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "csv" && format != "json" {
+		h.fail(w, r, invalid("format", "format must be csv or json"))
+		return
+	}
+	h.writeReport(w, r, report, format == "csv" || (format == "" && preferredType(r.Header.Get("Accept")) == MediaTypeCSV))
+}
+
+func (h *BulkHandler) cancelJob(w http.ResponseWriter, r *http.Request, orgID, _ string) {
+	jobs, ok := h.jobs(w)
+	if !ok {
+		return
+	}
+	if err := jobs.Cancel(orgID, r.PathValue("jobID")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st, err := jobs.Status(orgID, r.PathValue("jobID"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, r, http.StatusAccepted, st)
+}
+
+func (h *BulkHandler) confirmJob(w http.ResponseWriter, r *http.Request, orgID, actor string) {
+	jobs, ok := h.jobs(w)
+	if !ok {
+		return
+	}
+	st, err := jobs.Confirm(r.Context(), orgID, r.PathValue("jobID"), actor)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", strings.TrimSuffix(strings.TrimSuffix(r.URL.Path, "/confirm"), r.PathValue("jobID"))+st.ID)
+	h.write(w, r, http.StatusAccepted, st)
+}

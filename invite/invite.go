@@ -1,0 +1,389 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// ProfileInput is the profile part of an InviteRequest.
+type ProfileInput struct {
+	FirstName        string            `json:"firstName" validate:"omitempty,max=100,nocontrol"`
+	LastName         string            `json:"lastName" validate:"omitempty,max=100,nocontrol"`
+	Name             string            `json:"name" validate:"omitempty,max=200,nocontrol"` // default "FirstName LastName"
+	Locale           string            `json:"locale" validate:"omitempty,max=35,bcp47_language_tag"`
+	PhoneNumber      string            `json:"phoneNumber" validate:"omitempty,e164"`
+	Metadata         map[string]string `json:"metadata" validate:"omitempty,mdcount,dive,keys,mdkey,endkeys,mdvalue"`
+	CustomAttributes map[string]string `json:"customAttributes" validate:"omitempty,mdcount,dive,keys,mdkey,endkeys,mdvalue"`
+}
+
+// InviteRequest invites a person into an organization (or adds them
+// directly). The JSON API decodes it from the seed's request shape.
+//
+// Metadata becomes the membership's metadata, and also the user's metadata
+// when the user is created by this request (an existing user is reused
+// unchanged, profile included).
+type InviteRequest struct {
+	Email       string            `json:"email" validate:"required,max=254,email"`
+	ExternalID  string            `json:"externalId" validate:"omitempty,max=255,nocontrol"`
+	UserProfile *ProfileInput     `json:"userProfile"`
+	Metadata    map[string]string `json:"metadata" validate:"omitempty,mdcount,dive,keys,mdkey,endkeys,mdvalue"`
+	// Roles must be in Config.Roles; empty means Config.DefaultRoles.
+	Roles []string `json:"roles" validate:"dive,role"`
+	// SendInvitationEmail (JSON alias sendActivationEmail): nil means true.
+	// false without ReturnAcceptLink adds the person directly as ACTIVE:
+	// no invitation, no invitation mail (a MailAdded notice when
+	// Config.NotifyDirectAdd).
+	SendInvitationEmail *bool `json:"sendInvitationEmail,omitempty"`
+	// ReturnAcceptLink returns the accept link in InviteResult.AcceptLink.
+	// With SendInvitationEmail false the membership is PENDING_INVITE with
+	// an invitation but NO mail is queued (the app sends its own); with
+	// SendInvitationEmail true the mail is queued as well.
+	ReturnAcceptLink bool `json:"returnAcceptLink,omitempty"`
+	// InvitedBy is the acting user's id (the JSON API sets it from the
+	// Authorizer, never from the body).
+	InvitedBy string `json:"-"`
+}
+
+// InviteResult is what CreateUserAndMembership wrote.
+type InviteResult struct {
+	User       store.User
+	Membership store.Membership
+	// AcceptLink is set only with InviteRequest.ReturnAcceptLink. It is a
+	// secret: hand it to the invitee only.
+	AcceptLink string
+	// UserCreated is false when an existing user was reused.
+	UserCreated bool
+}
+
+// CreateOrganizationRequest creates an organization and, optionally,
+// invites its first admin.
+type CreateOrganizationRequest struct {
+	// ID is the organization id; empty means a new "org_…" id.
+	ID     string `json:"id" validate:"omitempty,orgid"`
+	Name   string `json:"name" validate:"required,max=200,nocontrol"`
+	Locale string `json:"locale" validate:"omitempty,max=35,bcp47_language_tag"`
+	// Metadata is stored on the organization (same limits as member metadata).
+	Metadata map[string]string `json:"metadata" validate:"omitempty,mdcount,dive,keys,mdkey,endkeys,mdvalue"`
+	// Admin, when set, is invited (or added) with Config.AdminRole added
+	// to its roles (Config.AdminRole alone when it names none).
+	Admin *InviteRequest `json:"admin" validate:"-"`
+	// CreatedBy is the acting user's id, recorded in the event.
+	CreatedBy string `json:"-"`
+}
+
+// CreateOrganization creates an organization and, when req.Admin is set,
+// its first admin's membership (an invitation unless the admin request
+// says otherwise). Everything is validated, and the BeforeInvite hook
+// consulted, before anything is written. The organization and the admin's
+// membership are two writes: if the second fails (a store error), the
+// organization is returned with the error and the admin can be invited
+// again with CreateUserAndMembership.
+func (s *Service) CreateOrganization(ctx context.Context, req CreateOrganizationRequest) (store.Organization, *InviteResult, error) {
+	req.Name = strings.TrimSpace(req.Name)
+	if err := s.checkStruct(&req, ""); err != nil {
+		return store.Organization{}, nil, err
+	}
+	if req.ID == "" {
+		req.ID = store.NewID("org")
+	}
+	now := s.now()
+	org := store.Organization{
+		ID:         req.ID,
+		Name:       req.Name,
+		Locale:     canonicalLocale(req.Locale),
+		Metadata:   cloneMap(req.Metadata),
+		CreateTime: now,
+		UpdateTime: now,
+	}
+	var admin InviteRequest
+	var existing *store.User
+	if req.Admin != nil {
+		admin = *req.Admin
+		if err := s.checkInvite(&admin, "admin.", []string{s.cfg.AdminRole}); err != nil {
+			return store.Organization{}, nil, err
+		}
+		if !containsString(admin.Roles, s.cfg.AdminRole) {
+			admin.Roles = append(admin.Roles, s.cfg.AdminRole)
+		}
+		var err error
+		if existing, err = s.existingUser(ctx, org.ID, admin); err != nil {
+			return store.Organization{}, nil, err
+		}
+		if err := s.checkPolicy(ctx, org, admin, existing); err != nil {
+			return store.Organization{}, nil, err
+		}
+	}
+	ev := s.event(org.ID, store.EventOrganizationCreated, "", req.CreatedBy, now, map[string]string{"name": org.Name})
+	if err := s.st.CreateOrganization(ctx, org, ev); err != nil {
+		if errors.Is(err, store.ErrOrganizationExists) {
+			return store.Organization{}, nil, fmt.Errorf("%w (%w)", ErrOrganizationExists, err)
+		}
+		return store.Organization{}, nil, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "invite: organization created", "org_id", org.ID)
+	if req.Admin == nil {
+		return org, nil, nil
+	}
+	res, err := s.create(ctx, org, admin, existing)
+	if err != nil {
+		return org, nil, err
+	}
+	return org, res, nil
+}
+
+// CreateUserAndMembership invites a person into orgID, or adds them
+// directly (see InviteRequest). It validates req (a *FieldError names the
+// field at fault), then consults BeforeInvite (a *PolicyError), then
+// writes the user (unless one exists with that email), the membership,
+// the invitation and the outbox mail in one atomic store call.
+//
+// Errors: ErrNotFound (unknown org), ErrAlreadyInvited (a pending or
+// expired invitation exists: use ResendInvitation), ErrAlreadyMember,
+// ErrExternalIDTaken. On any error nothing is written.
+func (s *Service) CreateUserAndMembership(ctx context.Context, orgID string, req InviteRequest) (*InviteResult, error) {
+	if err := s.checkInvite(&req, "", s.cfg.DefaultRoles); err != nil {
+		return nil, err
+	}
+	org, err := s.Organization(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := s.existingUser(ctx, org.ID, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPolicy(ctx, org, req, existing); err != nil {
+		return nil, err
+	}
+	return s.create(ctx, org, req, existing)
+}
+
+// existingUser returns the user with req.Email (nil if none) after checking
+// that they have no membership in orgID yet and that req.ExternalID does
+// not clash.
+func (s *Service) existingUser(ctx context.Context, orgID string, req InviteRequest) (*store.User, error) {
+	u, err := s.st.GetUserByEmail(ctx, req.Email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if req.ExternalID != "" {
+			_, err := s.st.GetUserByExternalID(ctx, req.ExternalID)
+			switch {
+			case err == nil:
+				return nil, ErrExternalIDTaken
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, storeErr(err)
+			}
+		}
+		return nil, nil
+	case err != nil:
+		return nil, storeErr(err)
+	}
+	m, err := s.st.GetMembership(ctx, orgID, u.ID)
+	switch {
+	case err == nil:
+		return nil, membershipConflict(m)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, storeErr(err)
+	}
+	if req.ExternalID != "" && req.ExternalID != u.ExternalID {
+		return nil, fmt.Errorf("%w: the user with this email has a different external id", ErrExternalIDTaken)
+	}
+	return &u, nil
+}
+
+// membershipConflict is the error for inviting someone who has m already.
+func membershipConflict(m store.Membership) error {
+	if m.Status == store.StatusPendingInvite {
+		return ErrAlreadyInvited
+	}
+	return ErrAlreadyMember
+}
+
+// checkPolicy runs Config.BeforeInvite.
+func (s *Service) checkPolicy(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User) error {
+	if s.cfg.BeforeInvite == nil {
+		return nil
+	}
+	in := PolicyInput{
+		Organization: org,
+		Request:      req,
+		ExistingUser: existing,
+		Direct:       !pendingMode(req),
+	}
+	in.Request.Roles = append([]string(nil), req.Roles...)
+	in.Request.Metadata = cloneMap(req.Metadata)
+	err := s.cfg.BeforeInvite(ctx, in)
+	if err == nil {
+		return nil
+	}
+	var pe *PolicyError
+	if errors.As(err, &pe) {
+		return err
+	}
+	s.log.InfoContext(ctx, "invite: BeforeInvite refused", "org_id", org.ID, "err", err)
+	return &PolicyError{Reason: "the invitation was refused by policy", Err: err}
+}
+
+// pendingMode reports whether req creates a PENDING_INVITE membership with
+// an invitation (mail or returned link) rather than an ACTIVE one.
+func pendingMode(req InviteRequest) bool {
+	return sendMail(req) || req.ReturnAcceptLink
+}
+
+func sendMail(req InviteRequest) bool {
+	return req.SendInvitationEmail == nil || *req.SendInvitationEmail
+}
+
+// create writes a validated, policy-checked invite.
+func (s *Service) create(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User) (*InviteResult, error) {
+	now := s.now()
+	pending := pendingMode(req)
+	user := s.newUser(org, req, now)
+	recipient := user
+	if existing != nil {
+		recipient = *existing
+	}
+	m := store.Membership{
+		OrganizationID:          org.ID,
+		Status:                  store.StatusActive,
+		Roles:                   req.Roles,
+		Metadata:                cloneMap(req.Metadata),
+		PrimaryIdentityProvider: IdentityProviderUnspecified,
+		InvitedBy:               req.InvitedBy,
+		JoinTime:                now,
+		UpdateTime:              now,
+	}
+	p := store.CreateMembershipParams{User: user}
+	data := map[string]string{
+		"email":    req.Email,
+		"roles":    strings.Join(req.Roles, ","),
+		"delivery": "none",
+	}
+	evType := store.EventMembershipAdded
+	var link string
+	if pending {
+		expire := now.Add(s.cfg.InviteTTL)
+		m.Status = store.StatusPendingInvite
+		m.InviteExpireTime = expire
+		verifier, hash := newVerifier()
+		inv := &store.Invitation{
+			ID:             store.NewID("inv"),
+			OrganizationID: org.ID,
+			Email:          req.Email,
+			VerifierHash:   hash,
+			InvitedBy:      req.InvitedBy,
+			CreateTime:     now,
+			ExpireTime:     expire,
+		}
+		p.Invitation = inv
+		link = s.acceptLink(formatToken(inv.ID, verifier))
+		evType = store.EventMembershipInvited
+		data["invitation_id"] = inv.ID
+		data["expire_time"] = formatTime(expire)
+		data["delivery"] = "link"
+		if sendMail(req) {
+			data["delivery"] = "email"
+			msg, err := s.mail(ctx, store.MailInvitation, org, recipient, req.InvitedBy, expire, link, now)
+			if err != nil {
+				return nil, err
+			}
+			p.Outbox = msg
+		}
+	} else if s.cfg.NotifyDirectAdd {
+		msg, err := s.mail(ctx, store.MailAdded, org, recipient, req.InvitedBy, time.Time{}, "", now)
+		if err != nil {
+			return nil, err
+		}
+		p.Outbox = msg
+		data["delivery"] = "notice"
+	}
+	data["status"] = string(m.Status)
+	p.Membership = m
+	p.Event = s.event(org.ID, evType, "", req.InvitedBy, now, data)
+
+	res, err := s.st.CreateMembership(ctx, p)
+	if err != nil {
+		return nil, s.createErr(ctx, org.ID, req.Email, err)
+	}
+	s.changed(org.ID, res.User.ID)
+	s.log.InfoContext(ctx, "invite: membership created",
+		"org_id", org.ID, "user_id", res.User.ID, "status", string(res.Membership.Status),
+		"user_created", res.UserCreated, "delivery", data["delivery"])
+	out := &InviteResult{User: res.User, Membership: res.Membership, UserCreated: res.UserCreated}
+	if req.ReturnAcceptLink && pending {
+		out.AcceptLink = link
+	}
+	return out, nil
+}
+
+// createErr maps a CreateMembership error; a concurrent invite of the same
+// person surfaces as store.ErrAlreadyMember and is told apart here.
+func (s *Service) createErr(ctx context.Context, orgID, email string, err error) error {
+	if errors.Is(err, store.ErrAlreadyMember) {
+		if u, uerr := s.st.GetUserByEmail(ctx, email); uerr == nil {
+			if m, merr := s.st.GetMembership(ctx, orgID, u.ID); merr == nil {
+				return fmt.Errorf("%w (%w)", membershipConflict(m), err)
+			}
+		}
+	}
+	return storeErr(err)
+}
+
+// newUser builds the user CreateMembership inserts when none exists.
+func (s *Service) newUser(org store.Organization, req InviteRequest, now time.Time) store.User {
+	u := store.User{
+		ID:         store.NewID("usr"),
+		Email:      req.Email,
+		ExternalID: req.ExternalID,
+		Metadata:   cloneMap(req.Metadata),
+		CreateTime: now,
+		UpdateTime: now,
+	}
+	u.Profile.ID = store.NewID("prof")
+	if p := req.UserProfile; p != nil {
+		u.Profile.FirstName = p.FirstName
+		u.Profile.LastName = p.LastName
+		u.Profile.Name = p.Name
+		u.Profile.Locale = p.Locale
+		u.Profile.PhoneNumber = p.PhoneNumber
+		u.Profile.Metadata = cloneMap(p.Metadata)
+		u.Profile.CustomAttributes = cloneMap(p.CustomAttributes)
+	}
+	if u.Profile.Name == "" {
+		u.Profile.Name = joinName(u.Profile.FirstName, u.Profile.LastName)
+	}
+	if u.Profile.Locale == "" {
+		u.Profile.Locale = s.orgLocale(org)
+	}
+	if u.Metadata == nil {
+		u.Metadata = map[string]string{}
+	}
+	if u.Profile.Metadata == nil {
+		u.Profile.Metadata = map[string]string{}
+	}
+	if u.Profile.CustomAttributes == nil {
+		u.Profile.CustomAttributes = map[string]string{}
+	}
+	return u
+}
+
+func (s *Service) orgLocale(org store.Organization) string {
+	if org.Locale != "" {
+		return org.Locale
+	}
+	return s.cfg.DefaultLocale
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

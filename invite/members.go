@@ -1,0 +1,271 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// UpdateRequest changes a membership. A nil field is left unchanged; a
+// non-nil empty one clears it.
+type UpdateRequest struct {
+	Roles    *[]string         `json:"roles"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+// UserRef names a user by exactly one of its id, email or external id.
+type UserRef struct {
+	ID         string
+	Email      string
+	ExternalID string
+}
+
+// maxQueryLen bounds ListOptions.Query.
+const maxQueryLen = 256
+
+// ResendInvitation sends the pending invitation again. While it is valid
+// this is a reminder: a new token (the old link stops working), the same
+// expiry, a MailReminder mail. Once expired it is a renewal: a new token, a
+// new expiry (now + InviteTTL), a MailRenewed mail. Errors: ErrNotFound,
+// ErrWrongStatus (not pending).
+func (s *Service) ResendInvitation(ctx context.Context, orgID, userID, actorID string) (store.Membership, error) {
+	m, _, err := s.reissue(ctx, orgID, userID, actorID, true)
+	return m, err
+}
+
+// InviteLink is "copy invite link": it rotates the pending invitation's
+// token (the expiry is kept while valid, renewed once expired), queues no
+// mail and returns the new accept link. The previous link stops working.
+func (s *Service) InviteLink(ctx context.Context, orgID, userID, actorID string) (string, error) {
+	_, link, err := s.reissue(ctx, orgID, userID, actorID, false)
+	return link, err
+}
+
+func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, withMail bool) (store.Membership, string, error) {
+	org, err := s.Organization(ctx, orgID)
+	if err != nil {
+		return store.Membership{}, "", err
+	}
+	m, err := s.st.GetMembership(ctx, orgID, userID)
+	if err != nil {
+		return store.Membership{}, "", storeErr(err)
+	}
+	if m.Status != store.StatusPendingInvite {
+		return store.Membership{}, "", ErrWrongStatus
+	}
+	inv, err := s.st.GetMembershipInvitation(ctx, orgID, userID)
+	if err != nil {
+		return store.Membership{}, "", storeErr(err)
+	}
+	switch {
+	case inv.RevokeTime != nil:
+		return store.Membership{}, "", ErrInviteRevoked
+	case inv.SpendTime != nil:
+		return store.Membership{}, "", ErrInviteUsed
+	}
+	user, err := s.st.GetUser(ctx, userID)
+	if err != nil {
+		return store.Membership{}, "", storeErr(err)
+	}
+	now := s.now()
+	expire, kind, evType := inv.ExpireTime, store.MailReminder, store.EventInvitationResent
+	if !now.Before(inv.ExpireTime) {
+		expire, kind, evType = now.Add(s.cfg.InviteTTL), store.MailRenewed, store.EventInvitationRenewed
+	}
+	verifier, hash := newVerifier()
+	link := s.acceptLink(formatToken(inv.ID, verifier))
+	data := map[string]string{
+		"invitation_id": inv.ID,
+		"email":         user.Email,
+		"expire_time":   formatTime(expire),
+		"delivery":      "link",
+	}
+	var msg *store.OutboxMessage
+	if withMail {
+		data["delivery"] = "email"
+		inviter := inv.InvitedBy
+		if inviter == "" {
+			inviter = actorID
+		}
+		if msg, err = s.mail(ctx, kind, org, user, inviter, expire, link, now); err != nil {
+			return store.Membership{}, "", err
+		}
+	}
+	_, err = s.st.ReissueInvitation(ctx, store.ReissueParams{
+		InvitationID:    inv.ID,
+		Now:             now,
+		NewVerifierHash: hash,
+		NewExpireTime:   expire,
+		Outbox:          msg,
+		Event:           s.event(orgID, evType, userID, actorID, now, data),
+	})
+	if err != nil {
+		return store.Membership{}, "", storeErr(err)
+	}
+	s.changed(orgID, userID)
+	s.log.InfoContext(ctx, "invite: invitation reissued", "org_id", orgID, "user_id", userID, "event", evType, "delivery", data["delivery"])
+	if fresh, err := s.st.GetMembership(ctx, orgID, userID); err == nil {
+		m = fresh
+	} else {
+		m.InviteExpireTime = expire
+	}
+	return m, link, nil
+}
+
+// RevokeInvitation withdraws a pending (or expired) invitation: the
+// membership is deleted and its invitations stop working. Errors:
+// ErrNotFound, ErrWrongStatus (the membership is not pending; deactivate an
+// active member instead).
+func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID string) error {
+	m, err := s.st.GetMembership(ctx, orgID, userID)
+	if err != nil {
+		return storeErr(err)
+	}
+	if m.Status != store.StatusPendingInvite {
+		return ErrWrongStatus
+	}
+	data := map[string]string{"roles": strings.Join(m.Roles, ",")}
+	if u, err := s.st.GetUser(ctx, userID); err == nil {
+		data["email"] = u.Email
+	}
+	now := s.now()
+	ev := s.event(orgID, store.EventMembershipRevoked, userID, actorID, now, data)
+	if err := s.st.RevokeInvitation(ctx, orgID, userID, now, ev); err != nil {
+		return storeErr(err)
+	}
+	s.changed(orgID, userID)
+	s.log.InfoContext(ctx, "invite: invitation revoked", "org_id", orgID, "user_id", userID)
+	return nil
+}
+
+// DeactivateMembership turns an ACTIVE membership INACTIVE (the member
+// loses access on their next request). Errors: ErrNotFound, ErrWrongStatus.
+func (s *Service) DeactivateMembership(ctx context.Context, orgID, userID, actorID string) (store.Membership, error) {
+	return s.setStatus(ctx, orgID, userID, actorID, store.StatusActive, store.StatusInactive, store.EventMembershipDeactivated)
+}
+
+// ReactivateMembership turns an INACTIVE membership ACTIVE again. Errors:
+// ErrNotFound, ErrWrongStatus.
+func (s *Service) ReactivateMembership(ctx context.Context, orgID, userID, actorID string) (store.Membership, error) {
+	return s.setStatus(ctx, orgID, userID, actorID, store.StatusInactive, store.StatusActive, store.EventMembershipReactivated)
+}
+
+func (s *Service) setStatus(ctx context.Context, orgID, userID, actorID string, from, to store.MembershipStatus, evType string) (store.Membership, error) {
+	now := s.now()
+	ev := s.event(orgID, evType, userID, actorID, now, map[string]string{"from": string(from), "to": string(to)})
+	m, err := s.st.SetMembershipStatus(ctx, orgID, userID, from, to, now, ev)
+	if err != nil {
+		return store.Membership{}, storeErr(err)
+	}
+	s.changed(orgID, userID)
+	s.log.InfoContext(ctx, "invite: membership status changed", "org_id", orgID, "user_id", userID, "status", string(to))
+	return m, nil
+}
+
+// UpdateMembership changes a membership's roles and/or metadata (any
+// status). Roles must be in Config.Roles; metadata has the same limits as
+// in an invite. A request that changes nothing returns the membership
+// unchanged and writes nothing. Errors: *FieldError, ErrNotFound.
+func (s *Service) UpdateMembership(ctx context.Context, orgID, userID string, req UpdateRequest, actorID string) (store.Membership, error) {
+	in := updateInput{Metadata: req.Metadata}
+	if req.Roles != nil {
+		in.Roles = *req.Roles
+	}
+	if err := s.checkStruct(&in, ""); err != nil {
+		return store.Membership{}, err
+	}
+	if req.Roles == nil && req.Metadata == nil {
+		m, err := s.st.GetMembership(ctx, orgID, userID)
+		return m, storeErr(err)
+	}
+	var u store.MembershipUpdate
+	data := map[string]string{}
+	if req.Roles != nil {
+		u.Roles = dedupe(*req.Roles)
+		data["roles"] = strings.Join(u.Roles, ",")
+	}
+	if req.Metadata != nil {
+		u.Metadata = cloneMap(req.Metadata)
+		data["metadata"] = "updated"
+	}
+	now := s.now()
+	m, err := s.st.UpdateMembership(ctx, orgID, userID, u, now, s.event(orgID, store.EventMembershipUpdated, userID, actorID, now, data))
+	if err != nil {
+		return store.Membership{}, storeErr(err)
+	}
+	s.changed(orgID, userID)
+	s.log.InfoContext(ctx, "invite: membership updated", "org_id", orgID, "user_id", userID)
+	return m, nil
+}
+
+// ListMembers returns a page of orgID's members, filtered by effective
+// status (opts.Status) and a case-insensitive substring of email or name
+// (opts.Query). opts.Now is filled in; opts.Limit 0 means 50, at most 1000.
+// Errors: *FieldError (fields "status", "pageSize", "q"), ErrNotFound.
+func (s *Service) ListMembers(ctx context.Context, orgID string, opts store.ListOptions) (store.Page, error) {
+	if opts.Status != "" && !opts.Status.Valid() {
+		return store.Page{}, invalid("status", "status must be one of PENDING_INVITE, ACTIVE, INACTIVE, INVITE_EXPIRED")
+	}
+	if opts.Limit < 0 || opts.Limit > maxListLimit {
+		return store.Page{}, invalid("pageSize", "pageSize must be between 1 and %d", maxListLimit)
+	}
+	if utf8.RuneCountInString(opts.Query) > maxQueryLen || hasControl(opts.Query) {
+		return store.Page{}, invalid("q", "q must be at most %d characters without control characters", maxQueryLen)
+	}
+	if len(opts.After) > 256 {
+		return store.Page{}, invalid("pageToken", "pageToken is not valid")
+	}
+	if _, err := s.Organization(ctx, orgID); err != nil {
+		return store.Page{}, err
+	}
+	opts.Now = s.now()
+	page, err := s.st.ListMembers(ctx, orgID, opts)
+	if err != nil {
+		if opts.After != "" && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			// The only caller-supplied value a store can reject here is the cursor.
+			return store.Page{}, invalid("pageToken", "pageToken is not valid")
+		}
+		return store.Page{}, storeErr(err)
+	}
+	return page, nil
+}
+
+// GetMember returns a user and their membership in orgID, looked up by
+// exactly one of ref's fields. A user who exists but is not a member of
+// orgID is ErrNotFound (tenant isolation).
+func (s *Service) GetMember(ctx context.Context, orgID string, ref UserRef) (store.Member, error) {
+	n := 0
+	for _, v := range []string{ref.ID, ref.Email, ref.ExternalID} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return store.Member{}, invalid("", "exactly one of id, email or externalId is required")
+	}
+	var u store.User
+	var err error
+	switch {
+	case ref.ID != "":
+		u, err = s.st.GetUser(ctx, ref.ID)
+	case ref.Email != "":
+		email, nerr := NormalizeEmail(ref.Email)
+		if nerr != nil {
+			return store.Member{}, nerr
+		}
+		u, err = s.st.GetUserByEmail(ctx, email)
+	default:
+		u, err = s.st.GetUserByExternalID(ctx, ref.ExternalID)
+	}
+	if err != nil {
+		return store.Member{}, storeErr(err)
+	}
+	m, err := s.st.GetMembership(ctx, orgID, u.ID)
+	if err != nil {
+		return store.Member{}, storeErr(err)
+	}
+	return store.Member{User: u, Membership: m}, nil
+}

@@ -1,0 +1,260 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/store"
+)
+
+// Defaults applied by New to a zero Config field.
+const (
+	DefaultInviteTTL     = 15 * 24 * time.Hour
+	DefaultEnvironmentID = "env_default"
+	DefaultLocale        = "en"
+	DefaultAdminRole     = "admin"
+	DefaultMemberRole    = "member"
+	// IdentityProviderUnspecified is a membership's PrimaryIdentityProvider
+	// until the member first signs in.
+	IdentityProviderUnspecified = "IDENTITY_PROVIDER_UNSPECIFIED"
+)
+
+// Config configures a Service. Its zero value is safe except for the two
+// required fields, SecretKey and AcceptURL.
+type Config struct {
+	// Roles are the allowed role names (default ["admin", "member"]). A
+	// name is 1–64 characters of a–z, 0–9, "_" and "-".
+	Roles []string
+	// DefaultRoles are given when an invite names no roles (default
+	// ["member"], or [AdminRole] when Roles has no "member").
+	DefaultRoles []string
+	// AdminRole is the role that administers an organization (default
+	// "admin"). CreateOrganization gives it to the first admin.
+	AdminRole string
+	// InviteTTL is how long an invitation stays valid (default 15 days).
+	InviteTTL time.Duration
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+	// SecretKey (32 bytes, REQUIRED) seals the accept link in the outbox
+	// (see mailer.Sealer). Keep it secret and stable: queued mails sealed
+	// with an old key cannot be delivered.
+	SecretKey []byte
+	// AcceptURL is the REQUIRED absolute http(s) URL of the accept page; a
+	// link is AcceptURL + "?token=" + token.
+	AcceptURL string
+	// EnvironmentID names the deployment in API responses (default "env_default").
+	EnvironmentID string
+	// DefaultLocale is the mail locale when neither the profile nor the
+	// organization has one (default "en").
+	DefaultLocale string
+	// BeforeInvite, when set, is called before anything is written for an
+	// invite or direct add. Returning an error refuses it: return a
+	// *PolicyError to give the caller a reason; any other error refuses
+	// with a generic reason.
+	BeforeInvite func(ctx context.Context, in PolicyInput) error
+	// OnMembershipChange, when set, is called synchronously after every
+	// successful membership change (create, accept, resend, revoke,
+	// deactivate, reactivate, update), for example to invalidate a cache.
+	// It must be fast and safe for concurrent use.
+	OnMembershipChange func(orgID, userID string)
+	// RequireVerifiedEmail (default true) makes accepting need
+	// email_verified from the identity provider.
+	RequireVerifiedEmail *bool
+	// NotifyDirectAdd queues a MailAdded notice when a member is added
+	// directly (sendInvitationEmail false).
+	NotifyDirectAdd bool
+	// Logger receives operational logs (never tokens or links); default discards.
+	Logger *slog.Logger
+}
+
+// PolicyInput is what Config.BeforeInvite sees. Request is already
+// validated and normalized (Email lowercased, default roles applied).
+type PolicyInput struct {
+	Organization store.Organization
+	Request      InviteRequest
+	// ExistingUser is the user with Request.Email, or nil for a new person.
+	ExistingUser *store.User
+	// Direct is true when the person becomes ACTIVE at once (no invitation).
+	Direct bool
+}
+
+// Service holds invitekit's business rules. Create it with New. A Service
+// is safe for concurrent use.
+type Service struct {
+	st              store.Store
+	cfg             Config
+	sealer          *mailer.Sealer
+	acceptURL       *url.URL
+	roles           []string
+	roleSet         map[string]bool
+	requireVerified bool
+	validate        *validator.Validate
+	log             *slog.Logger
+}
+
+// New returns a Service on st. It validates cfg once: SecretKey must be 32
+// bytes, AcceptURL an absolute http(s) URL, role names well-formed, and
+// DefaultRoles and AdminRole members of Roles.
+func New(st store.Store, cfg Config) (*Service, error) {
+	if st == nil {
+		return nil, errors.New("invite: New: nil store")
+	}
+	sealer, err := mailer.NewSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("invite: Config.SecretKey: %w", err)
+	}
+	if cfg.AcceptURL == "" {
+		return nil, errors.New("invite: Config.AcceptURL is required")
+	}
+	u, err := url.Parse(cfg.AcceptURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return nil, errors.New("invite: Config.AcceptURL must be an absolute http(s) URL without a fragment")
+	}
+	if len(cfg.Roles) == 0 {
+		cfg.Roles = []string{DefaultAdminRole, DefaultMemberRole}
+	}
+	roleSet := make(map[string]bool, len(cfg.Roles))
+	for _, r := range cfg.Roles {
+		if !validRoleName(r) {
+			return nil, fmt.Errorf("invite: Config.Roles: invalid role name %q", r)
+		}
+		if roleSet[r] {
+			return nil, fmt.Errorf("invite: Config.Roles: duplicate role %q", r)
+		}
+		roleSet[r] = true
+	}
+	if cfg.AdminRole == "" {
+		cfg.AdminRole = DefaultAdminRole
+	}
+	if !roleSet[cfg.AdminRole] {
+		return nil, fmt.Errorf("invite: Config.AdminRole %q is not in Config.Roles", cfg.AdminRole)
+	}
+	if len(cfg.DefaultRoles) == 0 {
+		if roleSet[DefaultMemberRole] {
+			cfg.DefaultRoles = []string{DefaultMemberRole}
+		} else {
+			cfg.DefaultRoles = []string{cfg.AdminRole}
+		}
+	}
+	for _, r := range cfg.DefaultRoles {
+		if !roleSet[r] {
+			return nil, fmt.Errorf("invite: Config.DefaultRoles: %q is not in Config.Roles", r)
+		}
+	}
+	switch {
+	case cfg.InviteTTL == 0:
+		cfg.InviteTTL = DefaultInviteTTL
+	case cfg.InviteTTL < 0:
+		return nil, errors.New("invite: Config.InviteTTL must not be negative")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.EnvironmentID == "" {
+		cfg.EnvironmentID = DefaultEnvironmentID
+	}
+	if cfg.DefaultLocale == "" {
+		cfg.DefaultLocale = DefaultLocale
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Roles = slices.Clone(cfg.Roles)
+	cfg.DefaultRoles = slices.Clone(cfg.DefaultRoles)
+	cfg.SecretKey = slices.Clone(cfg.SecretKey)
+	s := &Service{
+		st:              st,
+		cfg:             cfg,
+		sealer:          sealer,
+		acceptURL:       u,
+		roles:           cfg.Roles,
+		roleSet:         roleSet,
+		requireVerified: cfg.RequireVerifiedEmail == nil || *cfg.RequireVerifiedEmail,
+		log:             cfg.Logger,
+	}
+	s.validate = newValidator(roleSet)
+	return s, nil
+}
+
+// validRoleName reports whether r is 1–64 characters of a–z, 0–9, _ and -.
+func validRoleName(r string) bool {
+	if r == "" || len(r) > 64 {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		c := r[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Now returns the Service's current time (Config.Now).
+func (s *Service) Now() time.Time { return s.cfg.Now() }
+
+// now is the time written to the store: Config.Now in UTC.
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// Roles returns the configured roles, in configuration order.
+func (s *Service) Roles() []store.Role {
+	out := make([]store.Role, len(s.roles))
+	for i, r := range s.roles {
+		out[i] = store.Role{ID: store.RoleID(r), Name: r}
+	}
+	return out
+}
+
+// AdminRole returns the configured admin role name.
+func (s *Service) AdminRole() string { return s.cfg.AdminRole }
+
+// EnvironmentID returns the configured environment id.
+func (s *Service) EnvironmentID() string { return s.cfg.EnvironmentID }
+
+// Organization returns an organization, or ErrNotFound.
+func (s *Service) Organization(ctx context.Context, orgID string) (store.Organization, error) {
+	if orgID == "" {
+		return store.Organization{}, ErrNotFound
+	}
+	org, err := s.st.GetOrganization(ctx, orgID)
+	if err != nil {
+		return store.Organization{}, storeErr(err)
+	}
+	return org, nil
+}
+
+// changed runs Config.OnMembershipChange.
+func (s *Service) changed(orgID, userID string) {
+	if s.cfg.OnMembershipChange != nil {
+		s.cfg.OnMembershipChange(orgID, userID)
+	}
+}
+
+// userDisplayName is the name mails use for a user.
+func userDisplayName(u store.User) string {
+	if u.Profile.Name != "" {
+		return u.Profile.Name
+	}
+	if n := joinName(u.Profile.FirstName, u.Profile.LastName); n != "" {
+		return n
+	}
+	return u.Email
+}
+
+func joinName(first, last string) string {
+	switch {
+	case first == "":
+		return last
+	case last == "":
+		return first
+	}
+	return first + " " + last
+}

@@ -1,0 +1,94 @@
+package sqlitestore
+
+import (
+	"strings"
+)
+
+// chunkSize is how many items CreateMemberships checks with one lookup
+// query and writes with one multi-row INSERT per table. 64 rows of the
+// widest table (users, 16 columns) bind 1,024 parameters, far below
+// SQLite's limit of 32,766.
+const chunkSize = 64
+
+// insertSizes are the row counts of the prepared multi-row INSERTs; a run
+// of n rows is written with the largest that fit (so at most a few
+// statements beyond n/chunkSize).
+var insertSizes = [...]int{chunkSize, 16, 4, 1}
+
+// insertHeads are the multi-row INSERTs ("INSERT INTO t (cols) VALUES ")
+// and their column counts.
+var insertHeads = [...]struct {
+	head  string
+	ncols int
+}{
+	{insertUserHead, userInsertCols},
+	{insertMembershipHead, membershipInsertCols},
+	{insertInvitationHead, invitationInsertCols},
+	{insertOutboxHead, outboxInsertCols},
+	{insertEventHead, eventInsertCols},
+}
+
+// insertQuery returns head followed by n tuples of ncols placeholders.
+func insertQuery(head string, ncols, n int) string {
+	tuple := "(" + strings.Repeat("?, ", ncols-1) + "?)"
+	var b strings.Builder
+	b.Grow(len(head) + n*(len(tuple)+2))
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
+	}
+	return b.String()
+}
+
+// insertRows writes len(args)/ncols rows with head's prepared multi-row
+// INSERTs.
+func (t *wtx) insertRows(head string, ncols int, args []any) error {
+	n := len(args) / ncols
+	for _, size := range insertSizes {
+		for n >= size {
+			if _, err := t.exec(insertQuery(head, ncols, size), args[:size*ncols]...); err != nil {
+				return err
+			}
+			args = args[size*ncols:]
+			n -= size
+		}
+	}
+	return nil
+}
+
+// lookupQuery checks n items at once: which emails already have a user
+// (kind 'e', with the user id), and which user ids ('u'), external ids
+// ('x'), invitation ids ('i') and outbox ids ('o') are taken. Its
+// parameters are five lists of n values (NULL pads a short list; it
+// matches nothing).
+func lookupQuery(n int) string {
+	in := "(" + strings.Repeat("?, ", n-1) + "?)"
+	return `SELECT 'e', email, id FROM users WHERE email IN ` + in + `
+UNION ALL SELECT 'u', id, '' FROM users WHERE id IN ` + in + `
+UNION ALL SELECT 'x', external_id, '' FROM users WHERE external_id IN ` + in + ` AND external_id <> ''
+UNION ALL SELECT 'i', id, '' FROM invitations WHERE id IN ` + in + `
+UNION ALL SELECT 'o', id, '' FROM outbox WHERE id IN ` + in
+}
+
+// writeQueries returns every statement used inside write transactions.
+// Open prepares them all on the writer connection (see stmtCache).
+func writeQueries() []string {
+	qs := []string{
+		qInsertOrg, qOrgExists,
+		qGetUserByEmail, qUserExists, qRecordLogin, qSetEmailVerified,
+		qGetIdentity, qInsertIdentity,
+		qGetMembership, qMembershipExists, qUpdateMembership, qDeleteMembership, qReserveSeqs,
+		qGetInvitation, qSpendInvitation, qReissueInvitation, qRevokeInvitations,
+		qClaimable, qLease, qOutboxState, qOutboxSent, qOutboxRetry, qOutboxDead,
+		lookupQuery(1), lookupQuery(chunkSize),
+	}
+	for _, h := range insertHeads {
+		for _, size := range insertSizes {
+			qs = append(qs, insertQuery(h.head, h.ncols, size))
+		}
+	}
+	return qs
+}

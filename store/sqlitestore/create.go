@@ -1,0 +1,353 @@
+package sqlitestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// CreateMembership implements store.Memberships.
+func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	var res store.BatchResult
+	err := s.write(ctx, func(t *wtx) error {
+		c := newCreator(t)
+		out := make([]store.BatchResult, 1)
+		if err := c.chunk([]store.CreateMembershipParams{p}, out); err != nil {
+			return err
+		}
+		res = out[0]
+		return res.Err // a refusal wrote nothing, but roll back anyway
+	})
+	if err != nil {
+		return store.CreateMembershipResult{}, err
+	}
+	return res.CreateMembershipResult, nil
+}
+
+// CreateMemberships implements store.BatchCreator: all items in one
+// transaction, checked chunkSize at a time with one lookup query and
+// written with multi-row INSERTs. Per-item refusals (ErrNotFound,
+// ErrAlreadyMember, ErrExternalIDTaken, a taken or missing id) are found
+// before the item writes anything, so they never need a rollback; a
+// database failure or a cancelled ctx rolls back the whole batch.
+func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
+	results := make([]store.BatchResult, len(ps))
+	if len(ps) == 0 {
+		return results, nil
+	}
+	err := s.write(ctx, func(t *wtx) error {
+		c := newCreator(t)
+		for start := 0; start < len(ps); start += chunkSize {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("sqlitestore: %w", err)
+			}
+			end := min(start+chunkSize, len(ps))
+			if err := c.chunk(ps[start:end], results[start:end]); err != nil {
+				return fmt.Errorf("sqlitestore: batch items %d..%d: %w", start, end-1, err)
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// creator runs CreateMembership for a sequence of items inside one
+// transaction. Besides the database it remembers what earlier items of the
+// same transaction wrote, so the checks of a chunk see the items before
+// them in that chunk.
+type creator struct {
+	t       *wtx
+	orgs    map[string]bool       // organization id → exists
+	byEmail map[string]store.User // users created by this transaction
+	taken   map[string]bool       // kind + "\x00" + id taken by this transaction (see lookupQuery)
+	members map[string]bool       // org + "\x00" + user created by this transaction
+}
+
+func newCreator(t *wtx) *creator {
+	return &creator{
+		t:       t,
+		orgs:    map[string]bool{},
+		byEmail: map[string]store.User{},
+		taken:   map[string]bool{},
+		members: map[string]bool{},
+	}
+}
+
+// lookup is what the database already holds for a chunk.
+type lookup struct {
+	userByEmail map[string]string // email → user id
+	taken       map[string]bool   // kind + "\x00" + id
+}
+
+// item is one accepted item of a chunk, ready to be written.
+type item struct {
+	i       int
+	newUser bool
+	res     store.CreateMembershipResult
+	inv     *store.Invitation
+	out     *store.OutboxMessage
+	ev      store.Event
+}
+
+// chunk checks and writes up to chunkSize items, filling out (one result
+// per item). It returns an error only for a failure that must abort the
+// transaction.
+func (c *creator) chunk(ps []store.CreateMembershipParams, out []store.BatchResult) error {
+	// Ids the store generates are chosen first, so the lookup checks them too.
+	users := make([]store.User, len(ps))
+	for i, p := range ps {
+		users[i] = p.User
+		if users[i].ID == "" {
+			users[i].ID = store.NewID("usr")
+		}
+	}
+	lk, err := c.lookup(ps, users)
+	if err != nil {
+		return err
+	}
+
+	var items []item
+	for i, p := range ps {
+		it, refusal, err := c.check(p, users[i], lk)
+		if err != nil {
+			return err
+		}
+		if refusal != nil {
+			out[i].Err = refusal
+			continue
+		}
+		it.i = i
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	if err := c.write(items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		out[it.i].CreateMembershipResult = it.res
+	}
+	return nil
+}
+
+// lookup runs lookupQuery for a chunk.
+func (c *creator) lookup(ps []store.CreateMembershipParams, users []store.User) (lookup, error) {
+	n := 1
+	if len(ps) > 1 {
+		n = chunkSize
+	}
+	args := make([]any, 5*n)
+	for i, p := range ps {
+		args[i] = p.User.Email
+		args[n+i] = users[i].ID
+		if users[i].ExternalID != "" {
+			args[2*n+i] = users[i].ExternalID
+		}
+		if p.Invitation != nil && p.Invitation.ID != "" {
+			args[3*n+i] = p.Invitation.ID
+		}
+		if p.Outbox != nil && p.Outbox.ID != "" {
+			args[4*n+i] = p.Outbox.ID
+		}
+	}
+	rows, err := c.t.query(lookupQuery(n), args...)
+	if err != nil {
+		return lookup{}, err
+	}
+	defer rows.Close()
+	lk := lookup{userByEmail: map[string]string{}, taken: map[string]bool{}}
+	for rows.Next() {
+		var kind, key, id string
+		if err := rows.Scan(&kind, &key, &id); err != nil {
+			return lookup{}, fmt.Errorf("sqlitestore: %w", err)
+		}
+		if kind == "e" {
+			lk.userByEmail[key] = id
+		} else {
+			lk.taken[kind+"\x00"+key] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return lookup{}, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return lk, nil
+}
+
+func (c *creator) isTaken(lk lookup, kind, id string) bool {
+	k := kind + "\x00" + id
+	return lk.taken[k] || c.taken[k]
+}
+
+// check decides one item, in the order memstore does: organization,
+// existing user (already a member?) or new user (ids free?), invitation
+// id, outbox id. Accepted items are recorded in c so later items see them.
+func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk lookup) (it item, refusal, err error) {
+	orgID := p.Membership.OrganizationID
+	ok, cached := c.orgs[orgID]
+	if !cached {
+		if ok, err = c.t.orgExists(orgID); err != nil {
+			return it, nil, err
+		}
+		c.orgs[orgID] = ok
+	}
+	if !ok {
+		return it, fmt.Errorf("sqlitestore: organization %q: %w", orgID, store.ErrNotFound), nil
+	}
+
+	var u store.User
+	found := false
+	if cu, ok := c.byEmail[p.User.Email]; ok {
+		u, found = cu, true
+	} else if _, ok := lk.userByEmail[p.User.Email]; ok {
+		if u, found, err = c.t.userByEmail(p.User.Email); err != nil {
+			return it, nil, err
+		}
+		if !found {
+			return it, nil, errors.New("sqlitestore: internal error: user vanished inside a transaction")
+		}
+	}
+	if found {
+		member := c.members[orgID+"\x00"+u.ID]
+		if !member {
+			if member, err = c.t.exists(qMembershipExists, orgID, u.ID); err != nil {
+				return it, nil, err
+			}
+		}
+		if member {
+			return it, fmt.Errorf("sqlitestore: user %q in organization %q: %w", u.ID, orgID, store.ErrAlreadyMember), nil
+		}
+	} else {
+		u = newUser
+		if c.isTaken(lk, "u", u.ID) {
+			return it, fmt.Errorf("sqlitestore: user id %q is taken", u.ID), nil
+		}
+		if u.ExternalID != "" && c.isTaken(lk, "x", u.ExternalID) {
+			return it, fmt.Errorf("sqlitestore: external id %q: %w", u.ExternalID, store.ErrExternalIDTaken), nil
+		}
+	}
+	if p.Invitation != nil {
+		if p.Invitation.ID == "" {
+			return it, errors.New("sqlitestore: invitation id is empty"), nil
+		}
+		if c.isTaken(lk, "i", p.Invitation.ID) {
+			return it, fmt.Errorf("sqlitestore: invitation id %q is taken", p.Invitation.ID), nil
+		}
+	}
+	if p.Outbox != nil && p.Outbox.ID != "" && c.isTaken(lk, "o", p.Outbox.ID) {
+		return it, fmt.Errorf("sqlitestore: outbox id %q is taken", p.Outbox.ID), nil
+	}
+
+	// Accepted: complete the rows and remember what they take.
+	if !found {
+		u = normalizeUser(u)
+		c.byEmail[u.Email] = u
+		c.taken["u\x00"+u.ID] = true
+		if u.ExternalID != "" {
+			c.taken["x\x00"+u.ExternalID] = true
+		}
+	}
+	m := p.Membership
+	m.UserID = u.ID
+	c.members[orgID+"\x00"+u.ID] = true
+	it = item{newUser: !found, res: store.CreateMembershipResult{User: u, Membership: m, UserCreated: !found}}
+	if p.Invitation != nil {
+		inv := *p.Invitation
+		inv.UserID = u.ID
+		if inv.OrganizationID == "" {
+			inv.OrganizationID = orgID
+		}
+		c.taken["i\x00"+inv.ID] = true
+		it.inv = &inv
+	}
+	if p.Outbox != nil {
+		msg := prepareOutbox(*p.Outbox, orgID)
+		c.taken["o\x00"+msg.ID] = true
+		it.out = &msg
+	}
+	it.ev = p.Event
+	it.ev.UserID = u.ID
+	it.ev = fillEvent(it.ev, orgID, "")
+	return it, nil, nil
+}
+
+// write inserts the accepted items of a chunk, table by table, with
+// multi-row INSERTs. Membership seqs are reserved as one block, in item
+// order.
+func (c *creator) write(items []item) error {
+	seq, err := c.t.reserveSeqs(len(items))
+	if err != nil {
+		return err
+	}
+	var uargs, margs, iargs, oargs, eargs []any
+	for k := range items {
+		it := &items[k]
+		it.res.Membership.Seq = seq + int64(k)
+		if it.newUser {
+			if uargs, err = userArgs(uargs, it.res.User); err != nil {
+				return err
+			}
+		}
+		if margs, err = membershipArgs(margs, it.res.Membership); err != nil {
+			return err
+		}
+		if it.inv != nil {
+			iargs = invitationArgs(iargs, *it.inv)
+		}
+		if it.out != nil {
+			if oargs, err = outboxArgs(oargs, *it.out); err != nil {
+				return err
+			}
+		}
+		if eargs, err = eventArgs(eargs, it.ev); err != nil {
+			return err
+		}
+		it.res.Membership = normalizeMembership(it.res.Membership)
+	}
+	for _, w := range []struct {
+		head  string
+		ncols int
+		args  []any
+	}{
+		{insertUserHead, userInsertCols, uargs},
+		{insertMembershipHead, membershipInsertCols, margs},
+		{insertInvitationHead, invitationInsertCols, iargs},
+		{insertOutboxHead, outboxInsertCols, oargs},
+		{insertEventHead, eventInsertCols, eargs},
+	} {
+		if err := c.t.insertRows(w.head, w.ncols, w.args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// normalizeUser makes a user assembled in memory look like one read back
+// (UTC times without monotonic reading, copied maps).
+func normalizeUser(u store.User) store.User {
+	u.CreateTime = timeOf(tsOf(u.CreateTime))
+	u.UpdateTime = timeOf(tsOf(u.UpdateTime))
+	if u.LastLogin != nil {
+		u.LastLogin = timePtrOf(nullTsOf(u.LastLogin))
+	}
+	u.Metadata = cloneMap(u.Metadata)
+	u.Profile.Metadata = cloneMap(u.Profile.Metadata)
+	u.Profile.CustomAttributes = cloneMap(u.Profile.CustomAttributes)
+	return u
+}
+
+// normalizeMembership makes a membership assembled in memory look like one
+// read back.
+func normalizeMembership(m store.Membership) store.Membership {
+	m = normalizeTimes(m)
+	if m.Roles != nil {
+		m.Roles = append([]string{}, m.Roles...)
+	}
+	m.Metadata = cloneMap(m.Metadata)
+	return m
+}

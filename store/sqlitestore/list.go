@@ -1,0 +1,148 @@
+package sqlitestore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+const (
+	defaultPageSize = 50
+	maxPageSize     = 1000
+)
+
+// ListMembers implements store.Memberships. Members come in membership
+// insertion order (seq); the cursor is the last returned seq.
+func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOptions) (store.Page, error) {
+	mq, err := membersQuery(orgID, opts)
+	if err != nil {
+		return store.Page{}, err
+	}
+	limit, q, goFilter := mq.limit, mq.q, mq.goFilter
+	rows, err := s.readRows(ctx, mq.query, mq.args...)
+	if err != nil {
+		return store.Page{}, err
+	}
+	defer rows.Close()
+	page := store.Page{Members: []store.Member{}}
+	for rows.Next() {
+		var mem store.Member
+		if err := scanMember(rows, &mem); err != nil {
+			return store.Page{}, fmt.Errorf("sqlitestore: %w", err)
+		}
+		if goFilter && !matches(mem.User, q) {
+			continue
+		}
+		if len(page.Members) == limit {
+			page.Next = strconv.FormatInt(page.Members[limit-1].Membership.Seq, 10)
+			break
+		}
+		page.Members = append(page.Members, mem)
+	}
+	if err := rows.Err(); err != nil {
+		return store.Page{}, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return page, nil
+}
+
+func scanMember(sc scanner, mem *store.Member) error {
+	m, u := &mem.Membership, &mem.User
+	var mrow, urow rowBuf
+	if err := sc.Scan(append(mrow.membershipDest(m), urow.userDest(u)...)...); err != nil {
+		return err
+	}
+	if err := mrow.finishMembership(m); err != nil {
+		return err
+	}
+	return urow.finishUser(u)
+}
+
+// matches reports whether u's email or a name contains q (lowercased).
+func matches(u store.User, q string) bool {
+	for _, f := range []string{u.Email, u.Profile.Name, u.Profile.FirstName, u.Profile.LastName} {
+		if strings.Contains(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// membersQ is a ListMembers query.
+type membersQ struct {
+	query    string
+	args     []any
+	limit    int
+	q        string // lowercased Query
+	goFilter bool   // q is matched in Go, not in SQL
+}
+
+// membersQuery builds the ListMembers query: one page (plus one row to
+// know whether there is a next page) walking memberships_org_seq.
+func membersQuery(orgID string, opts store.ListOptions) (membersQ, error) {
+	limit := opts.Limit
+	switch {
+	case limit <= 0:
+		limit = defaultPageSize
+	case limit > maxPageSize:
+		limit = maxPageSize
+	}
+	var after int64
+	if opts.After != "" {
+		n, err := strconv.ParseInt(opts.After, 10, 64)
+		if err != nil || n < 0 {
+			return membersQ{}, fmt.Errorf("sqlitestore: invalid cursor %q", opts.After)
+		}
+		after = n
+	}
+
+	var sb strings.Builder
+	sb.WriteString(`SELECT m.seq, m.org_id, m.user_id, m.status, m.roles, m.metadata, m.primary_idp, m.invited_by,
+m.invite_expire_time, m.join_time, m.update_time, u.id, u.email, u.external_id, u.profile_id, u.first_name,
+u.last_name, u.name, u.locale, u.email_verified, u.phone_number, u.profile_metadata, u.custom_attributes,
+u.metadata, u.create_time, u.update_time, u.last_login
+FROM memberships m JOIN users u ON u.id = m.user_id
+WHERE m.org_id = ? AND m.seq > ?`)
+	args := []any{orgID, after}
+	now := tsOf(opts.Now)
+	switch opts.Status {
+	case "":
+	case store.StatusPendingInvite:
+		sb.WriteString(` AND m.status = 'PENDING_INVITE' AND (m.invite_expire_time = 0 OR m.invite_expire_time > ?)`)
+		args = append(args, now)
+	case store.StatusInviteExpired:
+		sb.WriteString(` AND m.status = 'PENDING_INVITE' AND m.invite_expire_time <> 0 AND m.invite_expire_time <= ?`)
+		args = append(args, now)
+	default:
+		sb.WriteString(` AND m.status = ?`)
+		args = append(args, string(opts.Status))
+	}
+	// ASCII queries are matched in SQL (SQLite's lower() folds ASCII only);
+	// others are matched in Go with Unicode case folding.
+	q := strings.ToLower(opts.Query)
+	goFilter := q != "" && !isASCII(q)
+	if q != "" && !goFilter {
+		sb.WriteString(` AND (instr(lower(u.email), ?) > 0 OR instr(lower(u.name), ?) > 0
+OR instr(lower(u.first_name), ?) > 0 OR instr(lower(u.last_name), ?) > 0)`)
+		args = append(args, q, q, q, q)
+	}
+	sb.WriteString(` ORDER BY m.seq`)
+	if !goFilter {
+		sb.WriteString(` LIMIT ?`)
+		args = append(args, limit+1)
+	}
+
+	return membersQ{query: sb.String(), args: args, limit: limit, q: q, goFilter: goFilter}, nil
+}

@@ -1,0 +1,190 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+const (
+	membershipColumns = `seq, org_id, user_id, status, roles, metadata, primary_idp, invited_by,
+invite_expire_time, join_time, update_time`
+
+	insertMembershipHead = `INSERT INTO memberships (` + membershipColumns + `) VALUES `
+	membershipInsertCols = 11
+
+	qGetMembership       = `SELECT ` + membershipColumns + ` FROM memberships WHERE org_id = ? AND user_id = ?`
+	qMembershipExists    = `SELECT 1 FROM memberships WHERE org_id = ? AND user_id = ?`
+	qListUserMemberships = `SELECT ` + membershipColumns + ` FROM memberships WHERE user_id = ? ORDER BY seq`
+	qUpdateMembership    = `UPDATE memberships SET status = ?, roles = ?, metadata = ?, primary_idp = ?,
+invite_expire_time = ?, update_time = ? WHERE org_id = ? AND user_id = ?`
+	qDeleteMembership = `DELETE FROM memberships WHERE org_id = ? AND user_id = ?`
+	// qReserveSeqs reserves n membership seqs and returns the last one.
+	qReserveSeqs = `UPDATE counters SET value = value + ? WHERE name = 'membership_seq' RETURNING value`
+)
+
+func notMember(orgID, userID string) error {
+	return fmt.Errorf("sqlitestore: membership of user %q in organization %q: %w", userID, orgID, store.ErrNotFound)
+}
+
+// GetMembership implements store.Memberships.
+func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (store.Membership, error) {
+	var m store.Membership
+	err := s.readRow(ctx, scanMembership(&m), qGetMembership, orgID, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Membership{}, notMember(orgID, userID)
+	}
+	if err != nil {
+		return store.Membership{}, err
+	}
+	return m, nil
+}
+
+// ListUserMemberships implements store.Memberships.
+func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store.Membership, error) {
+	rows, err := s.readRows(ctx, qListUserMemberships, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ms []store.Membership
+	for rows.Next() {
+		var m store.Membership
+		if err := scanMembership(&m)(rows); err != nil {
+			return nil, fmt.Errorf("sqlitestore: %w", err)
+		}
+		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return ms, nil
+}
+
+// membership reads orgID's membership of userID inside t (ErrNotFound).
+func (t *wtx) membership(orgID, userID string) (store.Membership, error) {
+	var m store.Membership
+	err := t.row(scanMembership(&m), qGetMembership, orgID, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Membership{}, notMember(orgID, userID)
+	}
+	if err != nil {
+		return store.Membership{}, err
+	}
+	return m, nil
+}
+
+// reserveSeqs reserves n consecutive membership seqs and returns the
+// first. Seqs are never handed out twice, even for deleted memberships.
+func (t *wtx) reserveSeqs(n int) (int64, error) {
+	var last int64
+	if err := t.row(func(sc scanner) error { return sc.Scan(&last) }, qReserveSeqs, n); err != nil {
+		return 0, err
+	}
+	return last - int64(n) + 1, nil
+}
+
+// membershipArgs appends m's insert arguments (membershipColumns order).
+func membershipArgs(args []any, m store.Membership) ([]any, error) {
+	roles, err := jsonList(m.Roles)
+	if err != nil {
+		return nil, err
+	}
+	md, err := jsonMap(m.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, m.Seq, m.OrganizationID, m.UserID, string(m.Status), roles, md,
+		m.PrimaryIdentityProvider, m.InvitedBy, tsOf(m.InviteExpireTime), tsOf(m.JoinTime), tsOf(m.UpdateTime)), nil
+}
+
+// saveMembership writes the mutable fields of m back (by seq).
+func (t *wtx) saveMembership(m store.Membership) error {
+	roles, err := jsonList(m.Roles)
+	if err != nil {
+		return err
+	}
+	md, err := jsonMap(m.Metadata)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(qUpdateMembership, string(m.Status), roles, md, m.PrimaryIdentityProvider,
+		tsOf(m.InviteExpireTime), tsOf(m.UpdateTime), m.OrganizationID, m.UserID)
+	return err
+}
+
+// UpdateMembership implements store.Memberships.
+func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u store.MembershipUpdate, now time.Time, ev store.Event) (store.Membership, error) {
+	var m store.Membership
+	err := s.write(ctx, func(t *wtx) error {
+		var err error
+		if m, err = t.membership(orgID, userID); err != nil {
+			return err
+		}
+		if u.Roles != nil {
+			m.Roles = append([]string{}, u.Roles...)
+		}
+		if u.Metadata != nil {
+			m.Metadata = cloneMap(u.Metadata)
+		}
+		m.UpdateTime = now
+		if err := t.saveMembership(m); err != nil {
+			return err
+		}
+		err = t.appendEvent(fillEvent(ev, orgID, userID))
+		return err
+	})
+	if err != nil {
+		return store.Membership{}, err
+	}
+	return normalizeMembership(m), nil
+}
+
+// SetMembershipStatus implements store.Memberships.
+func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, from, to store.MembershipStatus, now time.Time, ev store.Event) (store.Membership, error) {
+	var m store.Membership
+	err := s.write(ctx, func(t *wtx) error {
+		var err error
+		if m, err = t.membership(orgID, userID); err != nil {
+			return err
+		}
+		if m.Status != from {
+			return fmt.Errorf("sqlitestore: membership is %s, not %s: %w", m.Status, from, store.ErrWrongStatus)
+		}
+		m.Status = to
+		m.UpdateTime = now
+		if err := t.saveMembership(m); err != nil {
+			return err
+		}
+		err = t.appendEvent(fillEvent(ev, orgID, userID))
+		return err
+	})
+	if err != nil {
+		return store.Membership{}, err
+	}
+	return normalizeMembership(m), nil
+}
+
+// normalizeTimes makes a membership assembled in memory look like one read
+// back from the database (UTC, no monotonic reading).
+func normalizeTimes(m store.Membership) store.Membership {
+	m.InviteExpireTime = timeOf(tsOf(m.InviteExpireTime))
+	m.JoinTime = timeOf(tsOf(m.JoinTime))
+	m.UpdateTime = timeOf(tsOf(m.UpdateTime))
+	return m
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

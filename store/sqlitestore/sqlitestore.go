@@ -1,0 +1,245 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/invitekit/invitekit/store"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Config holds Open's optional settings. The zero value is safe.
+type Config struct {
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process before failing with SQLITE_BUSY. Default 5s.
+	BusyTimeout time.Duration
+	// MaxReadConns bounds the pool of reader connections. Default 4.
+	MaxReadConns int
+	// SynchronousFull sets PRAGMA synchronous=FULL: every commit is fsynced,
+	// so it survives a power loss, at a cost in write throughput. The
+	// default, NORMAL, survives application crashes.
+	SynchronousFull bool
+	// Logger receives migration notices. Default: discard.
+	Logger *slog.Logger
+}
+
+// Store is a store.Store backed by one SQLite database file. Create it with
+// Open and Close it when done.
+type Store struct {
+	w   *sql.DB // the single writer connection
+	r   *sql.DB // reader pool (== w for in-memory databases)
+	log *slog.Logger
+
+	wstmts stmtCache
+	rstmts stmtCache
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.BatchCreator = (*Store)(nil)
+	_ store.Closer       = (*Store)(nil)
+)
+
+// MemoryPath opens a private in-memory database (one connection, nothing
+// written to disk). Meant for short tests; a file in t.TempDir() behaves
+// more like production.
+const MemoryPath = ":memory:"
+
+// Open opens (creating if needed) the SQLite database file at path and
+// migrates it to the current schema. The directory must exist. path may
+// also be MemoryPath.
+func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlitestore: empty database path")
+	}
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = 5 * time.Second
+	}
+	if cfg.MaxReadConns <= 0 {
+		cfg.MaxReadConns = 4
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{log: cfg.Logger}
+
+	sync := "NORMAL"
+	if cfg.SynchronousFull {
+		sync = "FULL"
+	}
+	common := []string{
+		"_pragma=busy_timeout(" + strconv.FormatInt(ceilMillis(cfg.BusyTimeout), 10) + ")",
+		"_pragma=foreign_keys(1)",
+		"_pragma=synchronous(" + sync + ")",
+		// Statement journals and temporary indexes stay in memory, not
+		// in temporary files (multi-row INSERTs need a statement journal).
+		"_pragma=temp_store(MEMORY)",
+	}
+
+	memory := path == MemoryPath
+	var base string
+	if memory {
+		base = "file::memory:"
+	} else {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: database path %q: %w", path, err)
+		}
+		base = "file:" + escapePath(filepath.ToSlash(abs))
+	}
+
+	wdsn := base + "?" + strings.Join(append(common,
+		"_pragma=journal_mode(WAL)",
+		"_pragma=cache_size(-32768)", // 32 MiB for the writer: bulk imports touch many index pages
+		"_txlock=immediate",
+	), "&")
+	if memory {
+		wdsn = base + "?" + strings.Join(append(common, "_txlock=immediate"), "&")
+	}
+	w, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s.w = w
+	s.wstmts.db = w
+
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if err := s.wstmts.prepareAll(ctx, writeQueries()); err != nil {
+		s.wstmts.close()
+		w.Close()
+		return nil, err
+	}
+
+	if memory {
+		s.r = w
+	} else {
+		rdsn := base + "?" + strings.Join(append(common, "_pragma=query_only(1)"), "&")
+		r, err := sql.Open("sqlite", rdsn)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+		}
+		r.SetMaxOpenConns(cfg.MaxReadConns)
+		r.SetMaxIdleConns(cfg.MaxReadConns)
+		r.SetConnMaxLifetime(0)
+		r.SetConnMaxIdleTime(0)
+		if err := r.PingContext(ctx); err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+		}
+		s.r = r
+	}
+	s.rstmts.db = s.r
+	return s, nil
+}
+
+// ceilMillis rounds d up to whole milliseconds (SQLite's busy timeout unit),
+// so a small positive timeout never becomes 0 ("fail at once").
+func ceilMillis(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// escapePath percent-encodes the characters that end or escape the path
+// part of an SQLite URI filename.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// Close closes the database. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.rstmts.close()
+		s.wstmts.close()
+		var errs []error
+		if s.r != s.w {
+			errs = append(errs, s.r.Close())
+		}
+		errs = append(errs, s.w.Close())
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// stmtCache prepares each query once per database handle.
+//
+// The writer's cache is filled once by Open (prepareAll) and never prepares
+// lazily: preparing on the single-connection writer from inside a
+// transaction would wait for the connection the transaction holds.
+type stmtCache struct {
+	db    *sql.DB
+	fixed bool // no lazy preparation (the writer)
+	mu    sync.Mutex
+	m     map[string]*sql.Stmt
+}
+
+func (c *stmtCache) prepareAll(ctx context.Context, queries []string) error {
+	for _, q := range queries {
+		if _, err := c.prepare(ctx, q); err != nil {
+			return fmt.Errorf("sqlitestore: prepare %q: %w", q, err)
+		}
+	}
+	c.fixed = true
+	return nil
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if c.fixed {
+		c.mu.Lock()
+		st, ok := c.m[query]
+		c.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("sqlitestore: internal error: statement not prepared: %q", query)
+		}
+		return st, nil
+	}
+	return c.prepare(ctx, query)
+}
+
+func (c *stmtCache) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = make(map[string]*sql.Stmt)
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}

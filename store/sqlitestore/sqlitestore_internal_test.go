@@ -1,0 +1,232 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+func TestPragmas(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "p.db"), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, db := range []struct {
+		name string
+		q    func(string) string
+	}{
+		{"writer", func(p string) string { return pragma(t, st.w, p) }},
+		{"reader", func(p string) string { return pragma(t, st.r, p) }},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			for p, want := range map[string]string{
+				"journal_mode": "wal",
+				"foreign_keys": "1",
+				"busy_timeout": "5000",
+				"synchronous":  "1", // NORMAL
+			} {
+				if got := db.q(p); got != want {
+					t.Errorf("PRAGMA %s = %q, want %q", p, got, want)
+				}
+			}
+		})
+	}
+	if got := pragma(t, st.r, "query_only"); got != "1" {
+		t.Errorf("reader query_only = %q, want 1", got)
+	}
+}
+
+func TestConfigSynchronousFull(t *testing.T) {
+	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "p.db"), Config{SynchronousFull: true, BusyTimeout: 1500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got := pragma(t, st.w, "synchronous"); got != "2" {
+		t.Errorf("synchronous = %q, want 2 (FULL)", got)
+	}
+	// 1500ns rounds down to 0 ms; a sub-millisecond timeout still means "wait a little".
+	if got := pragma(t, st.w, "busy_timeout"); got != "1" {
+		t.Errorf("busy_timeout = %q, want 1", got)
+	}
+}
+
+func pragma(t *testing.T, db *sql.DB, name string) string {
+	t.Helper()
+	var v string
+	if err := db.QueryRowContext(context.Background(), "PRAGMA "+name).Scan(&v); err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
+	}
+	return strings.ToLower(v)
+}
+
+func TestMigrationsLoad(t *testing.T) {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].version != 1 || ms[0].name != "0001_init" {
+		t.Fatalf("migrations = %+v", ms)
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version <= ms[i-1].version {
+			t.Fatalf("migrations out of order: %d after %d", ms[i].version, ms[i-1].version)
+		}
+	}
+}
+
+func TestLoadMigrationsRejectsBadNames(t *testing.T) {
+	tests := []struct {
+		name  string
+		files fstest.MapFS
+		want  string
+	}{
+		{"no underscore", fstest.MapFS{"migrations/0001.sql": {Data: []byte("")}}, "NNNN_name.sql"},
+		{"not a number", fstest.MapFS{"migrations/abc_x.sql": {Data: []byte("")}}, "bad version"},
+		{"zero", fstest.MapFS{"migrations/0000_x.sql": {Data: []byte("")}}, "bad version"},
+		{"duplicate", fstest.MapFS{
+			"migrations/0001_a.sql": {Data: []byte("")},
+			"migrations/001_b.sql":  {Data: []byte("")},
+		}, "share version"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadMigrations(tt.files)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A failing migration rolls back entirely: neither its tables nor its
+// schema_migrations row remain, and earlier state is intact.
+func TestFailedMigrationRollsBack(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m.db")
+	st, err := Open(ctx, path, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	bad := []migration{
+		{version: 1, name: "0001_init"},
+		{version: 2, name: "0002_ok", sql: "CREATE TABLE extra (x INTEGER)"},
+		{version: 3, name: "0003_bad", sql: "CREATE TABLE broken (x INTEGER); THIS IS NOT SQL"},
+	}
+	err = applyMigrations(ctx, st, bad)
+	if err == nil || !strings.Contains(err.Error(), "0003_bad") {
+		t.Fatalf("applyMigrations = %v, want an error naming 0003_bad", err)
+	}
+	var n int
+	if err := st.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('extra', 'broken')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d tables of the failed migration run remain", n)
+	}
+	if err := st.w.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("schema version = %d, want 1", n)
+	}
+}
+
+func TestEscapePath(t *testing.T) {
+	if got, want := escapePath("/a b/c?d#e%f"), "/a b/c%3fd%23e%25f"; got != want {
+		t.Errorf("escapePath = %q, want %q", got, want)
+	}
+}
+
+// The hot queries use their indexes: no full scan of a table that grows
+// with the number of members.
+func TestQueryPlansUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, filepath.Join(t.TempDir(), "plan.db"), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	members := func(opts store.ListOptions) string {
+		mq, err := membersQuery("org", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mq.query
+	}
+	tests := []struct {
+		name  string
+		query string
+		want  string // a plan line that must appear
+	}{
+		{"GetMembership", qGetMembership, "USING PRIMARY KEY (org_id=? AND user_id=?)"},
+		{"ListUserMemberships", qListUserMemberships, "USING INDEX memberships_user"},
+		{"ListMembers", members(store.ListOptions{}), "USING INDEX memberships_org_seq (org_id=? AND seq>?)"},
+		{"ListMembers/status+query", members(store.ListOptions{Status: store.StatusInviteExpired, Query: "ann", After: "10"}), "USING INDEX memberships_org_seq (org_id=? AND seq>?)"},
+		{"lookup/external id", lookupQuery(chunkSize), "USING COVERING INDEX users_external_id (external_id=?)"},
+		{"lookup/email", lookupQuery(chunkSize), "(email=?)"},
+		{"GetUserByExternalID", qGetUserByExternal, "USING INDEX users_external_id"},
+		{"GetMembershipInvitation", qNewestInvitation, "USING INDEX invitations_org_user"},
+		{"ClaimOutbox", qClaimable, "USING INDEX outbox_status (status=?)"},
+		{"ListEvents", qListEvents, "USING INDEX events_org (org_id=? AND rowid>?)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := st.w.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tt.query, make([]any, strings.Count(tt.query, "?"))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			all := strings.Join(plan, "\n")
+			if !strings.Contains(all, tt.want) {
+				t.Errorf("plan lacks %q:\n%s", tt.want, all)
+			}
+			for _, line := range plan {
+				if strings.HasPrefix(line, "SCAN ") {
+					t.Errorf("plan scans a table: %q\n%s", line, all)
+				}
+			}
+		})
+	}
+}
+
+// Any ListOptions give either an error or a query whose placeholders match
+// its arguments.
+func FuzzMembersQuery(f *testing.F) {
+	f.Add("", "", "", 0)
+	f.Add("12", "ann", "PENDING_INVITE", 10)
+	f.Add("-1", "Jür", "INVITE_EXPIRED", 5000)
+	f.Add("x", "%_", "ACTIVE", -3)
+	f.Fuzz(func(t *testing.T, after, query, status string, limit int) {
+		mq, err := membersQuery("org", store.ListOptions{After: after, Query: query, Status: store.MembershipStatus(status), Limit: limit})
+		if err != nil {
+			if !strings.Contains(err.Error(), "invalid cursor") {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		if n := strings.Count(mq.query, "?"); n != len(mq.args) {
+			t.Fatalf("%d placeholders, %d args", n, len(mq.args))
+		}
+		if mq.limit < 1 || mq.limit > maxPageSize {
+			t.Fatalf("limit %d out of range", mq.limit)
+		}
+	})
+}

@@ -1,0 +1,855 @@
+// Package memstore is an in-memory store.Store (and store.BatchCreator) for
+// tests, examples and single-process demos.
+//
+// Everything lives in maps guarded by one mutex, so a Store is safe for
+// concurrent use and every method is atomic: on error nothing is written.
+// Maps, slices and pointers are deep-copied on the way in and out, so a
+// caller can never change stored data through a value it passed or got
+// back. Data is lost when the process exits; use store/sqlitestore or
+// store/pgstore to keep it.
+//
+// The zero value is not usable; call New.
+package zz_mutant
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// Store is an in-memory store.Store. It is safe for concurrent use.
+type Store struct {
+	mu sync.Mutex
+	st state
+}
+
+// state is everything a Store holds; the Store's mutex guards it.
+type state struct {
+	seq      int64 // last insertion number (memberships, invitations, outbox)
+	eventSeq int64 // last event Seq
+
+	orgs        map[string]store.Organization
+	users       map[string]store.User
+	byEmail     map[string]string // email → user id
+	byExternal  map[string]string // external id → user id
+	identities  map[string]store.Identity
+	memberships map[string]store.Membership // memberKey(org, user) →
+	invitations map[string]invitation
+	outbox      map[string]outboxRow
+	events      []store.Event // in Seq order
+}
+
+type invitation struct {
+	inv store.Invitation
+	seq int64
+}
+
+type outboxRow struct {
+	msg store.OutboxMessage
+	seq int64
+}
+
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.BatchCreator = (*Store)(nil)
+)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{st: state{
+		orgs:        map[string]store.Organization{},
+		users:       map[string]store.User{},
+		byEmail:     map[string]string{},
+		byExternal:  map[string]string{},
+		identities:  map[string]store.Identity{},
+		memberships: map[string]store.Membership{},
+		invitations: map[string]invitation{},
+		outbox:      map[string]outboxRow{},
+	}}
+}
+
+func memberKey(orgID, userID string) string     { return orgID + "\x00" + userID }
+func identityKey(issuer, subject string) string { return issuer + "\x00" + subject }
+
+func (s *state) next() int64 {
+	s.seq++
+	return s.seq
+}
+
+// appendEvent assigns ev an id (if empty) and the next Seq and appends it.
+func (s *state) appendEvent(ev store.Event) {
+	ev = copyEvent(ev)
+	if ev.ID == "" {
+		ev.ID = store.NewID("evt")
+	}
+	s.eventSeq++
+	ev.Seq = s.eventSeq
+	s.events = append(s.events, ev)
+}
+
+// CreateOrganization implements store.Organizations.
+func (s *Store) CreateOrganization(ctx context.Context, org store.Organization, ev store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.st.orgs[org.ID]; ok {
+		return fmt.Errorf("memstore: organization %q: %w", org.ID, store.ErrOrganizationExists)
+	}
+	org.Metadata = copyMap(org.Metadata)
+	s.st.orgs[org.ID] = org
+	if ev.OrganizationID == "" {
+		ev.OrganizationID = org.ID
+	}
+	s.st.appendEvent(ev)
+	return nil
+}
+
+// GetOrganization implements store.Organizations.
+func (s *Store) GetOrganization(ctx context.Context, orgID string) (store.Organization, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Organization{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	org, ok := s.st.orgs[orgID]
+	if !ok {
+		return store.Organization{}, fmt.Errorf("memstore: organization %q: %w", orgID, store.ErrNotFound)
+	}
+	org.Metadata = copyMap(org.Metadata)
+	return org, nil
+}
+
+// GetUser implements store.Users.
+func (s *Store) GetUser(ctx context.Context, userID string) (store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return store.User{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.st.users[userID]
+	if !ok {
+		return store.User{}, fmt.Errorf("memstore: user %q: %w", userID, store.ErrNotFound)
+	}
+	return copyUser(u), nil
+}
+
+// GetUserByEmail implements store.Users.
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return store.User{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.st.byEmail[email]
+	if !ok {
+		return store.User{}, fmt.Errorf("memstore: user by email: %w", store.ErrNotFound)
+	}
+	return copyUser(s.st.users[id]), nil
+}
+
+// GetUserByExternalID implements store.Users. An empty external id is never found.
+func (s *Store) GetUserByExternalID(ctx context.Context, externalID string) (store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return store.User{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.st.byExternal[externalID]
+	if !ok || externalID == "" {
+		return store.User{}, fmt.Errorf("memstore: user by external id: %w", store.ErrNotFound)
+	}
+	return copyUser(s.st.users[id]), nil
+}
+
+// GetIdentity implements store.Users.
+func (s *Store) GetIdentity(ctx context.Context, issuer, subject string) (store.Identity, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Identity{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.st.identities[identityKey(issuer, subject)]
+	if !ok {
+		return store.Identity{}, fmt.Errorf("memstore: identity: %w", store.ErrNotFound)
+	}
+	return id, nil
+}
+
+// LinkIdentity implements store.Users. It returns ErrNotFound when
+// id.UserID is not a user.
+func (s *Store) LinkIdentity(ctx context.Context, id store.Identity, ev store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.st.users[id.UserID]; !ok {
+		return fmt.Errorf("memstore: link identity: user %q: %w", id.UserID, store.ErrNotFound)
+	}
+	linked, err := s.st.linkIdentity(id)
+	if err != nil || !linked {
+		return err
+	}
+	if ev.UserID == "" {
+		ev.UserID = id.UserID
+	}
+	s.st.appendEvent(ev)
+	return nil
+}
+
+// linkIdentity inserts id, reporting false when the same link exists already.
+func (s *state) linkIdentity(id store.Identity) (bool, error) {
+	k := identityKey(id.Issuer, id.Subject)
+	if cur, ok := s.identities[k]; ok {
+		if cur.UserID == id.UserID {
+			return false, nil
+		}
+		return false, fmt.Errorf("memstore: identity: %w", store.ErrIdentityTaken)
+	}
+	s.identities[k] = id
+	return true, nil
+}
+
+// RecordLogin implements store.Users. It leaves UpdateTime unchanged.
+func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.st.users[userID]
+	if !ok {
+		return fmt.Errorf("memstore: record login: user %q: %w", userID, store.ErrNotFound)
+	}
+	u.LastLogin = &at
+	s.st.users[userID] = u
+	if ev.UserID == "" {
+		ev.UserID = userID
+	}
+	s.st.appendEvent(ev)
+	return nil
+}
+
+// CreateMembership implements store.Memberships.
+func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.CreateMembershipResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.createMembership(p)
+}
+
+// CreateMemberships implements store.BatchCreator.
+func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.BatchResult, len(ps))
+	for i, p := range ps {
+		res, err := s.st.createMembership(p)
+		out[i] = store.BatchResult{CreateMembershipResult: res, Err: err}
+	}
+	return out, nil
+}
+
+// createMembership checks everything before it writes anything.
+func (s *state) createMembership(p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	orgID := p.Membership.OrganizationID
+	if _, ok := s.orgs[orgID]; !ok {
+		return store.CreateMembershipResult{}, fmt.Errorf("memstore: create membership: organization %q: %w", orgID, store.ErrNotFound)
+	}
+	user, exists := store.User{}, false
+	if id, ok := s.byEmail[p.User.Email]; ok {
+		user, exists = s.users[id], true
+
+	} else {
+		user = copyUser(p.User)
+		if user.ID == "" {
+			user.ID = store.NewID("usr")
+		}
+		if _, ok := s.users[user.ID]; ok {
+			return store.CreateMembershipResult{}, fmt.Errorf("memstore: create membership: user id %q is taken", user.ID)
+		}
+		if user.ExternalID != "" {
+			if _, ok := s.byExternal[user.ExternalID]; ok {
+				return store.CreateMembershipResult{}, fmt.Errorf("memstore: create membership: %w", store.ErrExternalIDTaken)
+			}
+		}
+	}
+	if p.Invitation != nil {
+		if _, ok := s.invitations[p.Invitation.ID]; ok || p.Invitation.ID == "" {
+			return store.CreateMembershipResult{}, fmt.Errorf("memstore: create membership: invitation id %q is empty or taken", p.Invitation.ID)
+		}
+	}
+	if p.Outbox != nil && p.Outbox.ID != "" {
+		if _, ok := s.outbox[p.Outbox.ID]; ok {
+			return store.CreateMembershipResult{}, fmt.Errorf("memstore: create membership: outbox id %q is taken", p.Outbox.ID)
+		}
+	}
+
+	// Write.
+	if !exists {
+		s.users[user.ID] = user
+		s.byEmail[user.Email] = user.ID
+		if user.ExternalID != "" {
+			s.byExternal[user.ExternalID] = user.ID
+		}
+	}
+	m := copyMembership(p.Membership)
+	m.UserID = user.ID
+	m.Seq = s.next()
+	s.memberships[memberKey(orgID, user.ID)] = m
+	if p.Invitation != nil {
+		inv := copyInvitation(*p.Invitation)
+		inv.UserID = user.ID
+		if inv.OrganizationID == "" {
+			inv.OrganizationID = orgID
+		}
+		s.invitations[inv.ID] = invitation{inv: inv, seq: s.next()}
+	}
+	if p.Outbox != nil {
+		s.queue(*p.Outbox, orgID)
+	}
+	ev := p.Event
+	ev.UserID = user.ID
+	if ev.OrganizationID == "" {
+		ev.OrganizationID = orgID
+	}
+	s.appendEvent(ev)
+	return store.CreateMembershipResult{
+		User:        copyUser(user),
+		Membership:  copyMembership(m),
+		UserCreated: !exists,
+	}, nil
+}
+
+// queue inserts an outbox message (id and status filled when empty).
+func (s *state) queue(msg store.OutboxMessage, orgID string) {
+	msg = copyOutbox(msg)
+	if msg.ID == "" {
+		msg.ID = store.NewID("msg")
+	}
+	if msg.OrganizationID == "" {
+		msg.OrganizationID = orgID
+	}
+	if msg.Status == "" {
+		msg.Status = store.OutboxQueued
+	}
+	s.outbox[msg.ID] = outboxRow{msg: msg, seq: s.next()}
+}
+
+// GetMembership implements store.Memberships.
+func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (store.Membership, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Membership{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.st.memberships[memberKey(orgID, userID)]
+	if !ok {
+		return store.Membership{}, fmt.Errorf("memstore: membership: %w", store.ErrNotFound)
+	}
+	return copyMembership(m), nil
+}
+
+// ListUserMemberships implements store.Memberships. A user with no
+// memberships (or no such user) gets an empty list and no error.
+func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store.Membership, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Membership
+	for _, m := range s.st.memberships {
+		if m.UserID == userID {
+			out = append(out, copyMembership(m))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out, nil
+}
+
+// ListMembers implements store.Memberships. The cursor is the decimal Seq of
+// the last member of the previous page.
+func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOptions) (store.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Page{}, err
+	}
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 1000 {
+		limit = 1000
+	}
+	var after int64
+	if opts.After != "" {
+		n, err := strconv.ParseInt(opts.After, 10, 64)
+		if err != nil || n < 0 {
+			return store.Page{}, fmt.Errorf("memstore: list members: invalid cursor %q", opts.After)
+		}
+		after = n
+	}
+	q := strings.ToLower(opts.Query)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ms []store.Membership
+	for _, m := range s.st.memberships {
+		if m.OrganizationID != orgID || m.Seq <= after {
+			continue
+		}
+		if opts.Status != "" && m.EffectiveStatus(opts.Now) != opts.Status {
+			continue
+		}
+		if q != "" && !matches(s.st.users[m.UserID], q) {
+			continue
+		}
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
+	var page store.Page
+	if len(ms) > limit {
+		ms = ms[:limit]
+		page.Next = strconv.FormatInt(ms[limit-1].Seq, 10)
+	}
+	page.Members = make([]store.Member, len(ms))
+	for i, m := range ms {
+		page.Members[i] = store.Member{User: copyUser(s.st.users[m.UserID]), Membership: copyMembership(m)}
+	}
+	return page, nil
+}
+
+// matches reports whether the user's email or a name contains the lowercase q.
+func matches(u store.User, q string) bool {
+	for _, f := range []string{u.Email, u.Profile.Name, u.Profile.FirstName, u.Profile.LastName} {
+		if strings.Contains(strings.ToLower(f), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// UpdateMembership implements store.Memberships. A non-nil Metadata
+// replaces the whole map.
+func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u store.MembershipUpdate, now time.Time, ev store.Event) (store.Membership, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Membership{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memberKey(orgID, userID)
+	m, ok := s.st.memberships[k]
+	if !ok {
+		return store.Membership{}, fmt.Errorf("memstore: update membership: %w", store.ErrNotFound)
+	}
+	if u.Roles != nil {
+		m.Roles = append([]string{}, u.Roles...)
+	}
+	if u.Metadata != nil {
+		m.Metadata = copyMap(u.Metadata)
+	}
+	m.UpdateTime = now
+	s.st.memberships[k] = m
+	s.st.appendEvent(fillEvent(ev, orgID, userID))
+	return copyMembership(m), nil
+}
+
+// SetMembershipStatus implements store.Memberships.
+func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, from, to store.MembershipStatus, now time.Time, ev store.Event) (store.Membership, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Membership{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memberKey(orgID, userID)
+	m, ok := s.st.memberships[k]
+	if !ok {
+		return store.Membership{}, fmt.Errorf("memstore: set membership status: %w", store.ErrNotFound)
+	}
+	if m.Status != from {
+		return store.Membership{}, fmt.Errorf("memstore: set membership status: is %s, not %s: %w", m.Status, from, store.ErrWrongStatus)
+	}
+	m.Status = to
+	m.UpdateTime = now
+	s.st.memberships[k] = m
+	s.st.appendEvent(fillEvent(ev, orgID, userID))
+	return copyMembership(m), nil
+}
+
+// GetInvitation implements store.Memberships.
+func (s *Store) GetInvitation(ctx context.Context, invitationID string) (store.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Invitation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inv, ok := s.st.invitations[invitationID]
+	if !ok {
+		return store.Invitation{}, fmt.Errorf("memstore: invitation: %w", store.ErrNotFound)
+	}
+	return copyInvitation(inv.inv), nil
+}
+
+// GetMembershipInvitation implements store.Memberships. "Newest" is the
+// last inserted; revoked and spent invitations count.
+func (s *Store) GetMembershipInvitation(ctx context.Context, orgID, userID string) (store.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Invitation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best invitation
+	for _, inv := range s.st.invitations {
+		if inv.inv.OrganizationID == orgID && inv.inv.UserID == userID && inv.seq > best.seq {
+			best = inv
+		}
+	}
+	if best.seq == 0 {
+		return store.Invitation{}, fmt.Errorf("memstore: membership invitation: %w", store.ErrNotFound)
+	}
+	return copyInvitation(best.inv), nil
+}
+
+// AcceptInvitation implements store.Memberships. Checks run in this order:
+// ErrNotFound, ErrInviteUsed, ErrInviteRevoked, ErrInviteExpired,
+// ErrNotFound (membership), ErrWrongStatus, ErrIdentityTaken.
+func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (store.Membership, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Membership{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	row, ok := s.st.invitations[p.InvitationID]
+	if !ok {
+		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrNotFound)
+	}
+	inv := row.inv
+	switch {
+	case inv.SpendTime != nil:
+		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrInviteUsed)
+	case inv.RevokeTime != nil:
+		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrInviteRevoked)
+	case !p.Now.Before(inv.ExpireTime):
+		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrInviteExpired)
+	}
+	k := memberKey(inv.OrganizationID, inv.UserID)
+	m, ok := s.st.memberships[k]
+	if !ok {
+		return store.Membership{}, fmt.Errorf("memstore: accept: membership: %w", store.ErrNotFound)
+	}
+	if m.Status != store.StatusPendingInvite {
+		return store.Membership{}, fmt.Errorf("memstore: accept: membership is %s: %w", m.Status, store.ErrWrongStatus)
+	}
+	id := p.Identity
+	id.UserID = inv.UserID
+	if cur, ok := s.st.identities[identityKey(id.Issuer, id.Subject)]; ok && cur.UserID != id.UserID {
+		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrIdentityTaken)
+	}
+
+	// Write.
+	if _, err := s.st.linkIdentity(id); err != nil {
+		return store.Membership{}, err // unreachable: checked above
+	}
+	spent := p.Now
+	inv.SpendTime = &spent
+	row.inv = inv
+	s.st.invitations[inv.ID] = row
+	if p.EmailVerified {
+		u := s.st.users[inv.UserID]
+		if !u.Profile.EmailVerified {
+			u.Profile.EmailVerified = true
+			u.UpdateTime = p.Now
+			s.st.users[u.ID] = u
+		}
+	}
+	m.Status = store.StatusActive
+	m.InviteExpireTime = time.Time{}
+	if p.IdentityProvider != "" {
+		m.PrimaryIdentityProvider = p.IdentityProvider
+	}
+	m.UpdateTime = p.Now
+	s.st.memberships[k] = m
+	s.st.appendEvent(fillEvent(p.Event, inv.OrganizationID, inv.UserID))
+	return copyMembership(m), nil
+}
+
+// ReissueInvitation implements store.Memberships. An expired invitation
+// may be reissued; a spent or revoked one may not (ErrInviteUsed,
+// ErrInviteRevoked).
+func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (store.Invitation, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Invitation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	row, ok := s.st.invitations[p.InvitationID]
+	if !ok {
+		return store.Invitation{}, fmt.Errorf("memstore: reissue: %w", store.ErrNotFound)
+	}
+	inv := row.inv
+	switch {
+	case inv.SpendTime != nil:
+		return store.Invitation{}, fmt.Errorf("memstore: reissue: %w", store.ErrInviteUsed)
+	case inv.RevokeTime != nil:
+		return store.Invitation{}, fmt.Errorf("memstore: reissue: %w", store.ErrInviteRevoked)
+	}
+	k := memberKey(inv.OrganizationID, inv.UserID)
+	m, ok := s.st.memberships[k]
+	if !ok {
+		return store.Invitation{}, fmt.Errorf("memstore: reissue: membership: %w", store.ErrNotFound)
+	}
+	if m.Status != store.StatusPendingInvite {
+		return store.Invitation{}, fmt.Errorf("memstore: reissue: membership is %s: %w", m.Status, store.ErrWrongStatus)
+	}
+	if p.Outbox != nil && p.Outbox.ID != "" {
+		if _, ok := s.st.outbox[p.Outbox.ID]; ok {
+			return store.Invitation{}, fmt.Errorf("memstore: reissue: outbox id %q is taken", p.Outbox.ID)
+		}
+	}
+
+	// Write.
+	inv.VerifierHash = append([]byte(nil), p.NewVerifierHash...)
+	inv.ExpireTime = p.NewExpireTime
+	row.inv = inv
+	s.st.invitations[inv.ID] = row
+	m.InviteExpireTime = p.NewExpireTime
+	m.UpdateTime = p.Now
+	s.st.memberships[k] = m
+	if p.Outbox != nil {
+		s.st.queue(*p.Outbox, inv.OrganizationID)
+	}
+	s.st.appendEvent(fillEvent(p.Event, inv.OrganizationID, inv.UserID))
+	return copyInvitation(inv), nil
+}
+
+// RevokeInvitation implements store.Memberships. It marks every unspent,
+// unrevoked invitation of (orgID, userID) revoked at now.
+func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now time.Time, ev store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memberKey(orgID, userID)
+	m, ok := s.st.memberships[k]
+	if !ok {
+		return fmt.Errorf("memstore: revoke: %w", store.ErrNotFound)
+	}
+	if m.Status != store.StatusPendingInvite {
+		return fmt.Errorf("memstore: revoke: membership is %s: %w", m.Status, store.ErrWrongStatus)
+	}
+	delete(s.st.memberships, k)
+	for id, row := range s.st.invitations {
+		inv := row.inv
+		if inv.OrganizationID == orgID && inv.UserID == userID && inv.SpendTime == nil && inv.RevokeTime == nil {
+			t := now
+			row.inv.RevokeTime = &t
+			s.st.invitations[id] = row
+		}
+	}
+	s.st.appendEvent(fillEvent(ev, orgID, userID))
+	return nil
+}
+
+// fillEvent sets the event's organization and user when they are empty.
+func fillEvent(ev store.Event, orgID, userID string) store.Event {
+	if ev.OrganizationID == "" {
+		ev.OrganizationID = orgID
+	}
+	if ev.UserID == "" {
+		ev.UserID = userID
+	}
+	return ev
+}
+
+// AppendEvent implements store.Events.
+func (s *Store) AppendEvent(ctx context.Context, ev store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.appendEvent(ev)
+	return nil
+}
+
+// ListEvents implements store.Events.
+func (s *Store) ListEvents(ctx context.Context, orgID string, afterSeq int64, limit int) ([]store.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := sort.Search(len(s.st.events), func(i int) bool { return s.st.events[i].Seq > afterSeq })
+	var out []store.Event
+	for ; i < len(s.st.events) && len(out) < limit; i++ {
+		if ev := s.st.events[i]; ev.OrganizationID == orgID {
+			out = append(out, copyEvent(ev))
+		}
+	}
+	return out, nil
+}
+
+// ClaimOutbox implements store.Outbox. A limit of 0 or less means 100.
+func (s *Store) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.OutboxMessage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rows []outboxRow
+	for _, r := range s.st.outbox {
+		if r.msg.Status == store.OutboxQueued && !r.msg.NextAttemptTime.After(now) && !r.msg.LeaseUntil.After(now) {
+			rows = append(rows, r)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	out := make([]store.OutboxMessage, len(rows))
+	for i, r := range rows {
+		r.msg.LeaseUntil = leaseUntil
+		s.st.outbox[r.msg.ID] = r
+		out[i] = copyOutbox(r.msg)
+	}
+	return out, nil
+}
+
+// outboxQueued returns the QUEUED message id, ok=false (and nil error) when
+// it exists but is no longer QUEUED: a transition on a sent or dead message
+// is a no-op.
+func (s *state) outboxQueued(id string) (outboxRow, bool, error) {
+	r, ok := s.outbox[id]
+	if !ok {
+		return r, false, fmt.Errorf("memstore: outbox message %q: %w", id, store.ErrNotFound)
+	}
+	return r, r.msg.Status == store.OutboxQueued, nil
+}
+
+// MarkOutboxSent implements store.Outbox. It is a no-op for a message that
+// is already SENT or DEAD.
+func (s *Store) MarkOutboxSent(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok, err := s.st.outboxQueued(id)
+	if err != nil || !ok {
+		return err
+	}
+	r.msg.Status = store.OutboxSent
+	r.msg.SentTime = &at
+	r.msg.Sealed = nil
+	r.msg.LeaseUntil = time.Time{}
+	s.st.outbox[id] = r
+	return nil
+}
+
+// MarkOutboxRetry implements store.Outbox. It is a no-op for a message that
+// is already SENT or DEAD.
+func (s *Store) MarkOutboxRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok, err := s.st.outboxQueued(id)
+	if err != nil || !ok {
+		return err
+	}
+	r.msg.Attempts = attempts
+	r.msg.LastError = lastErr
+	r.msg.NextAttemptTime = next
+	r.msg.LeaseUntil = time.Time{}
+	s.st.outbox[id] = r
+	return nil
+}
+
+// MarkOutboxDead implements store.Outbox. It is a no-op (no event) for a
+// message that is already SENT or DEAD.
+func (s *Store) MarkOutboxDead(ctx context.Context, id string, attempts int, lastErr string, at time.Time, ev store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok, err := s.st.outboxQueued(id)
+	if err != nil || !ok {
+		return err
+	}
+	r.msg.Status = store.OutboxDead
+	r.msg.Attempts = attempts
+	r.msg.LastError = lastErr
+	r.msg.Sealed = nil
+	r.msg.LeaseUntil = time.Time{}
+	s.st.outbox[id] = r
+	if ev.OrganizationID == "" {
+		ev.OrganizationID = r.msg.OrganizationID
+	}
+	s.st.appendEvent(ev)
+	return nil
+}
+
+// ListOutbox implements store.Outbox. An empty status means any status.
+func (s *Store) ListOutbox(ctx context.Context, orgID string, status store.OutboxStatus, limit int) ([]store.OutboxMessage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var rows []outboxRow
+	for _, r := range s.st.outbox {
+		if r.msg.OrganizationID == orgID && (status == "" || r.msg.Status == status) {
+			rows = append(rows, r)
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	out := make([]store.OutboxMessage, len(rows))
+	for i, r := range rows {
+		out[i] = copyOutbox(r.msg)
+	}
+	return out, nil
+}
+
+// CountOutbox implements store.Outbox. An empty status means any status.
+func (s *Store) CountOutbox(ctx context.Context, status store.OutboxStatus) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.st.outbox {
+		if status == "" || r.msg.Status == status {
+			n++
+		}
+	}
+	return n, nil
+}
