@@ -126,6 +126,7 @@ func testPagination(t *testing.T, f *fixture) {
 		{22, 22, true},
 		{0, 23, false}, // default 50
 		{1000, 23, false},
+		{5000, 23, false}, // above 1000: clamped to 1000, not an error
 	} {
 		page, err := f.st.ListMembers(f.ctx, org.ID, store.ListOptions{Limit: tc.limit})
 		require.NoError(t, err)
