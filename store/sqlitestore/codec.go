@@ -4,24 +4,28 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
+	"unicode/utf8"
 )
 
-// Times are stored as Unix nanoseconds; 0 stands for the zero time.Time and
-// NULL for a nil *time.Time. Values read back are in UTC.
+// Times are stored as Unix microseconds (PostgreSQL's precision; any year
+// from 1 to 9999 fits, unlike nanoseconds); 0 stands for the zero time.Time
+// and NULL for a nil *time.Time. Values read back are in UTC.
 
 func tsOf(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return t.UnixNano()
+	return t.UnixMicro()
 }
 
 func timeOf(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, n).UTC()
+	return time.UnixMicro(n).UTC()
 }
 
 func nullTsOf(t *time.Time) sql.NullInt64 {
@@ -42,15 +46,59 @@ func timePtrOf(n sql.NullInt64) *time.Time {
 // Maps and string lists are stored as JSON text; NULL stands for nil, so a
 // nil map reads back nil and an empty one empty.
 
+// jsonMap encodes m as a JSON object with sorted keys (what json.Marshal
+// writes, without its reflection: bulk import encodes several maps per row).
 func jsonMap(m map[string]string) (sql.NullString, error) {
 	if m == nil {
 		return sql.NullString{}, nil
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return sql.NullString{}, fmt.Errorf("sqlitestore: encode map: %w", err)
+	keys := slices.Sorted(maps.Keys(m))
+	n := 2
+	for k, v := range m {
+		n += len(k) + len(v) + 6
 	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	b = append(b, '}')
 	return sql.NullString{String: string(b), Valid: true}, nil
+}
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
+// U+FFFD, as with json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 func mapOf(s sql.NullString) (map[string]string, error) {
@@ -64,14 +112,20 @@ func mapOf(s sql.NullString) (map[string]string, error) {
 	return m, nil
 }
 
+// jsonList encodes l as a JSON array (see jsonMap).
 func jsonList(l []string) (sql.NullString, error) {
 	if l == nil {
 		return sql.NullString{}, nil
 	}
-	b, err := json.Marshal(l)
-	if err != nil {
-		return sql.NullString{}, fmt.Errorf("sqlitestore: encode list: %w", err)
+	b := make([]byte, 0, 16*len(l)+2)
+	b = append(b, '[')
+	for i, s := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
 	}
+	b = append(b, ']')
 	return sql.NullString{String: string(b), Valid: true}, nil
 }
 

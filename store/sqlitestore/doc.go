@@ -22,10 +22,18 @@
 // Busy timeout 5 s, synchronous=NORMAL (durable against application crashes;
 // the last transactions before a power loss may be lost, the file is never
 // corrupted; set Config.SynchronousFull for full durability), foreign keys
-// on, up to 4 reader connections.
+// on, temporary data in memory, a 32 MiB page cache for the writer and up to
+// 4 reader connections.
 //
-// Times are stored as UTC Unix nanoseconds and read back in UTC; maps and
-// role lists as JSON text.
+// # Bulk import
+//
+// CreateMemberships writes a whole batch in one transaction: it checks 64
+// items with one query and writes them with one multi-row INSERT per table.
+// The batch holds the (single) writer while it runs, so other writes wait
+// for it: import in batches of about 1,000.
+//
+// Times are stored as Unix microseconds (the precision PostgreSQL keeps) and
+// read back in UTC; maps and role lists as JSON text, nil as NULL.
 //
 // The caller must Close the store when done.
 //

@@ -116,7 +116,7 @@ func applyMigrations(ctx context.Context, s *Store, ms []migration) error {
 		}
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_time) VALUES (?, ?, ?)`,
-			m.version, m.name, time.Now().UnixNano()); err != nil {
+			m.version, m.name, time.Now().UnixMicro()); err != nil {
 			return fmt.Errorf("sqlitestore: migration %s: %w", m.name, err)
 		}
 		s.log.InfoContext(ctx, "sqlitestore: applied migration", "version", m.version, "name", m.name)

@@ -69,10 +69,5 @@ func (s *Store) GetOrganization(ctx context.Context, orgID string) (store.Organi
 
 // orgExists reports whether the organization exists, inside t.
 func (t *wtx) orgExists(orgID string) (bool, error) {
-	var one int
-	err := t.row(func(sc scanner) error { return sc.Scan(&one) }, qOrgExists, orgID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
+	return t.exists(qOrgExists, orgID)
 }

@@ -389,8 +389,8 @@ func TestCreateMembershipsAllOrNothingOnCancel(t *testing.T) {
 	}
 }
 
-// Maps survive the JSON round trip including nil vs empty, and times come
-// back equal and in UTC.
+// Maps survive the JSON round trip including nil vs empty; times come back
+// in UTC with microsecond precision, and far-future times fit.
 func TestRoundTripEncoding(t *testing.T) {
 	ctx := context.Background()
 	st := openTemp(t, sqlitestore.Config{})
@@ -401,6 +401,8 @@ func TestRoundTripEncoding(t *testing.T) {
 	p.User.Metadata = map[string]string{}
 	p.User.Profile.CustomAttributes = nil
 	p.User.Profile.Metadata = map[string]string{"ü": "ß \"quoted\""}
+	never := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	p.Membership.InviteExpireTime = never
 	res, err := st.CreateMembership(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -409,8 +411,18 @@ func TestRoundTripEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !u.CreateTime.Equal(p.User.CreateTime) || u.CreateTime.Location() != time.UTC {
-		t.Errorf("CreateTime = %v, want %v in UTC", u.CreateTime, p.User.CreateTime)
+	if want := p.User.CreateTime.Truncate(time.Microsecond); !u.CreateTime.Equal(want) || u.CreateTime.Location() != time.UTC {
+		t.Errorf("CreateTime = %v, want %v in UTC", u.CreateTime, want)
+	}
+	if !res.User.CreateTime.Equal(u.CreateTime) {
+		t.Errorf("CreateMembership returned CreateTime %v, stored %v", res.User.CreateTime, u.CreateTime)
+	}
+	m, err := st.GetMembership(ctx, "org_a", u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.InviteExpireTime.Equal(never) || !res.Membership.InviteExpireTime.Equal(never) {
+		t.Errorf("InviteExpireTime = %v (returned %v), want %v", m.InviteExpireTime, res.Membership.InviteExpireTime, never)
 	}
 	if u.Metadata == nil || len(u.Metadata) != 0 {
 		t.Errorf("empty metadata = %#v, want empty non-nil", u.Metadata)

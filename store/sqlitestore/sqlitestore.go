@@ -183,16 +183,17 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// stmtCache prepares each query once per database handle.
+// stmtCache prepares each query once per database handle. Prepared
+// statements are safe for concurrent use; database/sql prepares them again
+// on each connection as needed.
 //
 // The writer's cache is filled once by Open (prepareAll) and never prepares
 // lazily: preparing on the single-connection writer from inside a
 // transaction would wait for the connection the transaction holds.
 type stmtCache struct {
 	db    *sql.DB
-	fixed bool // no lazy preparation (the writer)
-	mu    sync.Mutex
-	m     map[string]*sql.Stmt
+	fixed bool     // no lazy preparation (the writer)
+	m     sync.Map // query → *sql.Stmt
 }
 
 func (c *stmtCache) prepareAll(ctx context.Context, queries []string) error {
@@ -206,40 +207,31 @@ func (c *stmtCache) prepareAll(ctx context.Context, queries []string) error {
 }
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
 	if c.fixed {
-		c.mu.Lock()
-		st, ok := c.m[query]
-		c.mu.Unlock()
-		if !ok {
-			return nil, fmt.Errorf("sqlitestore: internal error: statement not prepared: %q", query)
-		}
-		return st, nil
+		return nil, fmt.Errorf("sqlitestore: internal error: statement not prepared: %q", query)
 	}
 	return c.prepare(ctx, query)
 }
 
 func (c *stmtCache) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
-		return st, nil
-	}
 	st, err := c.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if c.m == nil {
-		c.m = make(map[string]*sql.Stmt)
+	if prev, loaded := c.m.LoadOrStore(query, st); loaded {
+		st.Close() // another goroutine prepared it first
+		return prev.(*sql.Stmt), nil
 	}
-	c.m[query] = st
 	return st, nil
 }
 
 func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
-		st.Close()
-	}
-	c.m = nil
+	c.m.Range(func(q, st any) bool {
+		st.(*sql.Stmt).Close()
+		c.m.Delete(q)
+		return true
+	})
 }

@@ -3,7 +3,10 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -229,4 +232,68 @@ func FuzzMembersQuery(f *testing.F) {
 			t.Fatalf("limit %d out of range", mq.limit)
 		}
 	})
+}
+
+// jsonMap writes what json.Marshal would mean: both decode to the same map.
+func FuzzJSONMap(f *testing.F) {
+	f.Add("k", "v", "", "")
+	f.Add("quote\"", "back\\slash", "ctl\x00\x1f\n", "<&>\u2028")
+	f.Add("bad\xff", "utf8 \xe2\x82", "ü", "日本")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string) {
+		m := map[string]string{k1: v1, k2: v2}
+		got, err := jsonMap(m)
+		if err != nil || !got.Valid {
+			t.Fatalf("jsonMap = %v, %v", got, err)
+		}
+		var dec map[string]string
+		if err := json.Unmarshal([]byte(got.String), &dec); err != nil {
+			t.Fatalf("jsonMap wrote invalid JSON %q: %v", got.String, err)
+		}
+		ref, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want map[string]string
+		if err := json.Unmarshal(ref, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(dec, want) {
+			t.Fatalf("jsonMap(%q) decodes to %q, json.Marshal's to %q", m, dec, want)
+		}
+	})
+}
+
+func FuzzJSONList(f *testing.F) {
+	f.Add("admin", "member\"\x00\xff")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		got, _ := jsonList([]string{a, b})
+		var dec []string
+		if err := json.Unmarshal([]byte(got.String), &dec); err != nil {
+			t.Fatalf("jsonList wrote invalid JSON %q: %v", got.String, err)
+		}
+		ref, _ := json.Marshal([]string{a, b})
+		var want []string
+		json.Unmarshal(ref, &want)
+		if !slices.Equal(dec, want) {
+			t.Fatalf("jsonList decodes to %q, json.Marshal's to %q", dec, want)
+		}
+	})
+}
+
+func TestJSONMapNilAndEmpty(t *testing.T) {
+	if got, _ := jsonList(nil); got.Valid {
+		t.Errorf("jsonList(nil) = %q, want NULL", got.String)
+	}
+	if got, _ := jsonList([]string{}); got.String != "[]" {
+		t.Errorf("jsonList(empty) = %q, want []", got.String)
+	}
+	if got, _ := jsonMap(nil); got.Valid {
+		t.Errorf("jsonMap(nil) = %q, want NULL", got.String)
+	}
+	if got, _ := jsonMap(map[string]string{}); got.String != "{}" {
+		t.Errorf("jsonMap(empty) = %q, want {}", got.String)
+	}
+	if got, _ := jsonMap(map[string]string{"b": "2", "a": "1"}); got.String != `{"a":"1","b":"2"}` {
+		t.Errorf("jsonMap = %q, want sorted keys", got.String)
+	}
 }

@@ -20,7 +20,6 @@ create_time, update_time, last_login`
 	qGetUser           = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
 	qGetUserByEmail    = `SELECT ` + userColumns + ` FROM users WHERE email = ?`
 	qGetUserByExternal = `SELECT ` + userColumns + ` FROM users WHERE external_id = ? AND external_id <> ''`
-	qExternalIDTaken   = `SELECT 1 FROM users WHERE external_id = ? AND external_id <> ''`
 	qUserExists        = `SELECT 1 FROM users WHERE id = ?`
 	qRecordLogin       = `UPDATE users SET last_login = ? WHERE id = ?`
 	qSetEmailVerified  = `UPDATE users SET email_verified = 1, update_time = ? WHERE id = ? AND email_verified = 0`

@@ -1,6 +1,6 @@
 -- 0001_init: invitekit's initial schema.
 --
--- Times are INTEGER Unix nanoseconds (UTC); 0 is the zero time.Time and
+-- Times are INTEGER Unix microseconds (UTC); 0 is the zero time.Time and
 -- NULL a nil *time.Time. Maps and role lists are JSON text; NULL is nil.
 
 CREATE TABLE organizations (
