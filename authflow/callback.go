@@ -1,0 +1,291 @@
+package authflow
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/middleware"
+)
+
+// maxDetail bounds how much of a provider's error text a page shows.
+const maxDetail = 300
+
+// CallbackHandler completes login (GET): it checks state, reports a
+// provider error, exchanges the code with the PKCE verifier, verifies the
+// ID token and nonce, gets the email (ID token, else UserInfo), accepts the
+// pending invitation or signs a returning member in, renews the session
+// token, stores the user id and redirects. Every refusal renders a page
+// with a code (see Error) and leaves memberships unchanged.
+func (f *Flow) CallbackHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			f.methodNotAllowed(w, r, "GET")
+			return
+		}
+		if err := f.callback(w, r); err != nil {
+			f.renderErrorPage(w, r, err, func(p *Page) {
+				var e *Error
+				if errors.As(err, &e) {
+					if e.Code == CodeProviderError {
+						p.Detail = providerDetail(r)
+					}
+					if e.Code != CodeInvitationRequired && e.Code != CodeInternal && e.Code != CodeSessionUnavailable {
+						p.LoginURL = f.cfg.LoginPath
+					}
+				}
+			})
+		}
+	})
+}
+
+// identity is who the provider says signed in.
+type identity struct {
+	issuer, subject, email string
+	emailVerified          bool
+	rawIDToken             string
+}
+
+func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	q := r.URL.Query()
+
+	// The login in flight is consumed whatever happens next: a callback URL
+	// works at most once.
+	ls, err := f.sess.popLogin(ctx)
+	if err != nil {
+		return err
+	}
+	gotState := q.Get("state")
+	switch {
+	case gotState == "":
+		return newError(http.StatusBadRequest, CodeStateMissing, "state",
+			"The sign-in response has no state parameter, so it cannot be matched to a sign-in started here. Start again.", nil)
+	case ls.state == "":
+		return newError(http.StatusBadRequest, CodeLoginNotStarted, "state",
+			"No sign-in was in progress in this browser (it may have finished already, or expired). Start again.", nil)
+	case subtle.ConstantTimeCompare([]byte(gotState), []byte(ls.state)) != 1:
+		return newError(http.StatusBadRequest, CodeStateMismatch, "state",
+			"The sign-in response does not belong to the sign-in started in this browser. Start again.", nil)
+	case f.cfg.Now().After(ls.started.Add(f.cfg.LoginTTL)):
+		return newError(http.StatusBadRequest, CodeLoginExpired, "",
+			"The sign-in took too long and has expired. Start again.", nil)
+	}
+	if iss := q.Get("iss"); iss != "" && f.issuer != "" && iss != f.issuer {
+		return newError(http.StatusBadRequest, CodeIssuerMismatch, "iss",
+			"The sign-in response came from a different identity provider than the one the sign-in was started with.", nil)
+	}
+	if perr := q.Get("error"); perr != "" {
+		status := http.StatusBadRequest
+		if perr == "access_denied" || perr == "login_required" || perr == "consent_required" || perr == "interaction_required" {
+			status = http.StatusForbidden
+		}
+		return newError(status, CodeProviderError, "error",
+			"The identity provider did not complete the sign-in ("+truncate(perr, 64)+").", nil)
+	}
+	code := q.Get("code")
+	if code == "" {
+		return newError(http.StatusBadRequest, CodeCodeMissing, "code",
+			"The sign-in response has no authorization code. Start again.", nil)
+	}
+
+	id, err := f.exchange(ctx, code, ls)
+	if err != nil {
+		return err
+	}
+
+	pendingID, err := f.sess.getString(ctx, SessionKeyInvitationID)
+	if err != nil {
+		return err
+	}
+	joinAs, err := f.sess.getString(ctx, keyJoinAsSignedIn)
+	if err != nil {
+		return err
+	}
+	accept := invite.AcceptIdentity{
+		Issuer:         id.issuer,
+		Subject:        id.subject,
+		Email:          id.email,
+		EmailVerified:  id.emailVerified,
+		JoinAsSignedIn: joinAs == "1" && f.cfg.AllowJoinAsSignedIn,
+		Provider:       f.cfg.ProviderName,
+	}
+	var userID, orgID string
+	if pendingID != "" {
+		m, err := f.svc.AcceptInvitationByID(ctx, pendingID, accept)
+		if err != nil {
+			e := inviteError(err)
+			switch e.Code {
+			case CodeEmailMismatch, CodeEmailNotVerified, CodeIdentityTaken:
+				// A wrong or unverified account may retry with another one:
+				// keep the invitation, and make the provider ask again
+				// instead of silently reusing its session.
+				if e.Code == CodeEmailMismatch {
+					invited, _ := f.sess.getString(ctx, keyInvitationEmail)
+					e.Message = "You signed in as " + id.email + ", but this invitation was sent to " + invited +
+						". Sign in again with the invited address."
+				}
+				_ = f.sess.put(ctx, keyForceLogin, "1")
+			default:
+				// A final answer about the invitation ends it in this session.
+				_ = f.sess.remove(ctx, SessionKeyInvitationID, keyInvitationEmail, keyJoinAsSignedIn)
+			}
+			return e
+		}
+		userID, orgID = m.UserID, m.OrganizationID
+		f.log.InfoContext(ctx, "authflow: invitation accepted", "org_id", orgID, "user_id", userID)
+	} else {
+		u, ms, err := f.svc.SignIn(ctx, accept)
+		if err != nil {
+			return inviteError(err)
+		}
+		userID = u.ID
+		if len(ms) > 0 {
+			orgID = ms[0].OrganizationID
+		}
+		f.log.InfoContext(ctx, "authflow: signed in", "user_id", userID)
+	}
+
+	// No session fixation: a new session token from here on.
+	if err := f.sess.renew(ctx); err != nil {
+		return err
+	}
+	if err := f.sess.remove(ctx, SessionKeyInvitationID, keyInvitationEmail, keyJoinAsSignedIn, keyForceLogin); err != nil {
+		return err
+	}
+	if err := f.sess.put(ctx,
+		middleware.SessionKeyUserID, userID,
+		SessionKeyOrgID, orgID,
+		keyIDToken, id.rawIDToken,
+	); err != nil {
+		return err
+	}
+	target := ls.returnTo
+	if target == "" || CheckReturnTo(target) != nil {
+		target = f.dashboard(orgID)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}
+
+// exchange trades the code for tokens and verifies the ID token.
+func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identity, error) {
+	ctx = oidc.ClientContext(ctx, f.cfg.HTTPClient)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, f.cfg.HTTPClient)
+	tok, err := f.oauth.Exchange(ctx, code, oauth2.VerifierOption(ls.verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response != nil && re.Response.StatusCode == http.StatusBadRequest) {
+			return identity{}, newError(http.StatusBadRequest, CodeCodeRejected, "code",
+				"The identity provider rejected the authorization code (it may have been used already, or expired). Start again.",
+				errors.New("token endpoint: "+truncate(re.ErrorCode+" "+re.ErrorDescription, maxDetail)))
+		}
+		return identity{}, newError(http.StatusBadGateway, CodeTokenExchange, "",
+			"The identity provider could not be reached to finish the sign-in. Try again.", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return identity{}, newError(http.StatusBadGateway, CodeIDTokenMissing, "id_token",
+			"The identity provider returned no ID token.", nil)
+	}
+	idt, err := f.verifier.Verify(ctx, raw)
+	if err != nil {
+		return identity{}, idTokenError(err)
+	}
+	if ls.nonce == "" || subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(ls.nonce)) != 1 {
+		return identity{}, newError(http.StatusBadRequest, CodeNonceMismatch, "nonce",
+			"The ID token does not belong to the sign-in started in this browser (nonce mismatch). Start again.", nil)
+	}
+	var claims struct {
+		Email         string   `json:"email"`
+		EmailVerified flexBool `json:"email_verified"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return identity{}, newError(http.StatusBadGateway, CodeIDTokenInvalid, "id_token", "The ID token's claims could not be read.", err)
+	}
+	id := identity{issuer: idt.Issuer, subject: idt.Subject, email: claims.Email, emailVerified: bool(claims.EmailVerified), rawIDToken: raw}
+	if id.email == "" {
+		ui, err := f.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return identity{}, newError(http.StatusBadGateway, CodeUserInfoFailed, "",
+				"The identity provider did not share your email address (UserInfo request failed).", err)
+		}
+		if ui.Subject != idt.Subject {
+			return identity{}, newError(http.StatusBadGateway, CodeUserInfoFailed, "sub",
+				"The identity provider's UserInfo answer is about a different account.", nil)
+		}
+		id.email, id.emailVerified = ui.Email, ui.EmailVerified
+	}
+	if id.email == "" {
+		return identity{}, newError(http.StatusForbidden, CodeEmailMissing, "email",
+			"The identity provider did not share your email address. Allow the app to see your email and sign in again.", nil)
+	}
+	return id, nil
+}
+
+// idTokenError classifies a go-oidc verification failure.
+func idTokenError(err error) *Error {
+	var exp *oidc.TokenExpiredError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &exp):
+		return newError(http.StatusBadRequest, CodeIDTokenExpired, "id_token.exp", "The ID token has expired. Start again.", err)
+	case strings.Contains(msg, "expected audience"):
+		return newError(http.StatusBadRequest, CodeIDTokenAudience, "id_token.aud", "The ID token was issued for a different app.", err)
+	case strings.Contains(msg, "issued by a different provider"):
+		return newError(http.StatusBadRequest, CodeIDTokenIssuer, "id_token.iss", "The ID token was issued by a different identity provider.", err)
+	case strings.Contains(msg, "signature"):
+		return newError(http.StatusBadRequest, CodeIDTokenSignature, "id_token", "The ID token's signature is not valid.", err)
+	}
+	return newError(http.StatusBadRequest, CodeIDTokenInvalid, "id_token", "The ID token is not valid.", err)
+}
+
+// flexBool accepts true, "true" (some providers send a string) and false/absent.
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch t := v.(type) {
+	case bool:
+		*b = flexBool(t)
+	case string:
+		*b = flexBool(strings.EqualFold(t, "true"))
+	default:
+		*b = false
+	}
+	return nil
+}
+
+// providerDetail returns the provider's error_description for display
+// (html/template escapes it), bounded and without control characters.
+func providerDetail(r *http.Request) string {
+	d := r.URL.Query().Get("error_description")
+	d = strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f {
+			return ' '
+		}
+		return c
+	}, d)
+	return truncate(d, maxDetail)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,52 @@
+// Package authflow is the browser side of invitekit: the accept-link page,
+// the initiate-login, callback and logout handlers that take an invited
+// person through an OpenID Connect provider's hosted login and into an
+// ACTIVE membership, and let returning members sign in.
+//
+// Mount it in three steps:
+//
+//	flow, err := authflow.New(svc, sessions, authflow.Config{
+//		Issuer:       "https://idp.example.com",
+//		ClientID:     "app",
+//		ClientSecret: secret,
+//		RedirectURL:  "https://app.example.com/auth/callback",
+//	})
+//	flow.Routes(mux) // /accept, /login, /auth/callback, /logout
+//	http.ListenAndServe(addr, sessions.LoadAndSave(mux))
+//
+// The routes must run inside sessions.LoadAndSave (an scs.SessionManager);
+// without it every handler answers 500 with a clear page, it never panics.
+// invite.Config.AcceptURL must point at the accept route.
+//
+// # The flow
+//
+//  1. GET /accept?token=… shows the organization, the inviter, the invited
+//     email and a "Join" button. It spends nothing, so mail scanners that
+//     follow links cannot burn the invitation. Expired, revoked and used
+//     links get a page that says so (410, 410, 409); an expired one offers
+//     to ask the admins for a new invitation.
+//  2. POST /accept (behind http.CrossOriginProtection) checks the token,
+//     keeps only the invitation's id in the session
+//     (SessionKeyInvitationID, never the token) and redirects to login.
+//  3. GET /login builds the authorization URL with state, nonce, PKCE S256
+//     and login_hint (the invited email), remembers them and return_to (a
+//     relative path only) in the session, and redirects to the provider.
+//  4. GET /auth/callback checks state (and the RFC 9207 iss parameter when
+//     present), shows a provider error clearly, exchanges the code with the
+//     PKCE verifier, verifies the ID token (issuer, audience, expiry,
+//     signature, nonce), takes the email from the ID token or else from
+//     UserInfo, and then either accepts the pending invitation
+//     (invite.Service.AcceptInvitationByID, which applies the email-match
+//     policy and flips the membership to ACTIVE atomically) or signs a
+//     returning member in (invite.Service.SignIn; someone with no ACTIVE
+//     membership gets an "invitation required" page, 403). It renews the
+//     session token, stores the user id under middleware.SessionKeyUserID
+//     and redirects to return_to or Config.DashboardURL.
+//  5. POST /logout destroys the session and, when the provider has an
+//     end_session_endpoint, continues with RP-initiated logout.
+//
+// Every refusal is a small HTML page with an HTTP status and a stable,
+// machine-readable code (see Error); nothing is changed by a refused
+// request. Tokens, codes and secrets are never logged. A Flow is safe for
+// concurrent use.
+package authflow

@@ -1,0 +1,72 @@
+package authflow
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// LoginHandler initiates login (GET or HEAD): it validates return_to (a
+// relative path only; anything else is refused with 400 and changes
+// nothing), creates state, nonce and a PKCE S256 verifier, keeps them in
+// the session and redirects to the provider's authorization endpoint,
+// with login_hint set to the invited email when an invitation is pending.
+// Starting a new login replaces one in flight in the same session.
+func (f *Flow) LoginHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			f.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		q := r.URL.Query()
+		if len(q["return_to"]) > 1 {
+			f.renderError(w, r, newError(http.StatusBadRequest, CodeReturnToInvalid, "return_to", "return_to is given more than once.", nil))
+			return
+		}
+		returnTo := q.Get("return_to")
+		if err := CheckReturnTo(returnTo); err != nil {
+			f.renderError(w, r, err)
+			return
+		}
+		ctx := r.Context()
+		hint, err := f.sess.getString(ctx, keyInvitationEmail)
+		if err != nil {
+			f.renderError(w, r, err)
+			return
+		}
+		force, _ := f.sess.getString(ctx, keyForceLogin)
+		state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
+		if err := f.sess.put(ctx,
+			keyState, state,
+			keyNonce, nonce,
+			keyVerifier, verifier,
+			keyReturnTo, returnTo,
+			keyLoginStarted, strconv.FormatInt(f.cfg.Now().Unix(), 10),
+			keyForceLogin, "",
+		); err != nil {
+			f.renderError(w, r, err)
+			return
+		}
+		opts := append([]oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}, f.cfg.AuthCodeOptions...)
+		if hint != "" {
+			opts = append(opts, oauth2.SetAuthURLParam("login_hint", hint))
+		}
+		if force == "1" {
+			// The last sign-in was with the wrong account: ask the provider
+			// to authenticate again rather than reuse its session.
+			opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+		}
+		http.Redirect(w, r, f.oauth.AuthCodeURL(state, opts...), http.StatusSeeOther)
+	})
+}
+
+// randomString returns 256 random bits, base64url-encoded.
+func randomString() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

@@ -1,0 +1,89 @@
+package authflow
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+)
+
+// Session keys written by authflow. Values are strings (scs's gob codec
+// needs no registration). SessionKeyUserID lives in package middleware.
+const (
+	// SessionKeyInvitationID holds the pending invitation's id (never the token).
+	SessionKeyInvitationID = "invitekit.invitation_id"
+	// SessionKeyOrgID holds the organization just joined, or for a
+	// returning member their first ACTIVE organization.
+	SessionKeyOrgID = "invitekit.org_id"
+
+	keyInvitationEmail = "invitekit.invitation_email" // login_hint
+	keyJoinAsSignedIn  = "invitekit.join_as_signed_in"
+	keyState           = "invitekit.oidc_state"
+	keyNonce           = "invitekit.oidc_nonce"
+	keyVerifier        = "invitekit.oidc_verifier"
+	keyReturnTo        = "invitekit.return_to"
+	keyLoginStarted    = "invitekit.login_started" // unix seconds
+	keyIDToken         = "invitekit.id_token"      // raw, for id_token_hint at logout
+	keyForceLogin      = "invitekit.force_login"   // "1": next login sends prompt=login
+)
+
+// sess wraps an scs.SessionManager so that a request outside LoadAndSave
+// (where scs panics) becomes ErrNoSession instead.
+type sess struct{ sm *scs.SessionManager }
+
+func (s sess) guard(err *error) {
+	if recover() != nil {
+		*err = ErrNoSession
+	}
+}
+
+func (s sess) getString(ctx context.Context, key string) (v string, err error) {
+	defer s.guard(&err)
+	return s.sm.GetString(ctx, key), nil
+}
+
+func (s sess) put(ctx context.Context, kv ...string) (err error) {
+	defer s.guard(&err)
+	for i := 0; i+1 < len(kv); i += 2 {
+		s.sm.Put(ctx, kv[i], kv[i+1])
+	}
+	return nil
+}
+
+func (s sess) remove(ctx context.Context, keys ...string) (err error) {
+	defer s.guard(&err)
+	for _, k := range keys {
+		s.sm.Remove(ctx, k)
+	}
+	return nil
+}
+
+// popLogin reads and removes the in-flight login (state, nonce, verifier,
+// return_to, start time), so a callback URL can be used at most once.
+type loginState struct {
+	state, nonce, verifier, returnTo string
+	started                          time.Time
+}
+
+func (s sess) popLogin(ctx context.Context) (ls loginState, err error) {
+	defer s.guard(&err)
+	ls.state = s.sm.PopString(ctx, keyState)
+	ls.nonce = s.sm.PopString(ctx, keyNonce)
+	ls.verifier = s.sm.PopString(ctx, keyVerifier)
+	ls.returnTo = s.sm.PopString(ctx, keyReturnTo)
+	if sec, perr := strconv.ParseInt(s.sm.PopString(ctx, keyLoginStarted), 10, 64); perr == nil {
+		ls.started = time.Unix(sec, 0)
+	}
+	return ls, nil
+}
+
+func (s sess) renew(ctx context.Context) (err error) {
+	defer s.guard(&err)
+	return s.sm.RenewToken(ctx)
+}
+
+func (s sess) destroy(ctx context.Context) (err error) {
+	defer s.guard(&err)
+	return s.sm.Destroy(ctx)
+}
