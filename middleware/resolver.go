@@ -41,7 +41,10 @@ func checkOrgID(source, id string) (string, error) {
 }
 
 // PathValue resolves the organization from the route's path wildcard name,
-// as in the ServeMux pattern "/orgs/{orgID}/…" (chi fills r.PathValue too).
+// as in the ServeMux pattern "/orgs/{orgID}/…". chi fills r.PathValue too,
+// but only once it has matched the route: with chi, attach the middleware
+// to the route (r.With, or r.Use inside r.Route("/orgs/{orgID}", …)), not
+// with r.Use on the top-level router, where the value is still empty.
 func PathValue(name string) OrgResolver {
 	source := "path value " + name
 	return ResolverFunc(func(r *http.Request) (string, error) {
