@@ -1,0 +1,634 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// maxBatchRounds bounds how often one batch transaction re-decides its
+// items after losing races for new users' emails to concurrent writers.
+const maxBatchRounds = 20
+
+// errBatchContention is returned when a batch lost maxBatchRounds races in
+// a row; nothing of the batch was written.
+var errBatchContention = errors.New("pgstore: create memberships: too much concurrent contention on the same emails; retry the batch")
+
+// CreateMemberships implements store.BatchCreator. The whole batch is one
+// transaction of about ten round trips whatever its size:
+//
+//  1. read (pipelined) what the items depend on: which organizations exist,
+//     the users with the items' emails, which user ids and external ids are
+//     taken, then which of the found users already have a membership in
+//     the item's organization;
+//  2. decide every item in order, exactly as CreateMembership would one
+//     after the other (a later item reuses a user an earlier item created;
+//     a repeated (org, email) is ErrAlreadyMember; per-item refusals are
+//     reported in the item's result and write nothing);
+//  3. COPY the new users, then the memberships;
+//  4. COPY the items' invitations and outbox messages, take the
+//     organizations' event locks in a fixed order, COPY their events.
+//
+// If a concurrent writer committed one of the batch's emails or (org,
+// user) pairs since step 1, COPY fails with a unique violation. The batch
+// then rolls back to a savepoint taken in step 1 and goes the careful way:
+// new users are inserted with INSERT … SELECT FROM unnest(…) ON CONFLICT
+// DO NOTHING, which waits for the concurrent writer and skips its rows;
+// users inserted so far are kept and steps 1–3 repeat with fresh reads
+// (which now see the winner, whose user the item then reuses) until no row
+// is skipped (at most 20 rounds); a membership skipped the same way makes
+// its item ErrAlreadyMember.
+//
+// Keys are written in sorted order (emails, then (org, user)), so
+// overlapping batches cannot deadlock on each other.
+func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
+	if len(ps) == 0 {
+		return []store.BatchResult{}, nil
+	}
+	// Fix generated user ids once, so every round decides the same users.
+	ps = slices.Clone(ps)
+	for i := range ps {
+		if ps[i].User.ID == "" {
+			ps[i].User.ID = store.NewID("usr")
+		}
+	}
+	var out []store.BatchResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.createBatch(ctx, tx, ps)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type memberKey struct{ org, user string }
+
+// batchState is what step 1 read.
+type batchState struct {
+	orgs       map[string]bool
+	users      map[string]store.User // by email
+	userIDs    map[string]bool       // ids of the items' new users that are taken
+	members    map[memberKey]bool
+	externalID map[string]bool // taken external ids
+}
+
+// readBatchState does step 1. ours are the users this transaction inserted
+// in earlier rounds: they are left out of the state (as if not yet
+// written), so the items that create them decide the same way again.
+//
+// With savepoint set it first takes the savepoint the fast path rolls back
+// to (in the same round trip).
+func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams, ours map[string]store.User, savepoint bool) (*batchState, error) {
+	st := &batchState{
+		orgs: map[string]bool{}, users: map[string]store.User{}, userIDs: map[string]bool{},
+		members: map[memberKey]bool{}, externalID: map[string]bool{},
+	}
+	var orgIDs, emails, extIDs, userIDs []string
+	seen := map[string]bool{}
+	add := func(list *[]string, kind, v string) {
+		if k := kind + "\x00" + v; !seen[k] {
+			seen[k] = true
+			*list = append(*list, v)
+		}
+	}
+	for _, p := range ps {
+		add(&orgIDs, "o", p.Membership.OrganizationID)
+		add(&emails, "e", p.User.Email)
+		if p.User.ExternalID != "" {
+			add(&extIDs, "x", p.User.ExternalID)
+		}
+		if p.User.ID != "" {
+			add(&userIDs, "u", p.User.ID)
+		}
+	}
+
+	b := &pgx.Batch{}
+	if savepoint {
+		b.Queue(`SAVEPOINT invitekit_batch`)
+	}
+	b.Queue(s.sql(`SELECT id FROM {s}.organizations WHERE id = ANY($1::text[])`), orgIDs)
+	b.Queue(s.sql(`SELECT `+userCols+` FROM {s}.users WHERE email = ANY($1::text[])`), emails)
+	b.Queue(s.sql(`SELECT external_id FROM {s}.users WHERE external_id = ANY($1::text[])`), extIDs)
+	b.Queue(s.sql(`SELECT id FROM {s}.users WHERE id = ANY($1::text[])`), userIDs)
+	br := tx.SendBatch(ctx, b)
+	var err error
+	if savepoint {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = readStrings(br, func(id string) { st.orgs[id] = true })
+	}
+	if err == nil {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			for rows.Next() {
+				var u store.User
+				if u, err = scanUser(rows); err != nil {
+					break
+				}
+				if _, mine := ours[u.ID]; !mine {
+					st.users[u.Email] = u
+				}
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
+	}
+	if err == nil {
+		err = readStrings(br, func(id string) { st.externalID[id] = true })
+	}
+	if err == nil {
+		err = readStrings(br, func(id string) { st.userIDs[id] = true })
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: read: %w", err)
+	}
+	for id, u := range ours {
+		delete(st.userIDs, id)
+		if u.ExternalID != "" {
+			delete(st.externalID, u.ExternalID)
+		}
+	}
+
+	// Memberships of the found users in the items' organizations.
+	var mOrgs, mUsers []string
+	for _, p := range ps {
+		if u, ok := st.users[p.User.Email]; ok {
+			mOrgs = append(mOrgs, p.Membership.OrganizationID)
+			mUsers = append(mUsers, u.ID)
+		}
+	}
+	if len(mOrgs) == 0 {
+		return st, nil
+	}
+	rows, err := tx.Query(ctx, s.sql(`SELECT m.org_id, m.user_id FROM {s}.memberships m
+		JOIN unnest($1::text[], $2::text[]) AS k(org_id, user_id) ON m.org_id = k.org_id AND m.user_id = k.user_id`), mOrgs, mUsers)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: read memberships: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k memberKey
+		if err := rows.Scan(&k.org, &k.user); err != nil {
+			return nil, fmt.Errorf("pgstore: create memberships: read memberships: %w", err)
+		}
+		st.members[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: read memberships: %w", err)
+	}
+	return st, nil
+}
+
+// readStrings reads the next batch result's single text column.
+func readStrings(br pgx.BatchResults, fn func(string)) error {
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	return collectStrings(rows, fn)
+}
+
+// batchWrites is what step 2 decided to write.
+type batchWrites struct {
+	users []store.User // new users, in item order
+	plans []itemPlan   // the items that write, in item order
+}
+
+// itemPlan is what one item writes besides its user.
+type itemPlan struct {
+	item int
+	m    store.Membership // Seq filled in before the insert
+	inv  *store.Invitation
+	msg  *store.OutboxMessage
+	ev   store.Event
+}
+
+// decideBatch does step 2: each item in order, against st (which it
+// updates with what earlier items write).
+func decideBatch(ps []store.CreateMembershipParams, st *batchState) ([]store.BatchResult, batchWrites) {
+	out := make([]store.BatchResult, len(ps))
+	var w batchWrites
+	invIDs, msgIDs := map[string]bool{}, map[string]bool{}
+	for i, p := range ps {
+		fail := func(err error) {
+			out[i] = store.BatchResult{Err: fmt.Errorf("pgstore: create memberships: item %d: %w", i, err)}
+		}
+		orgID := p.Membership.OrganizationID
+		if !st.orgs[orgID] {
+			fail(fmt.Errorf("organization %q: %w", orgID, store.ErrNotFound))
+			continue
+		}
+		if p.Invitation != nil && (p.Invitation.ID == "" || invIDs[p.Invitation.ID]) {
+			fail(fmt.Errorf("invitation id %q is empty or taken", p.Invitation.ID))
+			continue
+		}
+		if p.Outbox != nil && p.Outbox.ID != "" && msgIDs[p.Outbox.ID] {
+			fail(fmt.Errorf("outbox id %q is taken", p.Outbox.ID))
+			continue
+		}
+		u, exists := st.users[p.User.Email]
+		if exists {
+			if st.members[memberKey{orgID, u.ID}] {
+				fail(fmt.Errorf("user %q in organization %q: %w", u.ID, orgID, store.ErrAlreadyMember))
+				continue
+			}
+		} else {
+			u = p.User
+			if u.ExternalID != "" && st.externalID[u.ExternalID] {
+				fail(fmt.Errorf("external id %q: %w", u.ExternalID, store.ErrExternalIDTaken))
+				continue
+			}
+			if st.userIDs[u.ID] {
+				fail(fmt.Errorf("user id %q is taken", u.ID))
+				continue
+			}
+			st.userIDs[u.ID] = true
+			if u.ExternalID != "" {
+				st.externalID[u.ExternalID] = true
+			}
+			u = storedUser(u)
+			st.users[u.Email] = u
+			w.users = append(w.users, u)
+		}
+		st.members[memberKey{orgID, u.ID}] = true
+
+		plan := itemPlan{item: i, m: storedMembership(p.Membership)}
+		plan.m.UserID = u.ID
+		if p.Invitation != nil {
+			inv := *p.Invitation
+			inv.UserID = u.ID
+			if inv.OrganizationID == "" {
+				inv.OrganizationID = orgID
+			}
+			invIDs[inv.ID] = true
+			plan.inv = &inv
+		}
+		if p.Outbox != nil {
+			msg := fillOutbox(*p.Outbox, orgID)
+			msgIDs[msg.ID] = true
+			plan.msg = &msg
+		}
+		plan.ev = p.Event
+		plan.ev.UserID = u.ID
+		if plan.ev.ID == "" {
+			plan.ev.ID = store.NewID("evt")
+		}
+		plan.ev = fillEvent(plan.ev, orgID, u.ID)
+		w.plans = append(w.plans, plan)
+		out[i] = store.BatchResult{CreateMembershipResult: store.CreateMembershipResult{
+			User: storedUser(u), UserCreated: !exists, // Membership once its Seq is known
+		}}
+	}
+	return out, w
+}
+
+func (s *Store) createBatch(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
+	// Fast path: nobody races us for these emails and memberships, and
+	// COPY writes users and memberships (about 4× faster than INSERT …
+	// SELECT FROM unnest). A unique violation means somebody did: roll
+	// back to the savepoint and take the careful path.
+	st, err := s.readBatchState(ctx, tx, ps, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	out, w := decideBatch(ps, st)
+	if len(w.plans) == 0 {
+		return out, nil
+	}
+	err = s.copyUsersAndMemberships(ctx, tx, w)
+	if batchRace(err) {
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT invitekit_batch`); err != nil {
+			return nil, fmt.Errorf("pgstore: create memberships: %w", err)
+		}
+		return s.createBatchCarefully(ctx, tx, ps)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, pl := range w.plans {
+		out[pl.item].Membership = storedMembership(pl.m)
+	}
+	if err := s.writeBatchRest(ctx, tx, w.plans); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// batchRace reports whether err is a unique violation that a concurrent
+// writer of the same user or membership causes.
+func batchRace(err error) bool {
+	pe := pgErr(err)
+	if pe == nil || pe.Code != codeUniqueViolation {
+		return false
+	}
+	switch pe.ConstraintName {
+	case "users_email_key", "users_external_id_key", "users_pkey", "memberships_pkey":
+		return true
+	}
+	return false
+}
+
+// copyUsersAndMemberships is the fast path's step 3.
+func (s *Store) copyUsersAndMemberships(ctx context.Context, tx pgx.Tx, w batchWrites) error {
+	us := slices.Clone(w.users)
+	slices.SortFunc(us, func(a, b store.User) int { return strings.Compare(a.Email, b.Email) })
+	if err := s.copyRows(ctx, tx, "users", userInsertCols, len(us), func(i int) []any { return userArgs(us[i]) }); err != nil {
+		return err
+	}
+	ms, err := s.assignSeqs(ctx, tx, w.plans)
+	if err != nil {
+		return err
+	}
+	cols := append([]string{"seq"}, membershipInsertCols...)
+	return s.copyRows(ctx, tx, "memberships", cols, len(ms), func(i int) []any {
+		return append([]any{ms[i].Seq}, membershipArgs(*ms[i])...)
+	})
+}
+
+// assignSeqs takes one membership Seq per plan, in item order, and returns
+// the plans' memberships sorted by (org, user), the order they are
+// inserted in.
+func (s *Store) assignSeqs(ctx context.Context, tx pgx.Tx, plans []itemPlan) ([]*store.Membership, error) {
+	var seqs []int64
+	err := tx.QueryRow(ctx, s.sql(`SELECT array(SELECT nextval('{s}.memberships_seq_seq') FROM generate_series(1, $1))`),
+		len(plans)).Scan(&seqs)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: allocate seq: %w", err)
+	}
+	slices.Sort(seqs)
+	ms := make([]*store.Membership, len(plans))
+	for i := range plans {
+		plans[i].m.Seq = seqs[i]
+		ms[i] = &plans[i].m
+	}
+	slices.SortFunc(ms, func(a, b *store.Membership) int {
+		if c := strings.Compare(a.OrganizationID, b.OrganizationID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UserID, b.UserID)
+	})
+	return ms, nil
+}
+
+// createBatchCarefully is the path for batches that race concurrent
+// writers of the same emails (step 3 of CreateMemberships with ON
+// CONFLICT DO NOTHING and re-decided rounds).
+func (s *Store) createBatchCarefully(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
+	var (
+		out  []store.BatchResult
+		w    batchWrites
+		ours = map[string]store.User{} // users inserted by this transaction, by id
+	)
+	for round := 1; ; round++ {
+		st, err := s.readBatchState(ctx, tx, ps, ours, false)
+		if err != nil {
+			return nil, err
+		}
+		out, w = decideBatch(ps, st)
+		var fresh []store.User
+		for _, u := range w.users {
+			if _, ok := ours[u.ID]; !ok {
+				fresh = append(fresh, u)
+			}
+		}
+		inserted, err := s.insertUsers(ctx, tx, fresh)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range fresh {
+			if inserted[u.ID] {
+				ours[u.ID] = u
+			}
+		}
+		if len(inserted) == len(fresh) {
+			break
+		}
+		if round == maxBatchRounds {
+			return nil, errBatchContention
+		}
+	}
+	if len(ours) != len(w.users) {
+		// Unreachable: an item that created a user keeps creating it.
+		return nil, errors.New("pgstore: create memberships: users inserted in an earlier round are no longer needed")
+	}
+	if len(w.plans) == 0 {
+		return out, nil
+	}
+
+	added, err := s.insertMemberships(ctx, tx, w.plans)
+	if err != nil {
+		return nil, err
+	}
+	kept := w.plans[:0]
+	for _, pl := range w.plans {
+		if !added[memberKey{pl.m.OrganizationID, pl.m.UserID}] {
+			// A concurrent writer added the same (org, existing user)
+			// since step 1. (A new user's membership cannot conflict.)
+			out[pl.item] = store.BatchResult{Err: fmt.Errorf("pgstore: create memberships: item %d: user %q in organization %q: %w",
+				pl.item, pl.m.UserID, pl.m.OrganizationID, store.ErrAlreadyMember)}
+			continue
+		}
+		out[pl.item].Membership = storedMembership(pl.m)
+		kept = append(kept, pl)
+	}
+	if err := s.writeBatchRest(ctx, tx, kept); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// insertUsers inserts us (careful step 3) and returns the ids of those inserted;
+// the others' emails (or ids, or external ids) were committed concurrently.
+func (s *Store) insertUsers(ctx context.Context, tx pgx.Tx, us []store.User) (map[string]bool, error) {
+	inserted := map[string]bool{}
+	if len(us) == 0 {
+		return inserted, nil
+	}
+	us = slices.Clone(us)
+	slices.SortFunc(us, func(a, b store.User) int { return strings.Compare(a.Email, b.Email) })
+	cols := make([][]any, len(userInsertCols))
+	for _, u := range us {
+		for c, v := range userArgs(u) {
+			cols[c] = append(cols[c], v)
+		}
+	}
+	rows, err := tx.Query(ctx, s.sql(`INSERT INTO {s}.users (`+strings.Join(userInsertCols, ", ")+`)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::boolean[], $10::text[], $11::jsonb[], $12::jsonb[], $13::jsonb[],
+			$14::timestamptz[], $15::timestamptz[], $16::timestamptz[])
+		ON CONFLICT DO NOTHING RETURNING id`), columnArgs(cols)...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: insert users: %w", err)
+	}
+	err = collectStrings(rows, func(id string) { inserted[id] = true })
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: insert users: %w", err)
+	}
+	return inserted, nil
+}
+
+// insertMemberships inserts the plans' memberships (careful step 3), assigning
+// their Seq in item order, and returns the keys inserted.
+func (s *Store) insertMemberships(ctx context.Context, tx pgx.Tx, plans []itemPlan) (map[memberKey]bool, error) {
+	ms, err := s.assignSeqs(ctx, tx, plans)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([][]any, 1+len(membershipInsertCols))
+	for _, m := range ms {
+		for c, v := range append([]any{m.Seq}, membershipArgs(*m)...) {
+			cols[c] = append(cols[c], v)
+		}
+	}
+	rows, err := tx.Query(ctx, s.sql(`INSERT INTO {s}.memberships (seq, `+strings.Join(membershipInsertCols, ", ")+`)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[],
+			$8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+		ON CONFLICT DO NOTHING RETURNING org_id, user_id`), columnArgs(cols)...)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: insert memberships: %w", err)
+	}
+	defer rows.Close()
+	added := map[memberKey]bool{}
+	for rows.Next() {
+		var k memberKey
+		if err := rows.Scan(&k.org, &k.user); err != nil {
+			return nil, fmt.Errorf("pgstore: create memberships: insert memberships: %w", err)
+		}
+		added[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: create memberships: insert memberships: %w", err)
+	}
+	return added, nil
+}
+
+// collectStrings reads rows of one text column and closes rows.
+func collectStrings(rows pgx.Rows, fn func(string)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		fn(v)
+	}
+	return rows.Err()
+}
+
+// columnArgs turns per-column value lists into typed array arguments.
+func columnArgs(cols [][]any) []any {
+	args := make([]any, len(cols))
+	for i, col := range cols {
+		args[i] = arrayOf(col)
+	}
+	return args
+}
+
+// arrayOf converts one column's values to a slice pgx encodes as an array
+// (nil elements are NULL).
+func arrayOf(col []any) any {
+	switch col[0].(type) {
+	case string:
+		return typed[string](col)
+	case bool:
+		return typed[bool](col)
+	case int64:
+		return typed[int64](col)
+	case time.Time:
+		return typed[time.Time](col)
+	default: // jsonb ([]byte or nil), *time.Time: element by element
+		out := make([]any, len(col))
+		for i, v := range col {
+			switch v := v.(type) {
+			case []byte:
+				out[i] = string(v)
+			case *time.Time:
+				if v != nil {
+					out[i] = *v
+				}
+			default:
+				out[i] = v
+			}
+		}
+		return out
+	}
+}
+
+func typed[T any](col []any) []T {
+	out := make([]T, len(col))
+	for i, v := range col {
+		out[i] = v.(T)
+	}
+	return out
+}
+
+// writeBatchRest does step 4 for the items that wrote a membership.
+func (s *Store) writeBatchRest(ctx context.Context, tx pgx.Tx, plans []itemPlan) error {
+	var (
+		invs []*store.Invitation
+		msgs []*store.OutboxMessage
+		keys []int64
+	)
+	for _, pl := range plans {
+		if pl.inv != nil {
+			invs = append(invs, pl.inv)
+		}
+		if pl.msg != nil {
+			msgs = append(msgs, pl.msg)
+		}
+		keys = append(keys, s.eventLock(pl.ev.OrganizationID))
+	}
+	if err := s.copyRows(ctx, tx, "invitations", invitationInsertCols, len(invs), func(i int) []any { return invitationArgs(*invs[i]) }); err != nil {
+		return err
+	}
+	if err := s.copyRows(ctx, tx, "outbox", outboxInsertCols, len(msgs), func(i int) []any { return outboxArgs(*msgs[i]) }); err != nil {
+		return err
+	}
+	// Events last, under every involved organization's event lock, taken in
+	// key order (see qInsertEvent).
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, keys); err != nil {
+		return fmt.Errorf("pgstore: create memberships: event locks: %w", err)
+	}
+	cols := []string{"id", "org_id", "type", "user_id", "actor_id", "data", "create_time"}
+	return s.copyRows(ctx, tx, "events", cols, len(plans), func(i int) []any {
+		ev := plans[i].ev
+		return []any{ev.ID, ev.OrganizationID, ev.Type, ev.UserID, ev.ActorID, jsonMap(ev.Data), ev.CreateTime}
+	})
+}
+
+// copyRows COPYs n rows (row(i) gives row i's values for cols) into table.
+func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, table string, cols []string, n int, row func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	i := -1
+	src := pgx.CopyFromFunc(func() ([]any, error) {
+		i++
+		if i >= n {
+			return nil, nil
+		}
+		return row(i), nil
+	})
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, table}, cols, src); err != nil {
+		return fmt.Errorf("pgstore: create memberships: copy %s: %w", table, err)
+	}
+	return nil
+}

@@ -1,0 +1,51 @@
+// Package pgstore is a store.Store on PostgreSQL (github.com/jackc/pgx/v5
+// and pgxpool), for apps that run several replicas against one database.
+//
+// # Use
+//
+//	pool, err := pgxpool.New(ctx, os.Getenv("INVITEKIT_POSTGRES_DSN"))
+//	...
+//	st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: "invitekit"})
+//
+// or pgstore.Open(ctx, dsn, cfg), which creates (and on Close closes) the
+// pool itself. New never closes a pool it was given.
+//
+// # Schema and migrations
+//
+// All tables live in Config.Schema (default DefaultSchema, "invitekit": a
+// dedicated schema keeps them apart from the app's own "users" table). Every
+// query is schema-qualified, so the pool's search_path does not matter. New
+// applies the embedded, versioned migrations (migrations/NNNN_name.sql) in
+// one transaction under pg_advisory_xact_lock, so any number of replicas may
+// start at once: one migrates, the others wait and then find nothing to do.
+// Applied versions are recorded in <schema>.invitekit_migrations. A database
+// migrated by a newer release (a version this binary does not know) is used
+// as is.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use, and so are many Stores (in many
+// processes) on one schema. Every write runs in one READ COMMITTED
+// transaction built from conditional statements, never read-then-write:
+// an invitation is spent by "UPDATE … WHERE spend_time IS NULL AND … AND
+// expire_time > now" (of many concurrent accepts exactly one succeeds);
+// users are created with INSERT … ON CONFLICT (email) DO NOTHING; a second
+// membership of one user in one org is refused by a unique key
+// (ErrAlreadyMember); the outbox is claimed with FOR UPDATE SKIP LOCKED, so
+// N dispatchers never lease one message twice. Events take a per-organization
+// advisory lock until commit, so an organization's events commit in Seq
+// order. Deadlocks and serialization failures are retried (up to 4 times);
+// any other error rolls the whole operation back.
+//
+// Times are stored with microsecond precision (PostgreSQL timestamptz) and
+// returned in UTC; maps are jsonb (nil and empty are kept apart).
+//
+// CreateMemberships (store.BatchCreator) writes a whole batch in one
+// transaction with COPY; size batches at about 1,000 items.
+//
+// # Sessions
+//
+// SessionsSQL and CreateSessionsTable create the table that
+// github.com/alexedwards/scs/pgxstore expects, so scs sessions (and with
+// them the signed-in user) are shared by all replicas.
+package pgstore

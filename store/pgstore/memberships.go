@@ -1,0 +1,111 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// GetMembership implements store.Memberships: one primary-key lookup.
+func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (store.Membership, error) {
+	m, err := scanMembership(s.pool.QueryRow(ctx, s.sql(`SELECT `+membershipCols+` FROM {s}.memberships
+		WHERE org_id = $1 AND user_id = $2`), orgID, userID))
+	if err != nil {
+		return store.Membership{}, notFound(err, "membership")
+	}
+	return m, nil
+}
+
+// ListUserMemberships implements store.Memberships. A user with no
+// memberships (or no such user) gets an empty list and no error.
+func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store.Membership, error) {
+	rows, err := s.pool.Query(ctx, s.sql(`SELECT `+membershipCols+` FROM {s}.memberships
+		WHERE user_id = $1 ORDER BY seq`), userID)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list user memberships: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Membership
+	for rows.Next() {
+		m, err := scanMembership(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: list user memberships: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgstore: list user memberships: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateMembership implements store.Memberships. A non-nil Metadata
+// replaces the whole map.
+func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u store.MembershipUpdate, now time.Time, ev store.Event) (store.Membership, error) {
+	ev = fillEvent(ev, orgID, userID)
+	var m store.Membership
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		m, err = scanMembership(tx.QueryRow(ctx, s.sql(`UPDATE {s}.memberships SET
+				roles = CASE WHEN $3 THEN $4::jsonb ELSE roles END,
+				metadata = CASE WHEN $5 THEN $6::jsonb ELSE metadata END,
+				update_time = $7
+			WHERE org_id = $1 AND user_id = $2 RETURNING `+membershipCols),
+			orgID, userID, u.Roles != nil, jsonList(u.Roles), u.Metadata != nil, jsonMap(u.Metadata), now))
+		if err != nil {
+			return notFound(err, "update membership")
+		}
+		if err := s.appendEvent(ctx, tx, ev); err != nil {
+			return fmt.Errorf("pgstore: update membership: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Membership{}, err
+	}
+	return m, nil
+}
+
+// SetMembershipStatus implements store.Memberships with one conditional
+// UPDATE (… WHERE status = from), so of two concurrent transitions from the
+// same status only one succeeds.
+func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, from, to store.MembershipStatus, now time.Time, ev store.Event) (store.Membership, error) {
+	ev = fillEvent(ev, orgID, userID)
+	var m store.Membership
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		m, err = scanMembership(tx.QueryRow(ctx, s.sql(`UPDATE {s}.memberships SET status = $4, update_time = $5
+			WHERE org_id = $1 AND user_id = $2 AND status = $3 RETURNING `+membershipCols),
+			orgID, userID, string(from), string(to), now))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return s.membershipStatusError(ctx, tx, "set membership status", orgID, userID, from)
+		}
+		if err != nil {
+			return fmt.Errorf("pgstore: set membership status: %w", err)
+		}
+		if err := s.appendEvent(ctx, tx, ev); err != nil {
+			return fmt.Errorf("pgstore: set membership status: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Membership{}, err
+	}
+	return m, nil
+}
+
+// membershipStatusError explains why a conditional update of (orgID,
+// userID) WHERE status = want touched no row: ErrNotFound or ErrWrongStatus.
+func (s *Store) membershipStatusError(ctx context.Context, tx pgx.Tx, op, orgID, userID string, want store.MembershipStatus) error {
+	var status string
+	err := tx.QueryRow(ctx, s.sql(`SELECT status FROM {s}.memberships WHERE org_id = $1 AND user_id = $2`), orgID, userID).Scan(&status)
+	if err != nil {
+		return notFound(err, "%s: membership", op)
+	}
+	return fmt.Errorf("pgstore: %s: membership is %s, not %s: %w", op, status, want, store.ErrWrongStatus)
+}
