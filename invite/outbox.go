@@ -18,7 +18,8 @@ const (
 	DataName        = "name"
 	DataInviterName = "inviter_name"
 	DataEmail       = "email"
-	DataLocale      = "locale"
+	DataLocale      = "locale"      // the invitee's locale, else the org's
+	DataOrgLocale   = "org_locale"  // the org's locale: the renderer's fallback when the invitee's has no templates
 	DataExpireTime  = "expire_time" // RFC 3339; absent for MailAdded
 
 	SealedAcceptURL = "accept_url"
@@ -40,6 +41,7 @@ func (s *Service) mail(ctx context.Context, kind string, org store.Organization,
 		DataInviterName: s.inviterName(ctx, inviterID),
 		DataEmail:       recipient.Email,
 		DataLocale:      locale,
+		DataOrgLocale:   s.orgLocale(org),
 	}
 	if !expire.IsZero() {
 		data[DataExpireTime] = formatTime(expire)

@@ -1,6 +1,36 @@
 // Package mailer delivers invitekit's mail: the Mailer interface and its
 // adapters, the SMTP and dev mailers, the embedded templates and the outbox
 // dispatcher that drains the store's outbox.
+//
+// The pieces, each safe for concurrent use:
+//
+//   - Mailer / MailerFunc: what the dispatcher sends through. Return
+//     Permanent(err) for a failure that retrying cannot fix.
+//   - SMTPMailer (NewSMTP): SMTP over STARTTLS (default), implicit TLS or,
+//     for a local catcher, InsecureTLSNone; authentication; timeouts; a pool
+//     of reused connections (MaxConns, default 4). Call Close when done.
+//   - DevInbox (NewDevInbox): sends nothing; writes a summary to an
+//     io.Writer, keeps the mail in memory and shows it on an HTML page
+//     (Handler). Development and tests only: it shows accept links.
+//   - Renderer (NewRenderer): the embedded html/template + text/template
+//     templates per mail kind and locale ("en", "de"), overridable file by
+//     file (RenderConfig.Overrides) and branded (Branding).
+//   - Sealer (NewSealer): AES-256-GCM for the accept link while it waits in
+//     the outbox.
+//   - Dispatcher (NewDispatcher): leases due outbox messages, unseals,
+//     renders and sends them with Concurrency (default 4) deliveries in
+//     flight, retries with exponential backoff and full jitter (30s doubling
+//     up to 1h), dead-letters after MaxAttempts (default 8) with a
+//     store.EventMailDeadLettered event. Delivery is at least once; every
+//     attempt of a message carries the same Message-ID.
+//
+// The caller wires them: the invite service queues mail in the store; the
+// app runs one Dispatcher per process (several may share a store) with
+// Run(ctx) and cancels ctx on shutdown.
+//
+// No header ever carries a user-provided line break: subjects and display
+// names are flattened (SanitizeHeaderText), addresses must parse as exactly
+// one address (ParseAddress), extra headers with a line break are refused.
 package mailer
 
 import (
