@@ -187,15 +187,32 @@ type BulkProgress struct {
 // meanwhile, so memory stays flat at any size); a fatal problem
 // (ErrBulkTooLarge, ErrBulkTooManyRows, ErrBulkRecordTooLarge,
 // ErrBulkBadHeader, ErrBulkBadFormat, ErrNotFound for the organization) is
-// returned with a nil report and nothing written. Then it validates every
-// row, drops duplicates within the file, looks up existing people where
-// needed, consults Config.BeforeInvite, and writes the rest in batches.
-// A bad row never stops the good rows.
+// returned with a nil report and nothing written. DescribeBulkError maps
+// these errors to an HTTP status, code, field and message.
+//
+// Then it validates every row (the rules of CreateUserAndMembership),
+// marks later rows with an email (or external id) seen earlier in the file
+// as duplicates, looks up existing people where needed, consults
+// Config.BeforeInvite, and writes the rest in batches of BatchSize rows,
+// one transaction each (store.BatchCreator; other stores get one atomic
+// CreateMembership per row). Building a batch overlaps with writing the
+// previous one. A bad row never stops the good rows.
+//
+// Store reads per row: none for a plain row (the batch write itself finds
+// existing users and memberships); one or two when the row has an
+// external id, when Config.BeforeInvite is set (the hook sees the existing
+// user), and in a dry run (to tell created from already_member). They run
+// eight at a time.
 //
 // The returned error is non-nil only when the import could not finish (a
-// fatal input problem, a store failure or ctx ended); the report then holds
-// what was done before (rows of completed batches are committed; the rest
-// are not in the report).
+// store failure or ctx ended, besides the input errors above). The report
+// then holds the rows settled before: rows of written batches, and the
+// rows of the batch in flight as failed (not written) unless the store
+// finished it; later rows are not in the report. Uploading the same file
+// again completes the import without duplicates.
+//
+// OnMembershipChange is called once per created row. Safe for concurrent
+// use; several imports may run at once.
 func (s *Service) BulkInvite(ctx context.Context, orgID string, src io.Reader, opts BulkOptions) (*BulkReport, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {

@@ -26,6 +26,7 @@ func bulkStores() []storeCase {
 	return []storeCase{
 		{"memstore", func(tb testing.TB) store.Store { return memstore.New() }},
 		{"sqlitestore", openSQLiteBulk},
+		{"pgstore", openPGBulk},
 	}
 }
 
@@ -438,19 +439,24 @@ type rowSource struct {
 }
 
 func (s *rowSource) Read(p []byte) (int, error) {
-	for len(s.buf) == 0 {
-		if s.header != "" {
-			s.buf, s.header = []byte(s.header), ""
-			break
+	n := 0
+	for n < len(p) {
+		if len(s.buf) == 0 {
+			switch {
+			case s.header != "":
+				s.buf, s.header = []byte(s.header), ""
+			case s.i < s.n:
+				s.buf = append(s.buf[:0], s.row(s.i)...)
+				s.i++
+			case n == 0:
+				return 0, io.EOF
+			default:
+				return n, nil
+			}
 		}
-		if s.i >= s.n {
-			return 0, io.EOF
-		}
-		s.buf = append(s.buf[:0], s.row(s.i)...)
-		s.i++
+		c := copy(p[n:], s.buf)
+		s.buf, n = s.buf[c:], n+c
 	}
-	n := copy(p, s.buf)
-	s.buf = s.buf[n:]
 	return n, nil
 }
 

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+
+	"github.com/invitekit/invitekit/authflow"
+	"github.com/invitekit/invitekit/examples/devidp"
+	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/teampage"
+	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/middleware"
+	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/store/sqlitestore"
+)
+
+// Seeded organization and admin.
+const (
+	seedOrgID      = "org_acme"
+	seedOrgName    = "Acme"
+	seedAdminEmail = "admin@example.com"
+)
+
+// config is the quickstart's configuration, from flags and environment.
+type config struct {
+	Addr    string // app listen address
+	BaseURL string // the app's public URL, e.g. http://localhost:8080
+	DataDir string // SQLite file and secret key
+
+	// A real provider; when Issuer is empty, the dev provider runs.
+	Issuer, ClientID, ClientSecret, RedirectURL string
+	DevIdPAddr                                  string // dev provider listen address
+
+	Logger *slog.Logger
+}
+
+// app is the wired quickstart.
+type app struct {
+	Handler    http.Handler
+	team       *teampage.Handler
+	Service    *invite.Service
+	Store      *sqlitestore.Store
+	Inbox      *mailer.DevInbox
+	Dispatcher *mailer.Dispatcher
+	IdP        *devidp.Provider // nil with a real provider
+	cfg        config
+}
+
+// newApp opens the store, seeds it, starts the dev provider (unless a real
+// one is configured) and builds every route.
+func newApp(ctx context.Context, cfg config) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	key, err := loadOrCreateKey(filepath.Join(cfg.DataDir, "secret.key"))
+	if err != nil {
+		return nil, err
+	}
+	st, err := sqlitestore.Open(ctx, filepath.Join(cfg.DataDir, "invitekit.db"), sqlitestore.Config{})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{Store: st, cfg: cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close() // release the store (and dev provider) on a failed setup
+		}
+	}()
+
+	sessions := scs.New()
+	sessions.Lifetime = 12 * time.Hour
+	sessions.Cookie.Name = "quickstart_session"
+	sessions.Cookie.Secure = false // http://localhost; keep the default (true) in production
+
+	var guard *middleware.Middleware
+	svc, err := invite.New(st, invite.Config{
+		SecretKey:       key,
+		AcceptURL:       cfg.BaseURL + "/accept",
+		NotifyDirectAdd: false,
+		Logger:          cfg.Logger,
+		OnMembershipChange: func(orgID, userID string) {
+			if guard != nil {
+				guard.Invalidate(orgID, userID)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Service = svc
+	if err := seed(ctx, svc); err != nil {
+		return nil, err
+	}
+
+	guard, err = middleware.New(st, sessions, middleware.Config{
+		Resolver: middleware.PathValue("orgID"),
+		LoginURL: "/login",
+		CacheTTL: time.Second,
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Mail: rendered from the embedded templates, delivered to the dev inbox.
+	a.Inbox = mailer.NewDevInbox(os.Stdout)
+	renderer, err := mailer.NewRenderer(mailer.RenderConfig{Branding: mailer.Branding{AppName: "Quickstart", AppURL: cfg.BaseURL}})
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := mailer.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	a.Dispatcher, err = mailer.NewDispatcher(st, a.Inbox, renderer, sealer, mailer.DispatcherConfig{
+		PollInterval: 200 * time.Millisecond, BaseBackoff: time.Second, Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// Login: a real provider from the environment, or the dev provider.
+	fcfg := authflow.Config{
+		Issuer:       cfg.Issuer,
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		RedirectURL:  cfg.RedirectURL,
+		DashboardURL: "/orgs/{orgID}/dashboard",
+		Logger:       cfg.Logger,
+	}
+	if cfg.Issuer == "" {
+		fcfg.RedirectURL = cfg.BaseURL + "/auth/callback"
+		a.IdP, err = devidp.Start(devidp.Config{Addr: cfg.DevIdPAddr, Host: hostOf(cfg.BaseURL), RedirectURIs: []string{fcfg.RedirectURL}})
+		if err != nil {
+			return nil, err
+		}
+		fcfg.Issuer, fcfg.ClientID, fcfg.ClientSecret = a.IdP.Issuer, a.IdP.ClientID, a.IdP.ClientSecret
+	}
+	flow, err := authflow.New(svc, sessions, fcfg)
+	if err != nil {
+		return nil, err
+	}
+
+	team, err := teampage.New(svc, teampage.Config{
+		BasePath: "/orgs/{orgID}/team",
+		Actor: func(r *http.Request) string {
+			u, _ := middleware.UserFromContext(r.Context())
+			return u.ID
+		},
+		Logger: cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	currentUser := func(r *http.Request) (string, bool) {
+		id := sessions.GetString(r.Context(), middleware.SessionKeyUserID)
+		return id, id != ""
+	}
+	api, err := invite.NewHandler(svc, invite.AdminOnly(svc, currentUser), invite.HandlerConfig{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	flow.Routes(mux) // GET/POST /accept, GET /login, GET /auth/callback, POST /logout
+	mux.Handle("GET /dev/inbox", a.Inbox.Handler())
+	mux.Handle("/orgs/{orgID}/dashboard", guard.RequireMember(http.HandlerFunc(a.dashboard)))
+	mux.Handle("/orgs/{orgID}/team/", guard.RequireRole("admin")(team))
+	api.Routes(mux, "/api")
+	mux.HandleFunc("GET /{$}", a.home)
+	a.Handler = sessions.LoadAndSave(mux)
+	a.team = team
+	ok = true
+	return a, nil
+}
+
+// Close stops the team page's import jobs and the dev provider and closes
+// the store.
+func (a *app) Close() error {
+	if a.team != nil {
+		a.team.Close()
+	}
+	if a.IdP != nil {
+		a.IdP.Close()
+	}
+	return a.Store.Close()
+}
+
+// seed creates the Acme organization with its first admin, who is added
+// directly (ACTIVE) and signs in through the provider with that email.
+func seed(ctx context.Context, svc *invite.Service) error {
+	_, err := svc.Organization(ctx, seedOrgID)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, invite.ErrNotFound) {
+		return err
+	}
+	direct := false
+	_, _, err = svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{
+		ID:   seedOrgID,
+		Name: seedOrgName,
+		Admin: &invite.InviteRequest{
+			Email:               seedAdminEmail,
+			UserProfile:         &invite.ProfileInput{FirstName: "Ada", LastName: "Admin"},
+			SendInvitationEmail: &direct,
+		},
+	})
+	return err
+}
+
+// loadOrCreateKey keeps the kit's 32-byte secret key in the data folder.
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if err == nil {
+		if len(key) != mailer.KeySize {
+			return nil, fmt.Errorf("quickstart: %s must hold %d bytes", path, mailer.KeySize)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	key = make([]byte, mailer.KeySize)
+	rand.Read(key)
+	return key, os.WriteFile(path, key, 0o600)
+}
+
+var pages = template.Must(template.New("home").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>invitekit quickstart</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#18181b}
+a{color:#2563eb}code{background:#f4f4f5;padding:0 .3em;border-radius:3px}.dev{border-left:4px solid #f59e0b;padding:.5rem 1rem;background:#fffbeb}</style></head>
+<body><h1>invitekit quickstart</h1>
+{{if .Dev}}<p class="dev"><strong>Development provider:</strong> sign in with any email address and the password <code>{{.Password}}</code>. Not for production.</p>{{end}}
+<ol>
+<li><a href="/login?return_to=/orgs/{{.Org}}/team/">Sign in as the admin</a> (<code>{{.Admin}}</code>) and open the team page.</li>
+<li>Invite someone, e.g. <code>ann@example.com</code>.</li>
+<li>Open the <a href="/dev/inbox">dev inbox</a>, click the link, join, and sign in as that person.</li>
+<li>You land on the <a href="/orgs/{{.Org}}/dashboard">{{.OrgName}} dashboard</a> as an ACTIVE member.</li>
+</ol>
+<form method="post" action="/logout"><button>Sign out</button></form>
+</body></html>
+{{define "dashboard"}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.OrgName}} dashboard</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}</style></head>
+<body><h1 id="welcome">Welcome to {{.OrgName}}, {{.Email}}</h1>
+<p>Status: <strong id="status">{{.Status}}</strong> · Roles: <span id="roles">{{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}</span></p>
+{{if .Admin}}<p><a href="/orgs/{{.Org}}/team/">Manage the team</a></p>{{end}}
+<form method="post" action="/logout"><button>Sign out</button></form>
+</body></html>{{end}}`))
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	pages.Execute(w, map[string]any{
+		"Dev": a.IdP != nil, "Password": devidp.Password,
+		"Org": seedOrgID, "OrgName": seedOrgName, "Admin": seedAdminEmail,
+	})
+}
+
+func (a *app) dashboard(w http.ResponseWriter, r *http.Request) {
+	m, _ := middleware.MemberFromContext(r.Context())
+	org, err := a.Service.Organization(r.Context(), m.Membership.OrganizationID)
+	if err != nil {
+		http.Error(w, "organization not found", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	pages.ExecuteTemplate(w, "dashboard", map[string]any{
+		"Org": org.ID, "OrgName": org.Name, "Email": m.User.Email,
+		"Status": m.Membership.EffectiveStatus(a.Service.Now()), "Roles": m.Membership.Roles,
+		"Admin": m.Membership.HasRole("admin"),
+	})
+}
+
+var _ store.Store = (*sqlitestore.Store)(nil)

@@ -1,0 +1,497 @@
+package teampage
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/store"
+)
+
+// statusOptions are the filter choices, in display order.
+var statusOptions = []struct {
+	value store.MembershipStatus
+	label string
+}{
+	{store.StatusPendingInvite, "Pending"},
+	{store.StatusActive, "Active"},
+	{store.StatusInactive, "Inactive"},
+	{store.StatusInviteExpired, "Invite expired"},
+}
+
+func statusLabel(s store.MembershipStatus) string {
+	for _, o := range statusOptions {
+		if o.value == s {
+			return o.label
+		}
+	}
+	return string(s)
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// filters are the list's query parameters, carried through every action.
+type filters struct {
+	Q, Status, After string
+}
+
+func (f filters) query() url.Values {
+	v := url.Values{}
+	if f.Q != "" {
+		v.Set("q", f.Q)
+	}
+	if f.Status != "" {
+		v.Set("status", f.Status)
+	}
+	if f.After != "" {
+		v.Set("after", f.After)
+	}
+	return v
+}
+
+func readFilters(r *http.Request) filters {
+	get := func(k string) string {
+		if r.Method == http.MethodPost {
+			return strings.TrimSpace(r.PostFormValue(k))
+		}
+		return strings.TrimSpace(r.URL.Query().Get(k))
+	}
+	return filters{Q: get("q"), Status: strings.ToUpper(get("status")), After: get("after")}
+}
+
+// memberRow is one member as the table shows it.
+type memberRow struct {
+	UserID, Email, Name string
+	Roles               []string
+	HasRole             map[string]bool
+	Status              store.MembershipStatus
+	StatusLabel         string
+	InvitedAt           time.Time
+	ExpiresAt           time.Time
+	InvitedBy           string
+	Pending             bool // PENDING_INVITE or INVITE_EXPIRED
+	Active, Inactive    bool
+	Self                bool
+}
+
+// addForm is the "add a person" form with its values and errors.
+type addForm struct {
+	Email, FirstName, LastName string
+	Roles                      map[string]bool
+	Send                       bool
+	Errors                     map[string]string // "email", "first_name", "last_name", "roles", "" (the form)
+}
+
+// linkView shows a freshly made invite link once.
+type linkView struct {
+	Email, URL string
+}
+
+// membersView is the data of the members page.
+type membersView struct {
+	Base, Title   string
+	Org           store.Organization
+	Roles         []store.Role
+	AdminRole     string
+	Members       []memberRow
+	Filters       filters
+	FilterQuery   string // encoded filters for links
+	StatusOptions []option
+	Next          string
+	Flash         string
+	Alert         string
+	Add           addForm
+	Link          *linkView
+	Jobs          []invite.BulkJobStatus
+	ImportError   string
+	MaxUpload     string
+	MaxRows       int
+	Now           time.Time
+}
+
+// flashes are the success messages, by the "done" query parameter.
+var flashes = map[string]string{
+	"invited":     "Invitation sent to %s.",
+	"added":       "%s was added as an active member.",
+	"resent":      "Invitation resent to %s.",
+	"revoked":     "Invitation for %s revoked.",
+	"deactivated": "%s was deactivated.",
+	"reactivated": "%s was reactivated.",
+	"roles":       "Roles of %s updated.",
+	"canceled":    "Import canceled.",
+}
+
+func flashText(q url.Values) string {
+	f, ok := flashes[q.Get("done")]
+	if !ok {
+		return ""
+	}
+	if !strings.Contains(f, "%s") {
+		return f
+	}
+	who := q.Get("who")
+	if who == "" || len(who) > 254 {
+		who = "the member"
+	}
+	return strings.Replace(f, "%s", who, 1)
+}
+
+// loadView builds the members page for the current filters.
+func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*membersView, error) {
+	v := &membersView{
+		Base:      rc.base,
+		Title:     h.cfg.Title,
+		Org:       org,
+		Roles:     h.svc.Roles(),
+		AdminRole: h.svc.AdminRole(),
+		Filters:   f,
+		MaxUpload: formatBytes(h.cfg.MaxUploadBytes),
+		MaxRows:   h.cfg.MaxUploadRows,
+		Now:       h.svc.Now(),
+		Add:       addForm{Send: true, Roles: map[string]bool{}, Errors: map[string]string{}},
+	}
+	v.FilterQuery = f.query().Encode()
+	v.StatusOptions = append(v.StatusOptions, option{Value: "", Label: "All statuses", Selected: f.Status == ""})
+	for _, o := range statusOptions {
+		v.StatusOptions = append(v.StatusOptions, option{Value: string(o.value), Label: o.label, Selected: string(o.value) == f.Status})
+	}
+	page, err := h.svc.ListMembers(rc.ctx, rc.orgID, store.ListOptions{
+		Status: store.MembershipStatus(f.Status), Query: f.Q, After: f.After, Limit: h.cfg.PageSize,
+	})
+	if err != nil {
+		var fe *invite.FieldError
+		if !errors.As(err, &fe) {
+			return nil, err
+		}
+		// A bad filter or cursor: show the error, list nothing.
+		v.Alert = fe.Message
+	}
+	v.Next = page.Next
+	inviters := map[string]string{}
+	for _, m := range page.Members {
+		v.Members = append(v.Members, h.row(rc, m, v.Now, inviters))
+	}
+	v.Jobs = h.jobs.List(rc.orgID)
+	if len(v.Jobs) > 5 {
+		v.Jobs = v.Jobs[:5]
+	}
+	return v, nil
+}
+
+func (h *Handler) row(rc *reqCtx, m store.Member, now time.Time, inviters map[string]string) memberRow {
+	st := m.Membership.EffectiveStatus(now)
+	row := memberRow{
+		UserID:      m.User.ID,
+		Email:       m.User.Email,
+		Name:        displayName(m.User),
+		Roles:       m.Membership.Roles,
+		HasRole:     map[string]bool{},
+		Status:      st,
+		StatusLabel: statusLabel(st),
+		InvitedAt:   m.Membership.JoinTime,
+		Pending:     st == store.StatusPendingInvite || st == store.StatusInviteExpired,
+		Active:      st == store.StatusActive,
+		Inactive:    st == store.StatusInactive,
+		Self:        rc.actor != "" && rc.actor == m.User.ID,
+	}
+	for _, r := range m.Membership.Roles {
+		row.HasRole[r] = true
+	}
+	if row.Pending {
+		row.ExpiresAt = m.Membership.InviteExpireTime
+	}
+	if id := m.Membership.InvitedBy; id != "" {
+		name, ok := inviters[id]
+		if !ok {
+			name = id
+			if mem, err := h.svc.GetMember(rc.ctx, rc.orgID, invite.UserRef{ID: id}); err == nil {
+				name = mem.User.Email
+			}
+			inviters[id] = name
+		}
+		row.InvitedBy = name
+	}
+	return row
+}
+
+func displayName(u store.User) string {
+	if u.Profile.Name != "" {
+		return u.Profile.Name
+	}
+	return strings.TrimSpace(u.Profile.FirstName + " " + u.Profile.LastName)
+}
+
+// org loads the organization or answers 404.
+func (h *Handler) org(rc *reqCtx) (store.Organization, bool) {
+	org, err := h.svc.Organization(rc.ctx, rc.orgID)
+	if err != nil {
+		if errors.Is(err, invite.ErrNotFound) {
+			h.notFound(rc.w, rc.r)
+		} else {
+			h.serverError(rc, err)
+		}
+		return store.Organization{}, false
+	}
+	return org, true
+}
+
+func (h *Handler) title(org store.Organization) string {
+	return h.cfg.Title + " · " + org.Name
+}
+
+func (h *Handler) membersPage(rc *reqCtx) {
+	org, ok := h.org(rc)
+	if !ok {
+		return
+	}
+	v, err := h.loadView(rc, org, readFilters(rc.r))
+	if err != nil {
+		h.serverError(rc, err)
+		return
+	}
+	v.Flash = flashText(rc.r.URL.Query())
+	status := http.StatusOK
+	if v.Alert != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	h.render(rc, status, "members", h.title(org), org.Name, v)
+}
+
+// back redirects to the list with the filters and a flash message.
+func (h *Handler) back(rc *reqCtx, f filters, done, who string) {
+	q := f.query()
+	if done != "" {
+		q.Set("done", done)
+	}
+	if who != "" {
+		q.Set("who", who)
+	}
+	target := rc.base + "/"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
+	}
+	http.Redirect(rc.w, rc.r, target, http.StatusSeeOther)
+}
+
+// maxFormBytes bounds the non-upload forms.
+const maxFormBytes = 64 << 10
+
+func (h *Handler) parseForm(rc *reqCtx) bool {
+	rc.r.Body = http.MaxBytesReader(rc.w, rc.r.Body, maxFormBytes)
+	if err := rc.r.ParseForm(); err != nil {
+		h.plainError(rc.w, rc.r, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
+}
+
+func (h *Handler) addMember(rc *reqCtx) {
+	if !h.parseForm(rc) {
+		return
+	}
+	org, ok := h.org(rc)
+	if !ok {
+		return
+	}
+	f := readFilters(rc.r)
+	form := addForm{
+		Email:     strings.TrimSpace(rc.r.PostFormValue("email")),
+		FirstName: strings.TrimSpace(rc.r.PostFormValue("first_name")),
+		LastName:  strings.TrimSpace(rc.r.PostFormValue("last_name")),
+		Send:      rc.r.PostFormValue("send_email") != "",
+		Roles:     map[string]bool{},
+		Errors:    map[string]string{},
+	}
+	var roles []string
+	for _, r := range rc.r.PostForm["roles"] {
+		if !form.Roles[r] {
+			form.Roles[r] = true
+			roles = append(roles, r)
+		}
+	}
+	send := form.Send
+	req := invite.InviteRequest{Email: form.Email, Roles: roles, SendInvitationEmail: &send, InvitedBy: rc.actor}
+	if form.FirstName != "" || form.LastName != "" {
+		req.UserProfile = &invite.ProfileInput{FirstName: form.FirstName, LastName: form.LastName}
+	}
+	res, err := h.svc.CreateUserAndMembership(rc.ctx, rc.orgID, req)
+	if err == nil {
+		done := "invited"
+		if res.Membership.Status == store.StatusActive {
+			done = "added"
+		}
+		h.back(rc, f, done, res.User.Email)
+		return
+	}
+	status := invite.HTTPStatus(err)
+	if status >= 500 {
+		h.serverError(rc, err)
+		return
+	}
+	var fe *invite.FieldError
+	var pe *invite.PolicyError
+	switch {
+	case errors.As(err, &fe):
+		form.Errors[formField(fe.Field)] = fe.Message
+	case errors.As(err, &pe):
+		form.Errors[""] = "Refused: " + pe.Reason
+	case errors.Is(err, invite.ErrAlreadyInvited):
+		form.Errors["email"] = "This person already has a pending invitation. Use “Resend” in the list."
+	case errors.Is(err, invite.ErrAlreadyMember):
+		form.Errors["email"] = "This person is already a member."
+	case errors.Is(err, invite.ErrExternalIDTaken):
+		form.Errors["email"] = "This email belongs to a user with a different external id."
+	default:
+		_, msg := errorMessage(err)
+		form.Errors[""] = msg
+	}
+	v, lerr := h.loadView(rc, org, f)
+	if lerr != nil {
+		h.serverError(rc, lerr)
+		return
+	}
+	v.Add = form
+	h.render(rc, status, "members", h.title(org), org.Name, v)
+}
+
+// formField maps a FieldError field to the add form's field names.
+func formField(f string) string {
+	switch {
+	case f == "email":
+		return "email"
+	case f == "userProfile.firstName":
+		return "first_name"
+	case f == "userProfile.lastName":
+		return "last_name"
+	case strings.HasPrefix(f, "roles"):
+		return "roles"
+	}
+	return ""
+}
+
+// errorMessage is a safe, human message for a Service error.
+func errorMessage(err error) (status int, msg string) {
+	status = invite.HTTPStatus(err)
+	var fe *invite.FieldError
+	var pe *invite.PolicyError
+	switch {
+	case errors.As(err, &fe):
+		return status, fe.Message
+	case errors.As(err, &pe):
+		return status, "Refused: " + pe.Reason
+	case errors.Is(err, invite.ErrWrongStatus):
+		return status, "That is not possible in the member's current status (the list may be out of date)."
+	case errors.Is(err, invite.ErrNotFound):
+		return status, "That member no longer exists (the list may be out of date)."
+	case errors.Is(err, invite.ErrInviteRevoked), errors.Is(err, invite.ErrInviteUsed):
+		return status, "That invitation can no longer be changed."
+	}
+	return status, "Something went wrong. Please try again."
+}
+
+// memberActions are the per-member POST actions.
+var memberActions = []string{"resend", "revoke", "deactivate", "reactivate", "roles", "link"}
+
+func (h *Handler) memberAction(rc *reqCtx, userID, action string) {
+	if !slices.Contains(memberActions, action) {
+		h.notFound(rc.w, rc.r)
+		return
+	}
+	if !h.parseForm(rc) {
+		return
+	}
+	org, ok := h.org(rc)
+	if !ok {
+		return
+	}
+	f := readFilters(rc.r)
+	mem, err := h.svc.GetMember(rc.ctx, rc.orgID, invite.UserRef{ID: userID})
+	if err != nil {
+		h.actionFailed(rc, org, f, err, "")
+		return
+	}
+	who := mem.User.Email
+	self := rc.actor != "" && rc.actor == userID
+	switch action {
+	case "resend":
+		_, err = h.svc.ResendInvitation(rc.ctx, rc.orgID, userID, rc.actor)
+		h.afterAction(rc, org, f, err, "resent", who)
+	case "revoke":
+		err = h.svc.RevokeInvitation(rc.ctx, rc.orgID, userID, rc.actor)
+		h.afterAction(rc, org, f, err, "revoked", who)
+	case "deactivate":
+		if self {
+			h.actionFailed(rc, org, f, nil, "You cannot deactivate your own membership.")
+			return
+		}
+		_, err = h.svc.DeactivateMembership(rc.ctx, rc.orgID, userID, rc.actor)
+		h.afterAction(rc, org, f, err, "deactivated", who)
+	case "reactivate":
+		_, err = h.svc.ReactivateMembership(rc.ctx, rc.orgID, userID, rc.actor)
+		h.afterAction(rc, org, f, err, "reactivated", who)
+	case "roles":
+		roles := []string{}
+		for _, r := range rc.r.PostForm["roles"] {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+		switch {
+		case len(roles) == 0:
+			h.actionFailed(rc, org, f, nil, "Choose at least one role for "+who+".")
+			return
+		case self && mem.Membership.HasRole(h.svc.AdminRole()) && !slices.Contains(roles, h.svc.AdminRole()):
+			h.actionFailed(rc, org, f, nil, "You cannot remove your own "+h.svc.AdminRole()+" role.")
+			return
+		}
+		_, err = h.svc.UpdateMembership(rc.ctx, rc.orgID, userID, invite.UpdateRequest{Roles: &roles}, rc.actor)
+		h.afterAction(rc, org, f, err, "roles", who)
+	case "link":
+		link, err := h.svc.InviteLink(rc.ctx, rc.orgID, userID, rc.actor)
+		if err != nil {
+			h.actionFailed(rc, org, f, err, "")
+			return
+		}
+		v, lerr := h.loadView(rc, org, f)
+		if lerr != nil {
+			h.serverError(rc, lerr)
+			return
+		}
+		v.Link = &linkView{Email: who, URL: link}
+		h.render(rc, http.StatusOK, "members", h.title(org), org.Name, v)
+	}
+}
+
+func (h *Handler) afterAction(rc *reqCtx, org store.Organization, f filters, err error, done, who string) {
+	if err != nil {
+		h.actionFailed(rc, org, f, err, "")
+		return
+	}
+	h.back(rc, f, done, who)
+}
+
+// actionFailed re-renders the list with an alert (msg, or err's message).
+func (h *Handler) actionFailed(rc *reqCtx, org store.Organization, f filters, err error, msg string) {
+	status := http.StatusConflict
+	if err != nil {
+		if invite.HTTPStatus(err) >= 500 {
+			h.serverError(rc, err)
+			return
+		}
+		status, msg = errorMessage(err)
+	}
+	v, lerr := h.loadView(rc, org, f)
+	if lerr != nil {
+		h.serverError(rc, lerr)
+		return
+	}
+	v.Alert = msg
+	h.render(rc, status, "members", h.title(org), org.Name, v)
+}
