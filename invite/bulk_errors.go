@@ -10,13 +10,16 @@ import (
 
 // DescribeBulkError maps an error from BulkInvite, BulkJobs or the bulk
 // handler to an HTTP status, a machine-readable code, the field at fault
-// and a message that is safe to show. Errors that are not about bulk input
-// are mapped as HTTPStatus and ErrorCode do.
+// and a message that is safe to show. It is the same mapping as
+// HTTPStatus and ErrorCode, which know the bulk errors too.
 func DescribeBulkError(err error) (status int, code, field, message string) {
-	return describeBulk(err)
+	return describe(err)
 }
 
-func describeBulk(err error) (status int, code, field, message string) {
+// bulkErrorInfo maps the errors only bulk import returns; ok is false for
+// every other error. describe consults it, so HTTPStatus, ErrorCode and
+// WriteError cover bulk errors too.
+func bulkErrorInfo(err error) (status int, code, field, message string, ok bool) {
 	var le *csvimport.LimitError
 	var he *csvimport.HeaderError
 	switch {
@@ -24,13 +27,13 @@ func describeBulk(err error) (status int, code, field, message string) {
 		switch le.Err {
 		case csvimport.ErrTooLarge:
 			return http.StatusRequestEntityTooLarge, "too_large", "file",
-				fmt.Sprintf("the file is larger than the limit of %s", formatBytes(le.Limit))
+				fmt.Sprintf("the file is larger than the limit of %s", formatBytes(le.Limit)), true
 		case csvimport.ErrTooManyRows:
 			return http.StatusRequestEntityTooLarge, "too_many_rows", "file",
-				fmt.Sprintf("the file has more than the limit of %d rows", le.Limit)
+				fmt.Sprintf("the file has more than the limit of %d rows", le.Limit), true
 		case csvimport.ErrRecordTooLarge:
 			return http.StatusRequestEntityTooLarge, "row_too_large", "file",
-				fmt.Sprintf("the row at line %d is larger than the limit of %s", le.Line, formatBytes(le.Limit))
+				fmt.Sprintf("the row at line %d is larger than the limit of %s", le.Line, formatBytes(le.Limit)), true
 		}
 	case errors.As(err, &he):
 		field = "file"
@@ -41,15 +44,14 @@ func describeBulk(err error) (status int, code, field, message string) {
 		if len(msg) > len("csvimport: ") {
 			msg = msg[len("csvimport: "):]
 		}
-		return http.StatusUnprocessableEntity, "bad_header", field, msg
+		return http.StatusUnprocessableEntity, "bad_header", field, msg, true
 	case errors.Is(err, ErrBulkBadFormat):
 		return http.StatusUnsupportedMediaType, "unsupported_media_type", "format",
-			"the file must be CSV (text/csv) or JSON lines (application/x-ndjson)"
+			"the file must be CSV (text/csv) or JSON lines (application/x-ndjson)", true
 	case errors.Is(err, ErrBulkBusy):
-		return http.StatusTooManyRequests, "too_many_imports", "", "too many imports are running; try again later"
+		return http.StatusTooManyRequests, "too_many_imports", "", "too many imports are running; try again later", true
 	}
-	status, code, field, message = describe(err)
-	return status, code, field, message
+	return 0, "", "", "", false
 }
 
 // formatBytes renders a byte count for messages ("32 MiB", "64 KiB", "100 bytes").
@@ -61,12 +63,4 @@ func formatBytes(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
-}
-
-// writeBulkError writes err as the JSON API does, with the bulk mapping.
-func writeBulkError(w http.ResponseWriter, err error) {
-	status, code, field, msg := describeBulk(err)
-	_ = writeJSON(w, status, struct {
-		Error APIError `json:"error"`
-	}{APIError{Code: code, Message: msg, Field: field}})
 }

@@ -95,7 +95,7 @@ func NewBulkHandler(svc *Service, authz Authorizer, cfg BulkHandlerConfig) (*Bul
 	}
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux, "")
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeBulkError(w, ErrNotFound) })
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { WriteError(w, ErrNotFound) })
 	return h, nil
 }
 
@@ -120,18 +120,18 @@ func (h *BulkHandler) method(method string, fn func(w http.ResponseWriter, r *ht
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
 			w.Header().Set("Allow", method)
-			writeBulkError(w, ErrMethodNotAllowed)
+			WriteError(w, ErrMethodNotAllowed)
 			return
 		}
 		if h.cop != nil {
 			if err := h.cop.Check(r); err != nil {
-				writeBulkError(w, ErrCrossOrigin)
+				WriteError(w, ErrCrossOrigin)
 				return
 			}
 		}
 		orgID := r.PathValue("orgID")
 		if orgID == "" {
-			writeBulkError(w, ErrNotFound)
+			WriteError(w, ErrNotFound)
 			return
 		}
 		actor, err := h.authz(r, orgID, ActionBulkImport)
@@ -140,7 +140,7 @@ func (h *BulkHandler) method(method string, fn func(w http.ResponseWriter, r *ht
 				h.log.WarnContext(r.Context(), "invite: authorizer error", "action", string(ActionBulkImport), "org_id", orgID, "err", err)
 				err = ErrPermissionDenied
 			}
-			writeBulkError(w, err)
+			WriteError(w, err)
 			return
 		}
 		fn(w, r, orgID, actor)
@@ -148,10 +148,10 @@ func (h *BulkHandler) method(method string, fn func(w http.ResponseWriter, r *ht
 }
 
 func (h *BulkHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if status, _, _, _ := describeBulk(err); status >= 500 {
+	if status, _, _, _ := describe(err); status >= 500 {
 		h.log.ErrorContext(r.Context(), "invite: bulk request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
 	}
-	writeBulkError(w, err)
+	WriteError(w, err)
 }
 
 // bulkFormat maps a Content-Type to a BulkOptions.Format.
@@ -331,7 +331,7 @@ func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID
 	}
 	start()
 	if err != nil {
-		_, code, field, msg := describeBulk(err)
+		_, code, field, msg := describe(err)
 		_ = enc.Encode(struct {
 			Error  APIError    `json:"error"`
 			Report *BulkReport `json:"report,omitempty"`
@@ -345,7 +345,7 @@ func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID
 
 func (h *BulkHandler) jobs(w http.ResponseWriter) (*BulkJobs, bool) {
 	if h.cfg.Jobs == nil {
-		writeBulkError(w, ErrNotFound)
+		WriteError(w, ErrNotFound)
 		return nil, false
 	}
 	return h.cfg.Jobs, true

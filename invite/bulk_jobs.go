@@ -295,7 +295,7 @@ func (j *BulkJobs) launch(org store.Organization, fileName string, in *bulkInput
 			job.status.State = BulkJobCanceled
 		default:
 			job.status.State = BulkJobFailed
-			_, code, field, msg := describeBulk(err)
+			_, code, field, msg := describe(err)
 			job.status.Error = &APIError{Code: code, Message: msg, Field: field}
 		}
 		if keep {

@@ -177,6 +177,9 @@ func describe(err error) (status int, code, field, message string) {
 	if errors.As(err, &pe) {
 		return http.StatusForbidden, "policy_refused", "", pe.Reason
 	}
+	if status, code, field, message, ok := bulkErrorInfo(err); ok {
+		return status, code, field, message
+	}
 	if e, ok := sentinelInfo(err); ok {
 		return e.status, e.code, "", e.message
 	}
