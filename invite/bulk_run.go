@@ -700,74 +700,14 @@ func (run *bulkRun) record(ctx context.Context, r *BulkRowResult, res store.Crea
 	}
 }
 
-// bulkParams builds what CreateUserAndMembership would write for a
-// validated, policy-checked request (see Service.create), with the
-// inviter's name looked up once per import instead of once per row.
+// bulkParams builds what CreateUserAndMembership would write (see
+// Service.createParams), tagging the event with source "bulk"; the inviter's
+// name is looked up once per import instead of once per row.
 func (s *Service) bulkParams(org store.Organization, req InviteRequest, existing *store.User, inviterName string, now time.Time) (store.CreateMembershipParams, error) {
-	user := s.newUser(org, req, now)
-	recipient := user
-	if existing != nil {
-		recipient = *existing
-	}
-	m := store.Membership{
-		OrganizationID:          org.ID,
-		Status:                  store.StatusActive,
-		Roles:                   req.Roles,
-		Metadata:                cloneMap(req.Metadata),
-		PrimaryIdentityProvider: IdentityProviderUnspecified,
-		InvitedBy:               req.InvitedBy,
-		JoinTime:                now,
-		UpdateTime:              now,
-	}
-	p := store.CreateMembershipParams{User: user}
-	data := map[string]string{
-		"email":    req.Email,
-		"roles":    strings.Join(req.Roles, ","),
-		"delivery": "none",
-		"source":   "bulk",
-	}
-	evType := store.EventMembershipAdded
-	var msg *store.OutboxMessage
-	var err error
-	if pendingMode(req) {
-		expire := now.Add(s.cfg.InviteTTL)
-		m.Status = store.StatusPendingInvite
-		m.InviteExpireTime = expire
-		verifier, hash := newVerifier()
-		inv := &store.Invitation{
-			ID:             store.NewID("inv"),
-			OrganizationID: org.ID,
-			Email:          req.Email,
-			VerifierHash:   hash,
-			InvitedBy:      req.InvitedBy,
-			CreateTime:     now,
-			ExpireTime:     expire,
-		}
-		p.Invitation = inv
-		evType = store.EventMembershipInvited
-		data["invitation_id"] = inv.ID
-		data["expire_time"] = formatTime(expire)
-		data["delivery"] = "link"
-		if sendMail(req) {
-			data["delivery"] = "email"
-			link := s.acceptLink(formatToken(inv.ID, verifier))
-			// inviterID "" skips the per-row inviter lookup; the name
-			// looked up once is filled in below.
-			msg, err = s.mail(context.Background(), store.MailInvitation, org, recipient, "", expire, link, now)
-		}
-	} else if s.cfg.NotifyDirectAdd {
-		msg, err = s.mail(context.Background(), store.MailAdded, org, recipient, "", time.Time{}, "", now)
-		data["delivery"] = "notice"
-	}
+	p, _, err := s.createParams(org, req, existing, inviterName, now)
 	if err != nil {
 		return p, err
 	}
-	if msg != nil {
-		msg.Data[DataInviterName] = inviterName
-		p.Outbox = msg
-	}
-	data["status"] = string(m.Status)
-	p.Membership = m
-	p.Event = s.event(org.ID, evType, "", req.InvitedBy, now, data)
+	p.Event.Data["source"] = "bulk"
 	return p, nil
 }

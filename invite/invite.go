@@ -242,7 +242,31 @@ func sendMail(req InviteRequest) bool {
 // create writes a validated, policy-checked invite.
 func (s *Service) create(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User) (*InviteResult, error) {
 	now := s.now()
-	pending := pendingMode(req)
+	p, link, err := s.createParams(org, req, existing, s.inviterName(ctx, req.InvitedBy), now)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.st.CreateMembership(ctx, p)
+	if err != nil {
+		return nil, s.createErr(ctx, org.ID, req.Email, err)
+	}
+	s.changed(org.ID, res.User.ID)
+	s.log.InfoContext(ctx, "invite: membership created",
+		"org_id", org.ID, "user_id", res.User.ID, "status", string(res.Membership.Status),
+		"user_created", res.UserCreated, "delivery", p.Event.Data["delivery"])
+	out := &InviteResult{User: res.User, Membership: res.Membership, UserCreated: res.UserCreated}
+	if req.ReturnAcceptLink {
+		out.AcceptLink = link
+	}
+	return out, nil
+}
+
+// createParams builds everything one invite or direct add writes, for a
+// validated, policy-checked request: the user (used only when none has the
+// email), the membership, the invitation and its mail when the membership
+// is pending, and the event. link is the accept link ("" for a direct add).
+// Single invites and bulk import both write what it builds.
+func (s *Service) createParams(org store.Organization, req InviteRequest, existing *store.User, inviterName string, now time.Time) (p store.CreateMembershipParams, link string, err error) {
 	user := s.newUser(org, req, now)
 	recipient := user
 	if existing != nil {
@@ -258,15 +282,14 @@ func (s *Service) create(ctx context.Context, org store.Organization, req Invite
 		JoinTime:                now,
 		UpdateTime:              now,
 	}
-	p := store.CreateMembershipParams{User: user}
+	p.User = user
 	data := map[string]string{
 		"email":    req.Email,
 		"roles":    strings.Join(req.Roles, ","),
 		"delivery": "none",
 	}
 	evType := store.EventMembershipAdded
-	var link string
-	if pending {
+	if pendingMode(req) {
 		expire := now.Add(s.cfg.InviteTTL)
 		m.Status = store.StatusPendingInvite
 		m.InviteExpireTime = expire
@@ -288,37 +311,20 @@ func (s *Service) create(ctx context.Context, org store.Organization, req Invite
 		data["delivery"] = "link"
 		if sendMail(req) {
 			data["delivery"] = "email"
-			msg, err := s.mail(ctx, store.MailInvitation, org, recipient, req.InvitedBy, expire, link, now)
-			if err != nil {
-				return nil, err
+			if p.Outbox, err = s.mail(store.MailInvitation, org, recipient, inviterName, expire, link, now); err != nil {
+				return p, "", err
 			}
-			p.Outbox = msg
 		}
 	} else if s.cfg.NotifyDirectAdd {
-		msg, err := s.mail(ctx, store.MailAdded, org, recipient, req.InvitedBy, time.Time{}, "", now)
-		if err != nil {
-			return nil, err
+		if p.Outbox, err = s.mail(store.MailAdded, org, recipient, inviterName, time.Time{}, "", now); err != nil {
+			return p, "", err
 		}
-		p.Outbox = msg
 		data["delivery"] = "notice"
 	}
 	data["status"] = string(m.Status)
 	p.Membership = m
 	p.Event = s.event(org.ID, evType, "", req.InvitedBy, now, data)
-
-	res, err := s.st.CreateMembership(ctx, p)
-	if err != nil {
-		return nil, s.createErr(ctx, org.ID, req.Email, err)
-	}
-	s.changed(org.ID, res.User.ID)
-	s.log.InfoContext(ctx, "invite: membership created",
-		"org_id", org.ID, "user_id", res.User.ID, "status", string(res.Membership.Status),
-		"user_created", res.UserCreated, "delivery", data["delivery"])
-	out := &InviteResult{User: res.User, Membership: res.Membership, UserCreated: res.UserCreated}
-	if req.ReturnAcceptLink && pending {
-		out.AcceptLink = link
-	}
-	return out, nil
+	return p, link, nil
 }
 
 // createErr maps a CreateMembership error; a concurrent invite of the same

@@ -90,7 +90,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 		if inviter == "" {
 			inviter = actorID
 		}
-		if msg, err = s.mail(ctx, kind, org, user, inviter, expire, link, now); err != nil {
+		if msg, err = s.mail(kind, org, user, s.inviterName(ctx, inviter), expire, link, now); err != nil {
 			return store.Membership{}, "", err
 		}
 	}

@@ -26,8 +26,9 @@ const (
 )
 
 // mail builds an outbox message of the given kind to recipient. link is
-// sealed for every kind except store.MailAdded.
-func (s *Service) mail(ctx context.Context, kind string, org store.Organization, recipient store.User, inviterID string, expire time.Time, link string, now time.Time) (*store.OutboxMessage, error) {
+// sealed for every kind except store.MailAdded. inviterName is shown in the
+// mail (see Service.inviterName).
+func (s *Service) mail(kind string, org store.Organization, recipient store.User, inviterName string, expire time.Time, link string, now time.Time) (*store.OutboxMessage, error) {
 	locale := recipient.Profile.Locale
 	if locale == "" {
 		locale = s.orgLocale(org)
@@ -38,7 +39,7 @@ func (s *Service) mail(ctx context.Context, kind string, org store.Organization,
 		DataFirstName:   recipient.Profile.FirstName,
 		DataLastName:    recipient.Profile.LastName,
 		DataName:        recipient.Profile.Name,
-		DataInviterName: s.inviterName(ctx, inviterID),
+		DataInviterName: inviterName,
 		DataEmail:       recipient.Email,
 		DataLocale:      locale,
 		DataOrgLocale:   s.orgLocale(org),
