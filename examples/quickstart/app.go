@@ -172,12 +172,18 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 
+	bulk, err := invite.NewBulkHandler(svc, invite.AdminOnly(svc, currentUser), invite.BulkHandlerConfig{Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+
 	mux := http.NewServeMux()
 	flow.Routes(mux) // GET/POST /accept, GET /login, GET /auth/callback, POST /logout
 	mux.Handle("GET /dev/inbox", a.Inbox.Handler())
 	mux.Handle("/orgs/{orgID}/dashboard", guard.RequireMember(http.HandlerFunc(a.dashboard)))
 	mux.Handle("/orgs/{orgID}/team/", guard.RequireRole("admin")(team))
-	api.Routes(mux, "/api")
+	api.Routes(mux, "/api")  // /api/organizations/{orgID}/users…
+	bulk.Routes(mux, "/api") // /api/organizations/{orgID}/users:bulk…
 	mux.HandleFunc("GET /{$}", a.home)
 	a.Handler = sessions.LoadAndSave(mux)
 	a.team = team
