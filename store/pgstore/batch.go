@@ -32,9 +32,15 @@ var errBatchContention = errors.New("pgstore: create memberships: too much concu
 //     after the other (a later item reuses a user an earlier item created;
 //     a repeated (org, email) is ErrAlreadyMember; per-item refusals are
 //     reported in the item's result and write nothing);
-//  3. COPY the new users, then the memberships;
+//  3. COPY the new users, then the memberships (while another goroutine
+//     encodes step 4's rows);
 //  4. COPY the items' invitations and outbox messages, take the
-//     organizations' event locks in a fixed order, COPY their events.
+//     organizations' event locks once, in a fixed order, COPY their events.
+//
+// The fast path's step 1 also takes the savepoint and allocates the
+// membership Seqs, and skips the lookup of the new users' (fresh, random)
+// ids. COPY data is written in PostgreSQL's binary format by copyBuf
+// (copyenc.go), not through pgx.CopyFrom.
 //
 // If a concurrent writer committed one of the batch's emails or (org,
 // user) pairs since step 1, COPY fails with a unique violation. The batch
@@ -80,50 +86,66 @@ type batchState struct {
 	userIDs    map[string]bool       // ids of the items' new users that are taken
 	members    map[memberKey]bool
 	externalID map[string]bool // taken external ids
+	// seqs, on the fast path, are len(ps) membership Seqs allocated with
+	// the reads (in ascending order); the items that write use the first
+	// ones. Unused ones are gaps, as rolled-back inserts leave.
+	seqs []int64
 }
 
 // readBatchState does step 1. ours are the users this transaction inserted
 // in earlier rounds: they are left out of the state (as if not yet
 // written), so the items that create them decide the same way again.
 //
-// With savepoint set it first takes the savepoint the fast path rolls back
-// to (in the same round trip).
-func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams, ours map[string]store.User, savepoint bool) (*batchState, error) {
+// With fast set (the fast path's single round) it first takes the
+// savepoint the fast path rolls back to and allocates the membership Seqs,
+// in the same round trip, and does not look up the new users' ids: the
+// ids are fresh random ones, and the rare taken one makes the users COPY
+// fail with users_pkey, which sends the batch down the careful path
+// (whose reads do look them up).
+func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams, ours map[string]store.User, fast bool) (*batchState, error) {
 	st := &batchState{
-		orgs: map[string]bool{}, users: map[string]store.User{}, userIDs: map[string]bool{},
-		members: map[memberKey]bool{}, externalID: map[string]bool{},
+		orgs: map[string]bool{}, users: make(map[string]store.User, len(ps)), userIDs: make(map[string]bool, len(ps)),
+		members: make(map[memberKey]bool, len(ps)), externalID: map[string]bool{},
 	}
-	var orgIDs, emails, extIDs, userIDs []string
-	seen := map[string]bool{}
-	add := func(list *[]string, kind, v string) {
-		if k := kind + "\x00" + v; !seen[k] {
-			seen[k] = true
+	var orgIDs, extIDs []string
+	emails := make([]string, 0, len(ps))
+	userIDs := make([]string, 0, len(ps))
+	seenOrg, seenEmail, seenExt, seenID := map[string]bool{}, make(map[string]bool, len(ps)), map[string]bool{}, make(map[string]bool, len(ps))
+	add := func(list *[]string, seen map[string]bool, v string) {
+		if !seen[v] {
+			seen[v] = true
 			*list = append(*list, v)
 		}
 	}
 	for _, p := range ps {
-		add(&orgIDs, "o", p.Membership.OrganizationID)
-		add(&emails, "e", p.User.Email)
+		add(&orgIDs, seenOrg, p.Membership.OrganizationID)
+		add(&emails, seenEmail, p.User.Email)
 		if p.User.ExternalID != "" {
-			add(&extIDs, "x", p.User.ExternalID)
+			add(&extIDs, seenExt, p.User.ExternalID)
 		}
-		if p.User.ID != "" {
-			add(&userIDs, "u", p.User.ID)
+		if p.User.ID != "" && !fast {
+			add(&userIDs, seenID, p.User.ID)
 		}
 	}
 
 	b := &pgx.Batch{}
-	if savepoint {
+	if fast {
 		b.Queue(`SAVEPOINT invitekit_batch`)
+		b.Queue(s.sql(qAllocSeqs), len(ps))
 	}
 	b.Queue(s.sql(`SELECT id FROM {s}.organizations WHERE id = ANY($1::text[])`), orgIDs)
 	b.Queue(s.sql(`SELECT `+userCols+` FROM {s}.users WHERE email = ANY($1::text[])`), emails)
 	b.Queue(s.sql(`SELECT external_id FROM {s}.users WHERE external_id = ANY($1::text[])`), extIDs)
-	b.Queue(s.sql(`SELECT id FROM {s}.users WHERE id = ANY($1::text[])`), userIDs)
+	if !fast {
+		b.Queue(s.sql(`SELECT id FROM {s}.users WHERE id = ANY($1::text[])`), userIDs)
+	}
 	br := tx.SendBatch(ctx, b)
 	var err error
-	if savepoint {
-		_, err = br.Exec()
+	if fast {
+		if _, err = br.Exec(); err == nil {
+			err = br.QueryRow().Scan(&st.seqs)
+			slices.Sort(st.seqs)
+		}
 	}
 	if err == nil {
 		err = readStrings(br, func(id string) { st.orgs[id] = true })
@@ -149,7 +171,7 @@ func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.Create
 	if err == nil {
 		err = readStrings(br, func(id string) { st.externalID[id] = true })
 	}
-	if err == nil {
+	if err == nil && !fast {
 		err = readStrings(br, func(id string) { st.userIDs[id] = true })
 	}
 	if cerr := br.Close(); err == nil {
@@ -291,8 +313,11 @@ func decideBatch(ps []store.CreateMembershipParams, st *batchState) ([]store.Bat
 		}
 		plan.ev = fillEvent(plan.ev, orgID, u.ID)
 		w.plans = append(w.plans, plan)
+		if exists {
+			u = storedUser(u) // the result's own maps
+		} // else u's maps are this call's own copies already
 		out[i] = store.BatchResult{CreateMembershipResult: store.CreateMembershipResult{
-			User: storedUser(u), UserCreated: !exists, // Membership once its Seq is known
+			User: u, UserCreated: !exists, // Membership once its Seq is known
 		}}
 	}
 	return out, w
@@ -311,7 +336,11 @@ func (s *Store) createBatch(ctx context.Context, tx pgx.Tx, ps []store.CreateMem
 	if len(w.plans) == 0 {
 		return out, nil
 	}
-	err = s.copyUsersAndMemberships(ctx, tx, w)
+	// Step 4's rows do not depend on step 3: encode them meanwhile.
+	restc := make(chan *batchRest, 1)
+	go func() { restc <- s.encodeRest(w.plans) }()
+	err = s.copyUsersAndMemberships(ctx, tx, w, st.seqs)
+	rest := <-restc
 	if batchRace(err) {
 		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT invitekit_batch`); err != nil {
 			return nil, fmt.Errorf("pgstore: create memberships: %w", err)
@@ -322,9 +351,9 @@ func (s *Store) createBatch(ctx context.Context, tx pgx.Tx, ps []store.CreateMem
 		return nil, err
 	}
 	for _, pl := range w.plans {
-		out[pl.item].Membership = storedMembership(pl.m)
+		out[pl.item].Membership = pl.m // already as stored, with own maps
 	}
-	if err := s.writeBatchRest(ctx, tx, w.plans); err != nil {
+	if err := s.sendRest(ctx, tx, rest); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -345,33 +374,48 @@ func batchRace(err error) bool {
 }
 
 // copyUsersAndMemberships is the fast path's step 3.
-func (s *Store) copyUsersAndMemberships(ctx context.Context, tx pgx.Tx, w batchWrites) error {
-	us := slices.Clone(w.users)
-	slices.SortFunc(us, func(a, b store.User) int { return strings.Compare(a.Email, b.Email) })
-	if err := s.copyRows(ctx, tx, "users", userInsertCols, len(us), func(i int) []any { return userArgs(us[i]) }); err != nil {
+func (s *Store) copyUsersAndMemberships(ctx context.Context, tx pgx.Tx, w batchWrites, seqs []int64) error {
+	us := make([]*store.User, len(w.users))
+	for i := range w.users {
+		us[i] = &w.users[i]
+	}
+	slices.SortFunc(us, func(a, b *store.User) int { return strings.Compare(a.Email, b.Email) })
+	var c copyBuf
+	c.reset()
+	for _, u := range us {
+		c.user(u)
+	}
+	if err := s.copyData(ctx, tx, "users", &c); err != nil {
 		return err
 	}
-	ms, err := s.assignSeqs(ctx, tx, w.plans)
+	ms, err := s.assignSeqs(ctx, tx, w.plans, seqs)
 	if err != nil {
 		return err
 	}
-	cols := append([]string{"seq"}, membershipInsertCols...)
-	return s.copyRows(ctx, tx, "memberships", cols, len(ms), func(i int) []any {
-		return append([]any{ms[i].Seq}, membershipArgs(*ms[i])...)
-	})
+	c.reset()
+	for _, m := range ms {
+		c.membership(m)
+	}
+	return s.copyData(ctx, tx, "memberships", &c)
 }
 
-// assignSeqs takes one membership Seq per plan, in item order, and returns
-// the plans' memberships sorted by (org, user), the order they are
-// inserted in.
-func (s *Store) assignSeqs(ctx context.Context, tx pgx.Tx, plans []itemPlan) ([]*store.Membership, error) {
-	var seqs []int64
-	err := tx.QueryRow(ctx, s.sql(`SELECT array(SELECT nextval('{s}.memberships_seq_seq') FROM generate_series(1, $1))`),
-		len(plans)).Scan(&seqs)
-	if err != nil {
-		return nil, fmt.Errorf("pgstore: create memberships: allocate seq: %w", err)
+// qAllocSeqs allocates $1 membership Seqs.
+const qAllocSeqs = `SELECT array(SELECT nextval('{s}.memberships_seq_seq') FROM generate_series(1, $1))`
+
+// assignSeqs gives each plan one membership Seq, in item order, from seqs
+// (ascending, at least one per plan) or, when seqs is nil, freshly
+// allocated ones, and returns the plans' memberships sorted by (org,
+// user), the order they are inserted in.
+func (s *Store) assignSeqs(ctx context.Context, tx pgx.Tx, plans []itemPlan, seqs []int64) ([]*store.Membership, error) {
+	if seqs == nil {
+		if err := tx.QueryRow(ctx, s.sql(qAllocSeqs), len(plans)).Scan(&seqs); err != nil {
+			return nil, fmt.Errorf("pgstore: create memberships: allocate seq: %w", err)
+		}
+		slices.Sort(seqs)
 	}
-	slices.Sort(seqs)
+	if len(seqs) < len(plans) {
+		return nil, errors.New("pgstore: create memberships: allocate seq: too few")
+	}
 	ms := make([]*store.Membership, len(plans))
 	for i := range plans {
 		plans[i].m.Seq = seqs[i]
@@ -447,7 +491,7 @@ func (s *Store) createBatchCarefully(ctx context.Context, tx pgx.Tx, ps []store.
 		out[pl.item].Membership = storedMembership(pl.m)
 		kept = append(kept, pl)
 	}
-	if err := s.writeBatchRest(ctx, tx, kept); err != nil {
+	if err := s.sendRest(ctx, tx, s.encodeRest(kept)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -486,7 +530,7 @@ func (s *Store) insertUsers(ctx context.Context, tx pgx.Tx, us []store.User) (ma
 // insertMemberships inserts the plans' memberships (careful step 3), assigning
 // their Seq in item order, and returns the keys inserted.
 func (s *Store) insertMemberships(ctx context.Context, tx pgx.Tx, plans []itemPlan) (map[memberKey]bool, error) {
-	ms, err := s.assignSeqs(ctx, tx, plans)
+	ms, err := s.assignSeqs(ctx, tx, plans, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -578,57 +622,54 @@ func typed[T any](col []any) []T {
 	return out
 }
 
-// writeBatchRest does step 4 for the items that wrote a membership.
-func (s *Store) writeBatchRest(ctx context.Context, tx pgx.Tx, plans []itemPlan) error {
-	var (
-		invs []*store.Invitation
-		msgs []*store.OutboxMessage
-		keys []int64
-	)
-	for _, pl := range plans {
-		if pl.inv != nil {
-			invs = append(invs, pl.inv)
-		}
-		if pl.msg != nil {
-			msgs = append(msgs, pl.msg)
-		}
-		keys = append(keys, s.eventLock(pl.ev.OrganizationID))
-	}
-	if err := s.copyRows(ctx, tx, "invitations", invitationInsertCols, len(invs), func(i int) []any { return invitationArgs(*invs[i]) }); err != nil {
-		return err
-	}
-	if err := s.copyRows(ctx, tx, "outbox", outboxInsertCols, len(msgs), func(i int) []any { return outboxArgs(*msgs[i]) }); err != nil {
-		return err
-	}
-	// Events last, under every involved organization's event lock, taken in
-	// key order (see qInsertEvent).
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, keys); err != nil {
-		return fmt.Errorf("pgstore: create memberships: event locks: %w", err)
-	}
-	cols := []string{"id", "org_id", "type", "user_id", "actor_id", "data", "create_time"}
-	return s.copyRows(ctx, tx, "events", cols, len(plans), func(i int) []any {
-		ev := plans[i].ev
-		return []any{ev.ID, ev.OrganizationID, ev.Type, ev.UserID, ev.ActorID, jsonMap(ev.Data), ev.CreateTime}
-	})
+// batchRest is step 4's encoded rows.
+type batchRest struct {
+	invitations, outbox, events copyBuf
+	locks                       []int64 // the organizations' event locks, sorted
 }
 
-// copyRows COPYs n rows (row(i) gives row i's values for cols) into table.
-func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, table string, cols []string, n int, row func(i int) []any) error {
-	if n == 0 {
+// encodeRest encodes step 4's rows for the items that wrote a membership.
+// It only reads plans.
+func (s *Store) encodeRest(plans []itemPlan) *batchRest {
+	r := &batchRest{}
+	r.invitations.reset()
+	r.outbox.reset()
+	r.events.reset()
+	orgs := map[string]bool{}
+	for i := range plans {
+		pl := &plans[i]
+		if pl.inv != nil {
+			r.invitations.invitation(pl.inv)
+		}
+		if pl.msg != nil {
+			r.outbox.outbox(pl.msg)
+		}
+		r.events.event(&pl.ev)
+		if org := pl.ev.OrganizationID; !orgs[org] {
+			orgs[org] = true
+			r.locks = append(r.locks, s.eventLock(org))
+		}
+	}
+	slices.Sort(r.locks)
+	r.locks = slices.Compact(r.locks)
+	return r
+}
+
+// sendRest does step 4: invitations, outbox messages, then the events
+// under every involved organization's event lock, taken once per batch in
+// key order (see qInsertEvent).
+func (s *Store) sendRest(ctx context.Context, tx pgx.Tx, r *batchRest) error {
+	if err := s.copyData(ctx, tx, "invitations", &r.invitations); err != nil {
+		return err
+	}
+	if err := s.copyData(ctx, tx, "outbox", &r.outbox); err != nil {
+		return err
+	}
+	if r.events.rows == 0 {
 		return nil
 	}
-	i := -1
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		i++
-		if i >= n {
-			return nil, nil
-		}
-		return row(i), nil
-	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, table}, cols, src); err != nil {
-		return fmt.Errorf("pgstore: create memberships: copy %s: %w", table, err)
+	if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, r.locks); err != nil {
+		return fmt.Errorf("pgstore: create memberships: event locks: %w", err)
 	}
-	return nil
+	return s.copyData(ctx, tx, "events", &r.events)
 }
