@@ -4,16 +4,21 @@ import (
 	"strings"
 )
 
-// chunkSize is how many items CreateMemberships checks with one lookup
-// query and writes with one multi-row INSERT per table. 64 rows of the
-// widest table (users, 16 columns) bind 1,024 parameters, far below
-// SQLite's limit of 32,766.
-const chunkSize = 64
+// chunkSize is how many items CreateMemberships writes with one multi-row
+// INSERT per table (and, on the careful path, checks with one lookup
+// query). 200 rows of the widest table (users, 16 columns) bind 3,200
+// parameters, far below SQLite's limit of 32,766, and 200 divides the bulk
+// import's batch sizes (1,000 by default), so a full batch needs no
+// smaller statements. Bigger chunks spread the per-statement and
+// per-savepoint costs over more rows (a savepoint journals every
+// pre-existing page a chunk changes, mostly the right edges of the
+// B-trees, whatever the chunk's size).
+const chunkSize = 200
 
 // insertSizes are the row counts of the prepared multi-row INSERTs; a run
 // of n rows is written with the largest that fit (so at most a few
 // statements beyond n/chunkSize).
-var insertSizes = [...]int{chunkSize, 16, 4, 1}
+var insertSizes = [...]int{chunkSize, 64, 16, 4, 1}
 
 // insertHeads are the multi-row INSERTs ("INSERT INTO t (cols) VALUES ")
 // and their column counts.
@@ -73,6 +78,13 @@ UNION ALL SELECT 'i', id, '' FROM invitations WHERE id IN ` + in + `
 UNION ALL SELECT 'o', id, '' FROM outbox WHERE id IN ` + in
 }
 
+// The savepoint around an optimistic chunk (see CreateMemberships).
+const (
+	qSavepoint  = `SAVEPOINT batch_chunk`
+	qRollbackTo = `ROLLBACK TO batch_chunk`
+	qRelease    = `RELEASE batch_chunk`
+)
+
 // writeQueries returns every statement used inside write transactions.
 // Open prepares them all on the writer connection (see stmtCache).
 func writeQueries() []string {
@@ -84,6 +96,7 @@ func writeQueries() []string {
 		qGetInvitation, qSpendInvitation, qReissueInvitation, qRevokeInvitations,
 		qClaimable, qLease, qOutboxState, qOutboxSent, qOutboxRetry, qOutboxDead,
 		lookupQuery(1), lookupQuery(chunkSize),
+		qSavepoint, qRollbackTo, qRelease,
 	}
 	for _, h := range insertHeads {
 		for _, size := range insertSizes {

@@ -4,8 +4,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -35,6 +35,23 @@ func nullTsOf(t *time.Time) sql.NullInt64 {
 	return sql.NullInt64{Int64: tsOf(*t), Valid: true}
 }
 
+// nullTsArg is nullTsOf as an INSERT argument: nil or an int64 (no
+// driver.Valuer for database/sql to call).
+func nullTsArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return tsOf(*t)
+}
+
+// textArg is a nullable text as an INSERT argument: nil or a string.
+func textArg(s sql.NullString) any {
+	if !s.Valid {
+		return nil
+	}
+	return s.String
+}
+
 func timePtrOf(n sql.NullInt64) *time.Time {
 	if !n.Valid {
 		return nil
@@ -52,52 +69,65 @@ func jsonMap(m map[string]string) (sql.NullString, error) {
 	if m == nil {
 		return sql.NullString{}, nil
 	}
-	keys := slices.Sorted(maps.Keys(m))
+	// Up to 16 entries (the usual case) are sorted on the stack.
+	var buf [16]mapEntry
+	es := buf[:0]
 	n := 2
 	for k, v := range m {
+		es = append(es, mapEntry{k, v})
 		n += len(k) + len(v) + 6
 	}
+	slices.SortFunc(es, func(a, b mapEntry) int { return strings.Compare(a.k, b.k) })
 	b := make([]byte, 0, n)
 	b = append(b, '{')
-	for i, k := range keys {
+	for i, e := range es {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = appendJSONString(b, e.k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = appendJSONString(b, e.v)
 	}
 	b = append(b, '}')
 	return sql.NullString{String: string(b), Valid: true}, nil
 }
+
+type mapEntry struct{ k, v string }
 
 // appendJSONString appends s as a JSON string. Invalid UTF-8 becomes
 // U+FFFD, as with json.Marshal.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
+	run := 0 // start of the bytes not yet appended, all copied verbatim
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c < 0x20:
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[run:i]...)
+			if c < 0x20 {
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			default:
-				b = append(b, c)
+			} else {
+				b = append(b, '\\', c)
 			}
 			i++
+			run = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[run:i]...)
 			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
+			i++
+			run = i
+			continue
 		}
 		i += size
 	}
+	b = append(b, s[run:]...)
 	return append(b, '"')
 }
 

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -27,11 +30,21 @@ func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipPa
 }
 
 // CreateMemberships implements store.BatchCreator: all items in one
-// transaction, checked chunkSize at a time with one lookup query and
-// written with multi-row INSERTs. Per-item refusals (ErrNotFound,
-// ErrAlreadyMember, ErrExternalIDTaken, a taken or missing id) are found
-// before the item writes anything, so they never need a rollback; a
-// database failure or a cancelled ctx rolls back the whole batch.
+// transaction, chunkSize at a time, written with multi-row INSERTs.
+//
+// A chunk is first written optimistically inside a savepoint, checked only
+// against what this transaction wrote before: in a bulk import of new
+// people nothing in the database conflicts, and the INSERTs' own
+// constraints (unique email, ids and external id, the membership's
+// primary key) would catch it if something did. When an INSERT hits a
+// constraint, the chunk is rolled back to the savepoint and redone the
+// careful way: one lookup query finds what the database already holds, so
+// per-item refusals (ErrNotFound, ErrAlreadyMember, ErrExternalIDTaken, a
+// taken or missing id) are found before the item writes anything. After
+// such a fallback the next few chunks go the careful way directly (an
+// import of mostly existing people does not pay twice).
+//
+// A database failure or a cancelled ctx rolls back the whole batch.
 func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
 	results := make([]store.BatchResult, len(ps))
 	if len(ps) == 0 {
@@ -39,6 +52,7 @@ func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembersh
 	}
 	err := s.write(ctx, func(t *wtx) error {
 		c := newCreator(t)
+		c.optimistic = true
 		for start := 0; start < len(ps); start += chunkSize {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("sqlitestore: %w", err)
@@ -53,6 +67,9 @@ func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembersh
 	if err != nil {
 		return nil, err
 	}
+	if s.ck != nil {
+		s.ck.wrote(len(ps))
+	}
 	return results, nil
 }
 
@@ -64,24 +81,59 @@ type creator struct {
 	t       *wtx
 	orgs    map[string]bool       // organization id → exists
 	byEmail map[string]store.User // users created by this transaction
-	taken   map[string]bool       // kind + "\x00" + id taken by this transaction (see lookupQuery)
-	members map[string]bool       // org + "\x00" + user created by this transaction
+	taken   map[takenKey]bool     // ids taken by this transaction (see lookupQuery)
+	members map[memberKey]bool    // memberships created by this transaction
+
+	// optimistic enables the savepoint fast path (see CreateMemberships);
+	// careful counts the chunks still to be done the careful way after a
+	// fallback.
+	optimistic bool
+	careful    int
+	// undo, when not nil, collects what check records, so a failed
+	// optimistic chunk can forget it.
+	undo *undoLog
+	// fallbacks counts optimistic chunks that were redone (for tests).
+	fallbacks int
+	// argBufs are write's argument lists, one per table, kept between
+	// chunks.
+	argBufs [5][]any
 }
+
+// takenKey is an id of one kind: 'u' user id, 'x' external id, 'i'
+// invitation id, 'o' outbox id (the kinds of lookupQuery).
+type takenKey struct {
+	kind byte
+	id   string
+}
+
+type memberKey struct{ org, user string }
+
+// undoLog is what check recorded in a creator during one chunk.
+type undoLog struct {
+	emails  []string
+	taken   []takenKey
+	members []memberKey
+}
+
+// carefulChunks is how many chunks go the careful way after an optimistic
+// chunk had to be redone.
+const carefulChunks = 4
 
 func newCreator(t *wtx) *creator {
 	return &creator{
 		t:       t,
 		orgs:    map[string]bool{},
 		byEmail: map[string]store.User{},
-		taken:   map[string]bool{},
-		members: map[string]bool{},
+		taken:   map[takenKey]bool{},
+		members: map[memberKey]bool{},
 	}
 }
 
-// lookup is what the database already holds for a chunk.
+// lookup is what the database already holds for a chunk (empty on the
+// optimistic path).
 type lookup struct {
 	userByEmail map[string]string // email → user id
-	taken       map[string]bool   // kind + "\x00" + id
+	taken       map[takenKey]bool
 }
 
 // item is one accepted item of a chunk, ready to be written.
@@ -106,12 +158,76 @@ func (c *creator) chunk(ps []store.CreateMembershipParams, out []store.BatchResu
 			users[i].ID = store.NewID("usr")
 		}
 	}
+	if c.optimistic {
+		if c.careful > 0 {
+			c.careful--
+		} else {
+			done, err := c.optimisticChunk(ps, users, out)
+			if done || err != nil {
+				return err
+			}
+			c.fallbacks++
+			c.careful = carefulChunks
+		}
+	}
 	lk, err := c.lookup(ps, users)
 	if err != nil {
 		return err
 	}
+	return c.checkAndWrite(ps, users, lk, out)
+}
 
-	var items []item
+// optimisticChunk writes a chunk inside a savepoint, checked only against
+// this transaction's own writes. done is false when an INSERT hit a
+// constraint: then the savepoint was rolled back, c forgot the chunk and
+// out is cleared, and the caller redoes the chunk the careful way.
+func (c *creator) optimisticChunk(ps []store.CreateMembershipParams, users []store.User, out []store.BatchResult) (done bool, err error) {
+	if _, err := c.t.exec(qSavepoint); err != nil {
+		return false, err
+	}
+	undo := &undoLog{}
+	c.undo = undo
+	err = c.checkAndWrite(ps, users, lookup{}, out)
+	c.undo = nil
+	if err == nil {
+		if _, err := c.t.exec(qRelease); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if !isConstraint(err) {
+		return false, err
+	}
+	if _, rerr := c.t.exec(qRollbackTo); rerr != nil {
+		return false, errors.Join(err, rerr)
+	}
+	if _, rerr := c.t.exec(qRelease); rerr != nil {
+		return false, errors.Join(err, rerr)
+	}
+	for _, e := range undo.emails {
+		delete(c.byEmail, e)
+	}
+	for _, k := range undo.taken {
+		delete(c.taken, k)
+	}
+	for _, k := range undo.members {
+		delete(c.members, k)
+	}
+	clear(out)
+	return false, nil
+}
+
+// isConstraint reports whether err is SQLite's SQLITE_CONSTRAINT (any
+// extended code).
+func isConstraint(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT
+}
+
+// checkAndWrite checks every item of a chunk against lk and what this
+// transaction wrote, then writes the accepted ones.
+func (c *creator) checkAndWrite(ps []store.CreateMembershipParams, users []store.User, lk lookup, out []store.BatchResult) error {
+	items := make([]item, 0, len(ps))
 	for i, p := range ps {
 		it, refusal, err := c.check(p, users[i], lk)
 		if err != nil {
@@ -161,7 +277,7 @@ func (c *creator) lookup(ps []store.CreateMembershipParams, users []store.User) 
 		return lookup{}, err
 	}
 	defer rows.Close()
-	lk := lookup{userByEmail: map[string]string{}, taken: map[string]bool{}}
+	lk := lookup{userByEmail: map[string]string{}, taken: map[takenKey]bool{}}
 	for rows.Next() {
 		var kind, key, id string
 		if err := rows.Scan(&kind, &key, &id); err != nil {
@@ -170,7 +286,7 @@ func (c *creator) lookup(ps []store.CreateMembershipParams, users []store.User) 
 		if kind == "e" {
 			lk.userByEmail[key] = id
 		} else {
-			lk.taken[kind+"\x00"+key] = true
+			lk.taken[takenKey{kind[0], key}] = true
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -179,9 +295,18 @@ func (c *creator) lookup(ps []store.CreateMembershipParams, users []store.User) 
 	return lk, nil
 }
 
-func (c *creator) isTaken(lk lookup, kind, id string) bool {
-	k := kind + "\x00" + id
+func (c *creator) isTaken(lk lookup, kind byte, id string) bool {
+	k := takenKey{kind, id}
 	return lk.taken[k] || c.taken[k]
+}
+
+// take records an id this transaction takes.
+func (c *creator) take(kind byte, id string) {
+	k := takenKey{kind, id}
+	c.taken[k] = true
+	if c.undo != nil {
+		c.undo.taken = append(c.undo.taken, k)
+	}
 }
 
 // check decides one item, in the order memstore does: organization,
@@ -213,7 +338,7 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 		}
 	}
 	if found {
-		member := c.members[orgID+"\x00"+u.ID]
+		member := c.members[memberKey{orgID, u.ID}]
 		if !member {
 			if member, err = c.t.exists(qMembershipExists, orgID, u.ID); err != nil {
 				return it, nil, err
@@ -224,10 +349,10 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 		}
 	} else {
 		u = newUser
-		if c.isTaken(lk, "u", u.ID) {
+		if c.isTaken(lk, 'u', u.ID) {
 			return it, fmt.Errorf("sqlitestore: user id %q is taken", u.ID), nil
 		}
-		if u.ExternalID != "" && c.isTaken(lk, "x", u.ExternalID) {
+		if u.ExternalID != "" && c.isTaken(lk, 'x', u.ExternalID) {
 			return it, fmt.Errorf("sqlitestore: external id %q: %w", u.ExternalID, store.ErrExternalIDTaken), nil
 		}
 	}
@@ -235,11 +360,11 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 		if p.Invitation.ID == "" {
 			return it, errors.New("sqlitestore: invitation id is empty"), nil
 		}
-		if c.isTaken(lk, "i", p.Invitation.ID) {
+		if c.isTaken(lk, 'i', p.Invitation.ID) {
 			return it, fmt.Errorf("sqlitestore: invitation id %q is taken", p.Invitation.ID), nil
 		}
 	}
-	if p.Outbox != nil && p.Outbox.ID != "" && c.isTaken(lk, "o", p.Outbox.ID) {
+	if p.Outbox != nil && p.Outbox.ID != "" && c.isTaken(lk, 'o', p.Outbox.ID) {
 		return it, fmt.Errorf("sqlitestore: outbox id %q is taken", p.Outbox.ID), nil
 	}
 
@@ -247,14 +372,20 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 	if !found {
 		u = normalizeUser(u)
 		c.byEmail[u.Email] = u
-		c.taken["u\x00"+u.ID] = true
+		c.take('u', u.ID)
 		if u.ExternalID != "" {
-			c.taken["x\x00"+u.ExternalID] = true
+			c.take('x', u.ExternalID)
+		}
+		if c.undo != nil {
+			c.undo.emails = append(c.undo.emails, u.Email)
 		}
 	}
 	m := p.Membership
 	m.UserID = u.ID
-	c.members[orgID+"\x00"+u.ID] = true
+	c.members[memberKey{orgID, u.ID}] = true
+	if c.undo != nil {
+		c.undo.members = append(c.undo.members, memberKey{orgID, u.ID})
+	}
 	it = item{newUser: !found, res: store.CreateMembershipResult{User: u, Membership: m, UserCreated: !found}}
 	if p.Invitation != nil {
 		inv := *p.Invitation
@@ -262,12 +393,12 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 		if inv.OrganizationID == "" {
 			inv.OrganizationID = orgID
 		}
-		c.taken["i\x00"+inv.ID] = true
+		c.take('i', inv.ID)
 		it.inv = &inv
 	}
 	if p.Outbox != nil {
 		msg := prepareOutbox(*p.Outbox, orgID)
-		c.taken["o\x00"+msg.ID] = true
+		c.take('o', msg.ID)
 		it.out = &msg
 	}
 	it.ev = p.Event
@@ -284,7 +415,14 @@ func (c *creator) write(items []item) error {
 	if err != nil {
 		return err
 	}
-	var uargs, margs, iargs, oargs, eargs []any
+	// The argument lists are sized for the whole chunk up front and
+	// reused by the next chunk (database/sql copies the values it binds).
+	n := len(items)
+	uargs := c.args(0, n*userInsertCols)
+	margs := c.args(1, n*membershipInsertCols)
+	iargs := c.args(2, n*invitationInsertCols)
+	oargs := c.args(3, n*outboxInsertCols)
+	eargs := c.args(4, n*eventInsertCols)
 	for k := range items {
 		it := &items[k]
 		it.res.Membership.Seq = seq + int64(k)
@@ -325,6 +463,17 @@ func (c *creator) write(items []item) error {
 		}
 	}
 	return nil
+}
+
+// args returns the creator's argument list number i, emptied, with room
+// for n values.
+func (c *creator) args(i, n int) []any {
+	a := c.argBufs[i][:0]
+	if cap(a) < n {
+		a = make([]any, 0, n)
+	}
+	c.argBufs[i] = a
+	return a
 }
 
 // normalizeUser makes a user assembled in memory look like one read back

@@ -22,15 +22,23 @@
 // Busy timeout 5 s, synchronous=NORMAL (durable against application crashes;
 // the last transactions before a power loss may be lost, the file is never
 // corrupted; set Config.SynchronousFull for full durability), foreign keys
-// on, temporary data in memory, a 32 MiB page cache for the writer and up to
-// 4 reader connections.
+// on, temporary data in memory, an 8 MiB page cache for the writer, a WAL
+// checkpoint whenever the WAL passes 10,000 pages (~40 MiB; the WAL file
+// keeps that size on disk) and up to 4 reader connections.
 //
 // # Bulk import
 //
-// CreateMemberships writes a whole batch in one transaction: it checks 64
-// items with one query and writes them with one multi-row INSERT per table.
-// The batch holds the (single) writer while it runs, so other writes wait
-// for it: import in batches of about 1,000.
+// CreateMemberships writes a whole batch in one transaction, 200 items at
+// a time with one multi-row INSERT per table. Each chunk is first written
+// optimistically inside a savepoint, checked only against what the batch
+// itself wrote before; if an INSERT hits a constraint (an email, id or external id the
+// database already holds), the chunk is rolled back to the savepoint and
+// redone with a lookup query first, so per-item refusals still write
+// nothing. The batch holds the (single) writer while it runs, so other
+// writes wait for it: import in batches of about 1,000. After every 2,000
+// items CreateMemberships wrote, a background goroutine runs a PASSIVE WAL
+// checkpoint on its own connection (file databases only), so the import
+// does not wait for the checkpoint; Close stops it.
 //
 // Times are stored as Unix microseconds (the precision PostgreSQL keeps) and
 // read back in UTC; maps and role lists as JSON text, nil as NULL.

@@ -35,7 +35,7 @@ func eventArgs(args []any, ev store.Event) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(args, ev.ID, ev.OrganizationID, ev.Type, ev.UserID, ev.ActorID, data, tsOf(ev.CreateTime)), nil
+	return append(args, ev.ID, ev.OrganizationID, string(ev.Type), ev.UserID, ev.ActorID, textArg(data), tsOf(ev.CreateTime)), nil
 }
 
 // fillEvent sets the event's organization and user when they are empty.

@@ -55,7 +55,7 @@ func blobArg(b []byte) any {
 // invitationArgs appends inv's insert arguments (invitationColumns order).
 func invitationArgs(args []any, inv store.Invitation) []any {
 	return append(args, inv.ID, inv.OrganizationID, inv.UserID, inv.Email, blobArg(inv.VerifierHash),
-		inv.InvitedBy, tsOf(inv.CreateTime), tsOf(inv.ExpireTime), nullTsOf(inv.SpendTime), nullTsOf(inv.RevokeTime))
+		inv.InvitedBy, tsOf(inv.CreateTime), tsOf(inv.ExpireTime), nullTsArg(inv.SpendTime), nullTsArg(inv.RevokeTime))
 }
 
 func (t *wtx) invitation(id string) (store.Invitation, error) {

@@ -98,7 +98,7 @@ func membershipArgs(args []any, m store.Membership) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(args, m.Seq, m.OrganizationID, m.UserID, string(m.Status), roles, md,
+	return append(args, m.Seq, m.OrganizationID, m.UserID, string(m.Status), textArg(roles), textArg(md),
 		m.PrimaryIdentityProvider, m.InvitedBy, tsOf(m.InviteExpireTime), tsOf(m.JoinTime), tsOf(m.UpdateTime)), nil
 }
 

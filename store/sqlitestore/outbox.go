@@ -59,9 +59,9 @@ func outboxArgs(args []any, msg store.OutboxMessage) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(args, msg.ID, msg.OrganizationID, msg.Kind, msg.To, msg.MessageID, data,
-		blobArg(msg.Sealed), string(msg.Status), msg.Attempts, tsOf(msg.NextAttemptTime), tsOf(msg.LeaseUntil),
-		msg.LastError, tsOf(msg.CreateTime), nullTsOf(msg.SentTime)), nil
+	return append(args, msg.ID, msg.OrganizationID, string(msg.Kind), msg.To, msg.MessageID, textArg(data),
+		blobArg(msg.Sealed), string(msg.Status), int64(msg.Attempts), tsOf(msg.NextAttemptTime), tsOf(msg.LeaseUntil),
+		msg.LastError, tsOf(msg.CreateTime), nullTsArg(msg.SentTime)), nil
 }
 
 // scanOutbox scans "seq, " + outboxColumns.

@@ -41,6 +41,8 @@ type Store struct {
 	wstmts stmtCache
 	rstmts stmtCache
 
+	ck *checkpointer // nil for in-memory databases
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -101,7 +103,16 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 
 	wdsn := base + "?" + strings.Join(append(common,
 		"_pragma=journal_mode(WAL)",
-		"_pragma=cache_size(-32768)", // 32 MiB for the writer: bulk imports touch many index pages
+		// 8 MiB of page cache for the writer. More is slower here: a bulk
+		// import into a 32 MiB cache measured 10-20% more CPU per invite
+		// than into 2-8 MiB (BenchmarkImport100k).
+		"_pragma=cache_size(-8192)",
+		// Checkpoint when the WAL passes 10,000 pages (~40 MiB) instead of
+		// SQLite's 1,000: the checkpoint runs after the commit that crosses
+		// the limit, so a bulk import checkpoints every few batches, and a
+		// page changed by several batches (index pages) is copied once.
+		// Durability is unchanged (a commit is in the WAL either way).
+		"_pragma=wal_autocheckpoint(10000)",
 		"_txlock=immediate",
 	), "&")
 	if memory {
@@ -151,6 +162,16 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 			return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 		}
 		s.r = r
+
+		cdsn := base + "?" + strings.Join(common, "&")
+		ck, err := startCheckpointer(ctx, cdsn, cfg.Logger)
+		if err != nil {
+			r.Close()
+			s.wstmts.close()
+			w.Close()
+			return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
+		}
+		s.ck = ck
 	}
 	s.rstmts.db = s.r
 	return s, nil
@@ -171,6 +192,9 @@ func escapePath(p string) string {
 // Close closes the database. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.ck != nil {
+			s.ck.stop()
+		}
 		s.rstmts.close()
 		s.wstmts.close()
 		var errs []error

@@ -72,7 +72,7 @@ func userArgs(args []any, u store.User) ([]any, error) {
 		return nil, err
 	}
 	return append(args, u.ID, u.Email, u.ExternalID, p.ID, p.FirstName, p.LastName, p.Name, p.Locale,
-		p.EmailVerified, p.PhoneNumber, pmd, ca, md, tsOf(u.CreateTime), tsOf(u.UpdateTime), nullTsOf(u.LastLogin)), nil
+		p.EmailVerified, p.PhoneNumber, textArg(pmd), textArg(ca), textArg(md), tsOf(u.CreateTime), tsOf(u.UpdateTime), nullTsArg(u.LastLogin)), nil
 }
 
 // userByEmail reads a user inside t; found is false when there is none.
