@@ -534,27 +534,12 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	row, ok := s.st.invitations[p.InvitationID]
-	if !ok {
-		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrNotFound)
+	row, m, err := s.pendingInvitation("accept", p.InvitationID, p.Now)
+	if err != nil {
+		return store.Membership{}, err
 	}
 	inv := row.inv
-	switch {
-	case inv.SpendTime != nil:
-		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrInviteUsed)
-	case inv.RevokeTime != nil:
-		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrInviteRevoked)
-	case !p.Now.Before(inv.ExpireTime):
-		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrInviteExpired)
-	}
 	k := memberKey(inv.OrganizationID, inv.UserID)
-	m, ok := s.st.memberships[k]
-	if !ok {
-		return store.Membership{}, fmt.Errorf("memstore: accept: membership: %w", store.ErrNotFound)
-	}
-	if m.Status != store.StatusPendingInvite {
-		return store.Membership{}, fmt.Errorf("memstore: accept: membership is %s: %w", m.Status, store.ErrWrongStatus)
-	}
 	id := p.Identity
 	id.UserID = inv.UserID
 	if cur, ok := s.st.identities[identityKey(id.Issuer, id.Subject)]; ok && cur.UserID != id.UserID {
@@ -588,6 +573,35 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 	return copyMembership(m), nil
 }
 
+// pendingInvitation returns an unspent, unrevoked invitation and its
+// PENDING_INVITE membership, or the error op (e.g. "accept") reports:
+// ErrNotFound, ErrInviteUsed, ErrInviteRevoked, then — when expiredAt is
+// not zero and the invitation expired by then — ErrInviteExpired, then
+// ErrNotFound (membership) or ErrWrongStatus. Callers hold s.mu.
+func (s *Store) pendingInvitation(op, invitationID string, expiredAt time.Time) (invitation, store.Membership, error) {
+	row, ok := s.st.invitations[invitationID]
+	if !ok {
+		return row, store.Membership{}, fmt.Errorf("memstore: %s: %w", op, store.ErrNotFound)
+	}
+	inv := row.inv
+	switch {
+	case inv.SpendTime != nil:
+		return row, store.Membership{}, fmt.Errorf("memstore: %s: %w", op, store.ErrInviteUsed)
+	case inv.RevokeTime != nil:
+		return row, store.Membership{}, fmt.Errorf("memstore: %s: %w", op, store.ErrInviteRevoked)
+	case !expiredAt.IsZero() && !expiredAt.Before(inv.ExpireTime):
+		return row, store.Membership{}, fmt.Errorf("memstore: %s: %w", op, store.ErrInviteExpired)
+	}
+	m, ok := s.st.memberships[memberKey(inv.OrganizationID, inv.UserID)]
+	if !ok {
+		return row, store.Membership{}, fmt.Errorf("memstore: %s: membership: %w", op, store.ErrNotFound)
+	}
+	if m.Status != store.StatusPendingInvite {
+		return row, store.Membership{}, fmt.Errorf("memstore: %s: membership is %s: %w", op, m.Status, store.ErrWrongStatus)
+	}
+	return row, m, nil
+}
+
 // ReissueInvitation implements store.Memberships. An expired invitation
 // may be reissued; a spent or revoked one may not (ErrInviteUsed,
 // ErrInviteRevoked).
@@ -597,25 +611,12 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	row, ok := s.st.invitations[p.InvitationID]
-	if !ok {
-		return store.Invitation{}, fmt.Errorf("memstore: reissue: %w", store.ErrNotFound)
+	row, m, err := s.pendingInvitation("reissue", p.InvitationID, time.Time{}) // an expired invitation may be reissued
+	if err != nil {
+		return store.Invitation{}, err
 	}
 	inv := row.inv
-	switch {
-	case inv.SpendTime != nil:
-		return store.Invitation{}, fmt.Errorf("memstore: reissue: %w", store.ErrInviteUsed)
-	case inv.RevokeTime != nil:
-		return store.Invitation{}, fmt.Errorf("memstore: reissue: %w", store.ErrInviteRevoked)
-	}
 	k := memberKey(inv.OrganizationID, inv.UserID)
-	m, ok := s.st.memberships[k]
-	if !ok {
-		return store.Invitation{}, fmt.Errorf("memstore: reissue: membership: %w", store.ErrNotFound)
-	}
-	if m.Status != store.StatusPendingInvite {
-		return store.Invitation{}, fmt.Errorf("memstore: reissue: membership is %s: %w", m.Status, store.ErrWrongStatus)
-	}
 	if p.Outbox != nil && p.Outbox.ID != "" {
 		if _, ok := s.st.outbox[p.Outbox.ID]; ok {
 			return store.Invitation{}, fmt.Errorf("memstore: reissue: outbox id %q is taken", p.Outbox.ID)
