@@ -224,8 +224,7 @@ func (s *Service) ListMembers(ctx context.Context, orgID string, opts store.List
 	opts.Now = s.now()
 	page, err := s.st.ListMembers(ctx, orgID, opts)
 	if err != nil {
-		if opts.After != "" && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			// The only caller-supplied value a store can reject here is the cursor.
+		if errors.Is(err, store.ErrInvalidCursor) {
 			return store.Page{}, invalid("pageToken", "pageToken is not valid")
 		}
 		return store.Page{}, storeErr(err)

@@ -36,6 +36,9 @@ var (
 	ErrInviteExpired      = errors.New("store: invitation expired")
 	ErrInviteRevoked      = errors.New("store: invitation revoked")
 	ErrIdentityTaken      = errors.New("store: identity is linked to another user")
+	// ErrInvalidCursor is returned by ListMembers for a ListOptions.After
+	// that is not a cursor the store handed out.
+	ErrInvalidCursor = errors.New("store: invalid cursor")
 )
 
 // CreateMembershipParams is everything one invite or direct add writes.
@@ -153,7 +156,8 @@ type Memberships interface {
 	// ListUserMemberships returns all of a user's memberships (any org), in
 	// insertion order. Used at login; never exposed across tenants.
 	ListUserMemberships(ctx context.Context, userID string) ([]Membership, error)
-	// ListMembers returns a page of orgID's members.
+	// ListMembers returns a page of orgID's members, or ErrInvalidCursor
+	// for an opts.After it did not hand out.
 	ListMembers(ctx context.Context, orgID string, opts ListOptions) (Page, error)
 
 	// UpdateMembership changes roles and/or metadata and appends ev.

@@ -132,6 +132,24 @@ func text(t *testing.T, tab context.Context, sel chromedp.CSS) string {
 	return s
 }
 
+// waitText polls the trimmed text of the element matching css until it is
+// want or 30 s pass, and returns the last text seen ("" while absent).
+func waitText(t *testing.T, tab context.Context, css, want string) string {
+	t.Helper()
+	js := fmt.Sprintf(`(document.querySelector(%q)?.textContent || "").trim()`, css)
+	var got string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		s, err := chromedp.Run(tab, chromedp.Evaluate[string](js))
+		if err != nil {
+			continue // the page is navigating
+		}
+		if got = s; got == want {
+			break
+		}
+	}
+	return got
+}
+
 func do(t *testing.T, tab context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(tab, steps...); err != nil {
@@ -287,12 +305,10 @@ func TestBrowserImportCSV(t *testing.T) {
 		t.Fatal("the preview wrote a member")
 	}
 
-	// Import the previewed file for real.
-	do(t, tab,
-		chromedp.Click(chromedp.ID("ik-confirm")),
-		chromedp.WaitVisible(chromedp.ID("ik-job-done")),
-	)
-	if got := text(t, tab, chromedp.CSS("#ik-job-done")); got != "Import finished." {
+	// Import the previewed file for real. The preview page has its own
+	// #ik-job-done, so wait for the status text, not the element.
+	do(t, tab, chromedp.Click(chromedp.ID("ik-confirm")))
+	if got := waitText(t, tab, "#ik-job-done", "Import finished."); got != "Import finished." {
 		t.Fatalf("status %q", got)
 	}
 	checkResults(want)

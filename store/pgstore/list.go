@@ -50,7 +50,7 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 	if opts.After != "" {
 		n, err := strconv.ParseInt(opts.After, 10, 64)
 		if err != nil || n < 0 {
-			return store.Page{}, fmt.Errorf("pgstore: list members: invalid cursor %q", opts.After)
+			return store.Page{}, fmt.Errorf("pgstore: list members: cursor %q: %w", opts.After, store.ErrInvalidCursor)
 		}
 		after = n
 	}

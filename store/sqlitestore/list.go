@@ -103,7 +103,7 @@ func membersQuery(orgID string, opts store.ListOptions) (membersQ, error) {
 	if opts.After != "" {
 		n, err := strconv.ParseInt(opts.After, 10, 64)
 		if err != nil || n < 0 {
-			return membersQ{}, fmt.Errorf("sqlitestore: invalid cursor %q", opts.After)
+			return membersQ{}, fmt.Errorf("sqlitestore: list members: cursor %q: %w", opts.After, store.ErrInvalidCursor)
 		}
 		after = n
 	}

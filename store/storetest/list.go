@@ -150,7 +150,7 @@ func testPagination(t *testing.T, f *fixture) {
 	assert.Equal(t, append(append([]string{}, want[5:]...), late), rest)
 
 	_, err = f.st.ListMembers(f.ctx, org.ID, store.ListOptions{After: "!!not a cursor!!"})
-	assert.Error(t, err, "a malformed cursor is an error, not the first page")
+	assert.ErrorIs(t, err, store.ErrInvalidCursor, "a malformed cursor is ErrInvalidCursor, not the first page")
 }
 
 func idsOf(ms []store.Member) []string {
