@@ -25,6 +25,7 @@ func main() {
 	svc, err := invite.New(st, invite.Config{SecretKey: key, AcceptURL: base + "/accept"})
 	must(err)
 	sessions := scs.New()
+	sessions.Cookie.Secure = true // the app is served over https
 	smtp, err := mailer.NewSMTP(mailer.SMTPConfig{Host: os.Getenv("SMTP_HOST"), Port: 587, From: "team@example.com",
 		Username: os.Getenv("SMTP_USER"), Password: os.Getenv("SMTP_PASSWORD")})
 	must(err)
