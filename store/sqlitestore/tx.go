@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -31,12 +32,22 @@ func (s *Store) write(ctx context.Context, fn func(t *wtx) error) error {
 	t := &wtx{ctx: context.WithoutCancel(ctx), s: s, tx: tx}
 	if err := fn(t); err != nil {
 		tx.Rollback()
-		return err
+		return canceled(ctx, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: commit: %w", err)
+		return canceled(ctx, fmt.Errorf("sqlitestore: commit: %w", err))
 	}
 	return nil
+}
+
+// canceled makes err also match ctx's error when ctx ended: database/sql
+// rolls a transaction back as soon as its context is cancelled, so the
+// next statement fails with sql.ErrTxDone, which alone would hide why.
+func canceled(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w (%w)", cerr, err)
+	}
+	return err
 }
 
 func (t *wtx) stmt(query string) (*sql.Stmt, error) {
