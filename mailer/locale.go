@@ -64,33 +64,10 @@ func formatExpire(locale string, t time.Time) string {
 	return t.Format("2006-01-02 15:04 UTC")
 }
 
+// germanMonths are the month names, January first.
+var germanMonths = [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni",
+	"Juli", "August", "September", "Oktober", "November", "Dezember"}
+
 func germanMonthDate(t time.Time) string {
-	var month string
-	switch t.Month() {
-	case time.January:
-		month = "Januar"
-	case time.February:
-		month = "Februar"
-	case time.March:
-		month = "März"
-	case time.April:
-		month = "April"
-	case time.May:
-		month = "Mai"
-	case time.June:
-		month = "Juni"
-	case time.July:
-		month = "Juli"
-	case time.August:
-		month = "August"
-	case time.September:
-		month = "September"
-	case time.October:
-		month = "Oktober"
-	case time.November:
-		month = "November"
-	default:
-		month = "Dezember"
-	}
-	return t.Format("2. ") + month + t.Format(" 2006")
+	return t.Format("2. ") + germanMonths[t.Month()-1] + t.Format(" 2006")
 }
