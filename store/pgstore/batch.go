@@ -135,7 +135,7 @@ func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.Create
 	}
 	b.Queue(s.sql(`SELECT id FROM {s}.organizations WHERE id = ANY($1::text[])`), orgIDs)
 	b.Queue(s.sql(`SELECT `+userCols+` FROM {s}.users WHERE email = ANY($1::text[])`), emails)
-	b.Queue(s.sql(`SELECT external_id FROM {s}.users WHERE external_id = ANY($1::text[])`), extIDs)
+	b.Queue(s.sql(qExternalIDsTaken), extIDs)
 	if !fast {
 		b.Queue(s.sql(`SELECT id FROM {s}.users WHERE id = ANY($1::text[])`), userIDs)
 	}

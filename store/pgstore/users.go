@@ -28,13 +28,21 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, e
 	return u, nil
 }
 
+// The external id queries repeat the partial index's predicate
+// (external_id <> '') so the planner can use users_external_id_key; without
+// it a prepared statement's generic plan scans the whole users table.
+const (
+	qUserByExternalID = `SELECT ` + userCols + ` FROM {s}.users WHERE external_id = $1 AND external_id <> ''`
+	qExternalIDsTaken = `SELECT external_id FROM {s}.users WHERE external_id = ANY($1::text[]) AND external_id <> ''`
+)
+
 // GetUserByExternalID implements store.Users. An empty external id is never
 // found.
 func (s *Store) GetUserByExternalID(ctx context.Context, externalID string) (store.User, error) {
 	if externalID == "" {
 		return store.User{}, fmt.Errorf("pgstore: user by external id: %w", store.ErrNotFound)
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, s.sql(`SELECT `+userCols+` FROM {s}.users WHERE external_id = $1`), externalID))
+	u, err := scanUser(s.pool.QueryRow(ctx, s.sql(qUserByExternalID), externalID))
 	if err != nil {
 		return store.User{}, notFound(err, "user by external id")
 	}

@@ -1,0 +1,54 @@
+package pgstore_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/store/pgstore"
+)
+
+// TestLookupsUseIndexes checks that the lookups a bulk import repeats per
+// batch (and single invites per request) can use an index in a prepared
+// statement's generic plan. A query the index cannot serve (such as an
+// external id lookup without the partial index's predicate) scans the
+// whole users table on every call: it still passes every functional test
+// and only shows as a bulk import that slows down as the table grows.
+func TestLookupsUseIndexes(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	conn, err := st.Pool().Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	// With seq scans disabled the planner still picks one when no index
+	// can serve the query, so the plan tells which case this is.
+	for _, set := range []string{`SET plan_cache_mode = force_generic_plan`, `SET enable_seqscan = off`} {
+		_, err := conn.Exec(ctx, set)
+		require.NoError(t, err)
+	}
+	defer conn.Exec(ctx, `RESET ALL`)
+	for name, q := range map[string]string{
+		"user by external id": pgstore.QUserByExternalID,
+		"external ids taken":  pgstore.QExternalIDsTaken,
+	} {
+		t.Run(name, func(t *testing.T) {
+			stmt := "plan_" + strings.ReplaceAll(name, " ", "_")
+			_, err := conn.Exec(ctx, `PREPARE `+stmt+` AS `+st.ExpandSQL(q))
+			require.NoError(t, err)
+			defer conn.Exec(ctx, `DEALLOCATE `+stmt)
+			rows, err := conn.Query(ctx, `EXPLAIN EXECUTE `+stmt+`(NULL)`)
+			require.NoError(t, err)
+			var plan strings.Builder
+			for rows.Next() {
+				var line string
+				require.NoError(t, rows.Scan(&line))
+				plan.WriteString(line + "\n")
+			}
+			require.NoError(t, rows.Err())
+			require.Contains(t, plan.String(), "users_external_id_key", "plan:\n%s", plan.String())
+			require.NotContains(t, plan.String(), "Seq Scan", "plan:\n%s", plan.String())
+		})
+	}
+}
