@@ -29,7 +29,7 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, e
 }
 
 // The external id queries repeat the partial index's predicate
-// (external_id <> '') so the planner can use users_external_id_key; without
+// (a non-empty external_id) so the planner can use users_external_id_key; without
 // it a prepared statement's generic plan scans the whole users table.
 const (
 	qUserByExternalID = `SELECT ` + userCols + ` FROM {s}.users WHERE external_id = $1 AND external_id <> ''`
