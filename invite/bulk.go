@@ -33,6 +33,8 @@ const (
 const (
 	DefaultBulkBatchSize = 1000
 	MaxBulkBatchSize     = 10000
+	DefaultBulkWriters   = 2
+	MaxBulkWriters       = 16
 	DefaultBulkMaxBytes  = csvimport.DefaultMaxBytes // 32 MiB
 	DefaultBulkMaxRows   = csvimport.DefaultMaxRows  // 100,000
 )
@@ -78,6 +80,12 @@ type BulkOptions struct {
 	// BatchSize is the number of rows written per transaction
 	// (0 = DefaultBulkBatchSize, at most MaxBulkBatchSize).
 	BatchSize int
+	// Writers is how many batches are written at once, each in its own
+	// transaction (0 = DefaultBulkWriters, at most MaxBulkWriters). Rows
+	// of different batches never share an email or external id, so the
+	// batches do not conflict; a store with one writer (sqlitestore)
+	// simply queues them. Results and progress stay in row order.
+	Writers int
 	// Progress, when set, is called from BulkInvite's goroutine after the
 	// input was checked and after every batch. It must not block for long.
 	Progress func(BulkProgress)

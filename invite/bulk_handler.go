@@ -26,10 +26,11 @@ const (
 // BulkHandlerConfig configures NewBulkHandler. Its zero value is safe.
 type BulkHandlerConfig struct {
 	// MaxBytes and MaxRows bound one upload (defaults DefaultBulkMaxBytes
-	// and DefaultBulkMaxRows); BatchSize as in BulkOptions.
+	// and DefaultBulkMaxRows); BatchSize and Writers as in BulkOptions.
 	MaxBytes  int64
 	MaxRows   int
 	BatchSize int
+	Writers   int
 	// Jobs, when set, enables ?async=true (202 + a job to poll) and the
 	// job routes.
 	Jobs *BulkJobs
@@ -80,7 +81,7 @@ func NewBulkHandler(svc *Service, authz Authorizer, cfg BulkHandlerConfig) (*Bul
 	if authz == nil {
 		return nil, errors.New("invite: NewBulkHandler: an Authorizer is required")
 	}
-	if _, err := (BulkOptions{BatchSize: cfg.BatchSize}).withDefaults(); err != nil {
+	if _, err := (BulkOptions{BatchSize: cfg.BatchSize, Writers: cfg.Writers}).withDefaults(); err != nil {
 		return nil, err
 	}
 	h := &BulkHandler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger}
@@ -190,7 +191,7 @@ func (h *BulkHandler) options(r *http.Request, actor string) (BulkOptions, error
 	}
 	opts := BulkOptions{
 		Format: format, ActorID: actor, MaxBytes: h.cfg.MaxBytes, MaxRows: h.cfg.MaxRows,
-		BatchSize: h.cfg.BatchSize, TempDir: h.cfg.TempDir,
+		BatchSize: h.cfg.BatchSize, Writers: h.cfg.Writers, TempDir: h.cfg.TempDir,
 	}
 	if opts.DryRun, _, err = queryBool(r, "dryRun"); err != nil {
 		return opts, err

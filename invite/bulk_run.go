@@ -35,6 +35,12 @@ func (o BulkOptions) withDefaults() (BulkOptions, error) {
 	case o.BatchSize < 0 || o.BatchSize > MaxBulkBatchSize:
 		return o, invalid("batchSize", "batchSize must be between 1 and %d", MaxBulkBatchSize)
 	}
+	switch {
+	case o.Writers == 0:
+		o.Writers = DefaultBulkWriters
+	case o.Writers < 0 || o.Writers > MaxBulkWriters:
+		return o, invalid("writers", "writers must be between 1 and %d", MaxBulkWriters)
+	}
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultBulkMaxBytes
 	}
@@ -154,8 +160,8 @@ type bulkRun struct {
 	seenEmail   map[string]int // normalized email → row
 	seenExt     map[string]int // external id → row
 	batch       []bulkItem
-	settled     int        // report.Results[:settled] are final and counted
-	inflight    *bulkWrite // the batch being written, if any
+	settled     int          // report.Results[:settled] are final and counted
+	inflight    []*bulkWrite // the batches being written, oldest first
 }
 
 // runBulk validates and imports a checked input.
@@ -402,9 +408,9 @@ func shortCell(s string) string {
 }
 
 // flush resolves the queued rows (lookups, policy) and hands the ones to
-// write to the writer. Writing is pipelined: the batch is written in the
-// background while the next one is read, validated and built; at most one
-// batch is in flight.
+// write to a writer. Writing is pipelined: batches are written in the
+// background while the next one is read, validated and built; at most
+// opts.Writers batches are in flight.
 func (run *bulkRun) flush(ctx context.Context) error {
 	if len(run.batch) == 0 {
 		if run.settle() {
@@ -451,15 +457,19 @@ func (run *bulkRun) flush(ctx context.Context) error {
 		return run.abort(ctx, err)
 	}
 	run.batch = run.batch[:0]
-	if err := run.wait(ctx); err != nil {
-		run.dropUnsettled()
-		return err
+	for len(run.inflight) >= run.opts.Writers {
+		if err := run.waitOldest(ctx); err != nil {
+			return run.abort(ctx, err)
+		}
+		if run.settle() {
+			run.progress(BulkPhaseImporting)
+		}
 	}
-	run.inflight = w
+	if err := ctx.Err(); err != nil {
+		return run.abort(ctx, err)
+	}
+	run.inflight = append(run.inflight, w)
 	go run.s.writeBatch(ctx, w)
-	if run.settle() {
-		run.progress(BulkPhaseImporting)
-	}
 	return nil
 }
 
@@ -528,14 +538,16 @@ func (s *Service) writeBatch(ctx context.Context, w *bulkWrite) {
 	}
 }
 
-// wait waits for the batch in flight (if any) and records its results.
-func (run *bulkRun) wait(ctx context.Context) error {
-	w := run.inflight
-	if w == nil {
+// waitOldest waits for the oldest batch in flight (if any) and records
+// its results.
+func (run *bulkRun) waitOldest(ctx context.Context) error {
+	if len(run.inflight) == 0 {
 		return nil
 	}
+	w := run.inflight[0]
 	<-w.done
-	run.inflight = nil
+	run.inflight[0] = nil
+	run.inflight = run.inflight[1:]
 	for i, idx := range w.idx {
 		r := &run.report.Results[idx]
 		switch {
@@ -547,7 +559,7 @@ func (run *bulkRun) wait(ctx context.Context) error {
 	}
 	if w.err != nil {
 		first, last := run.report.Results[w.idx[0]].Row, run.report.Results[w.idx[len(w.idx)-1]].Row
-		if errors.Is(w.err, context.Canceled) || errors.Is(w.err, context.DeadlineExceeded) {
+		if isCancel(w.err) {
 			return w.err
 		}
 		return fmt.Errorf("invite: bulk: batch of rows %d–%d not written: %w", first, last, storeErr(w.err))
@@ -555,21 +567,33 @@ func (run *bulkRun) wait(ctx context.Context) error {
 	return nil
 }
 
-// abort stops the import on err: the batch in flight is waited for and
-// recorded, the unsettled rows are dropped from the report.
+// abort stops the import on err: the batches in flight are waited for and
+// recorded (a later batch may have been written although an earlier one
+// failed), the unsettled rows are dropped from the report. A store error
+// is reported rather than the cancellation it caused.
 func (run *bulkRun) abort(ctx context.Context, err error) error {
-	if werr := run.wait(ctx); werr != nil && !errors.Is(werr, context.Canceled) {
-		err = werr
+	for len(run.inflight) > 0 {
+		if werr := run.waitOldest(ctx); werr != nil && (err == nil || isCancel(err)) && !isCancel(werr) {
+			err = werr
+		}
 	}
 	run.dropUnsettled()
 	return err
 }
 
-// finishWrites waits for the last batch and settles everything.
+func isCancel(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// finishWrites waits for the last batches and settles everything.
 func (run *bulkRun) finishWrites(ctx context.Context) error {
-	if err := run.wait(ctx); err != nil {
-		run.dropUnsettled()
-		return err
+	for len(run.inflight) > 0 {
+		if err := run.waitOldest(ctx); err != nil {
+			return run.abort(ctx, err)
+		}
+		if run.settle() {
+			run.progress(BulkPhaseImporting)
+		}
 	}
 	if run.settle() {
 		run.progress(BulkPhaseImporting)
