@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,4 +139,61 @@ func TestFaultConnectionKilled(t *testing.T) {
 		}
 		assert.Equal(t, usersBefore+50, countOf(`SELECT count(*) FROM %[1]s.users`))
 	})
+}
+
+// TestFaultBulkWriterKilled kills the connection of one batch while a bulk
+// import writes two batches at once: the import stops with an error, the
+// report says exactly what was written (the other batch in flight
+// included), nothing of the killed batch is left behind, and uploading the
+// same file again completes the import without duplicates.
+func TestFaultBulkWriterKilled(t *testing.T) {
+	k := &killer{control: newPool(t)}
+	schema, rs := newReplicas(t, 1, func(_ int, cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = k })
+	r := rs[0]
+	ctx := t.Context()
+	org, _, err := r.svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{Name: "Acme"})
+	require.NoError(t, err)
+	countOf := func(query string) int { return count(t, k.control, schema, query) }
+	var csv strings.Builder
+	csv.WriteString("email\n")
+	for i := range 1000 {
+		fmt.Fprintf(&csv, "w%04d@example.com\n", i)
+	}
+	armed := false
+	opts := invite.BulkOptions{BatchSize: 100, Writers: 2, Progress: func(p invite.BulkProgress) {
+		if p.Rows >= 300 && !armed {
+			armed = true
+			k.arm("count(pg_advisory_xact_lock(k))") // a batch's event lock: after its users, memberships, invitations and mails
+		}
+	}}
+	rep, err := r.svc.BulkInvite(ctx, org.ID, strings.NewReader(csv.String()), opts)
+	require.Error(t, err)
+	require.Equal(t, int32(1), k.killed.Load(), "one connection was killed")
+	var created, failed int
+	for i, res := range rep.Results {
+		require.Equal(t, i+1, res.Row)
+		switch res.Status {
+		case invite.BulkCreated:
+			created++
+		case invite.BulkFailed:
+			failed++
+		default:
+			t.Fatalf("row %d: %+v", res.Row, res)
+		}
+	}
+	require.Equal(t, rep.Summary.Created, created)
+	require.Equal(t, 100, failed, "exactly the killed batch failed")
+	require.Less(t, len(rep.Results), 1000, "the import stopped")
+	for _, table := range []string{"users", "memberships", "invitations", "outbox", "events"} {
+		assert.Equal(t, created, countOf(`SELECT count(*) FROM %[1]s.`+table+` WHERE `+map[string]string{
+			"users": "email LIKE 'w%%'", "memberships": "status = 'PENDING_INVITE'", "invitations": "email LIKE 'w%%'",
+			"outbox": "to_addr LIKE 'w%%'", "events": "type = 'membership.invited'",
+		}[table]), "%s rows = rows reported created", table)
+	}
+
+	rep, err = r.svc.BulkInvite(ctx, org.ID, strings.NewReader(csv.String()), invite.BulkOptions{BatchSize: 100, Writers: 2})
+	require.NoError(t, err, "the same file again")
+	assert.Equal(t, invite.BulkSummary{Rows: 1000, Created: 1000 - created, AlreadyMember: created}, rep.Summary)
+	assert.Equal(t, 1000, countOf(`SELECT count(*) FROM %[1]s.memberships WHERE status = 'PENDING_INVITE'`))
+	assert.Equal(t, 1000, countOf(`SELECT count(*) FROM %[1]s.outbox`))
 }
