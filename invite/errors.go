@@ -209,6 +209,8 @@ func storeErr(err error) error {
 		target = ErrInviteRevoked
 	case errors.Is(err, store.ErrIdentityTaken):
 		target = ErrIdentityTaken
+	case errors.Is(err, store.ErrOrganizationExists):
+		target = ErrOrganizationExists
 	default:
 		return fmt.Errorf("invite: %w", err)
 	}

@@ -79,10 +79,12 @@ type CreateOrganizationRequest struct {
 // CreateOrganization creates an organization and, when req.Admin is set,
 // its first admin's membership (an invitation unless the admin request
 // says otherwise). Everything is validated, and the BeforeInvite hook
-// consulted, before anything is written. The organization and the admin's
-// membership are two writes: if the second fails (a store error), the
-// organization is returned with the error and the admin can be invited
-// again with CreateUserAndMembership.
+// consulted, before anything is written. With a store that implements
+// store.OrganizationMemberCreator (all built-in stores) the organization
+// and the admin's membership are written in one transaction: on any error
+// neither exists. With another store they are two writes: if the second
+// fails, the organization is returned with the error and the admin can be
+// invited again with CreateUserAndMembership.
 func (s *Service) CreateOrganization(ctx context.Context, req CreateOrganizationRequest) (store.Organization, *InviteResult, error) {
 	req.Name = strings.TrimSpace(req.Name)
 	if err := s.checkStruct(&req, ""); err != nil {
@@ -119,16 +121,26 @@ func (s *Service) CreateOrganization(ctx context.Context, req CreateOrganization
 		}
 	}
 	ev := s.event(org.ID, store.EventOrganizationCreated, "", req.CreatedBy, now, map[string]string{"name": org.Name})
-	if err := s.st.CreateOrganization(ctx, org, ev); err != nil {
-		if errors.Is(err, store.ErrOrganizationExists) {
-			return store.Organization{}, nil, fmt.Errorf("%w (%w)", ErrOrganizationExists, err)
+	if oc, ok := s.st.(store.OrganizationMemberCreator); ok && req.Admin != nil {
+		// One transaction: on any error there is no organization either.
+		res, err := s.createWith(ctx, org, admin, existing, func(p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+			return oc.CreateOrganizationWithMember(ctx, org, ev, p)
+		})
+		if err != nil {
+			return store.Organization{}, nil, err
 		}
+		s.log.InfoContext(ctx, "invite: organization created", "org_id", org.ID)
+		return org, res, nil
+	}
+	if err := s.st.CreateOrganization(ctx, org, ev); err != nil {
 		return store.Organization{}, nil, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "invite: organization created", "org_id", org.ID)
 	if req.Admin == nil {
 		return org, nil, nil
 	}
+	// A store without OrganizationMemberCreator: a second write, which
+	// can fail after the organization exists.
 	res, err := s.create(ctx, org, admin, existing)
 	if err != nil {
 		return org, nil, err
@@ -241,12 +253,20 @@ func sendMail(req InviteRequest) bool {
 
 // create writes a validated, policy-checked invite.
 func (s *Service) create(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User) (*InviteResult, error) {
+	return s.createWith(ctx, org, req, existing, func(p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+		return s.st.CreateMembership(ctx, p)
+	})
+}
+
+// createWith is create with the store write given.
+func (s *Service) createWith(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User,
+	write func(store.CreateMembershipParams) (store.CreateMembershipResult, error)) (*InviteResult, error) {
 	now := s.now()
 	p, link, err := s.createParams(org, req, existing, s.inviterName(ctx, req.InvitedBy), now)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.st.CreateMembership(ctx, p)
+	res, err := write(p)
 	if err != nil {
 		return nil, s.createErr(ctx, org.ID, req.Email, err)
 	}

@@ -484,6 +484,7 @@ func TestCreateOrganization(t *testing.T) {
 			{"bad admin email", invite.CreateOrganizationRequest{ID: "org_new", Name: "N", Admin: &invite.InviteRequest{Email: "nope"}}, "admin.email", nil},
 			{"bad admin role", invite.CreateOrganizationRequest{ID: "org_new", Name: "N", Admin: &invite.InviteRequest{Email: "x@example.com", Roles: []string{"god"}}}, "admin.roles[0]", nil},
 			{"taken id", invite.CreateOrganizationRequest{ID: "org_acme", Name: "N"}, "", invite.ErrOrganizationExists},
+			{"taken id with an admin", invite.CreateOrganizationRequest{ID: "org_acme", Name: "N", Admin: &invite.InviteRequest{Email: "x@example.com"}}, "", invite.ErrOrganizationExists},
 		}
 		for _, tt := range bad {
 			t.Run(tt.name, func(t *testing.T) {
@@ -500,6 +501,27 @@ func TestCreateOrganization(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestCreateOrganizationTwoWrites: a store without
+// store.OrganizationMemberCreator still gets the organization and its admin
+// (in two writes).
+func TestCreateOrganizationTwoWrites(t *testing.T) {
+	st := noBatchStore{memstore.New()}
+	if _, ok := store.Store(st).(store.OrganizationMemberCreator); ok {
+		t.Fatal("the wrapper should hide OrganizationMemberCreator")
+	}
+	e := newEnv(t, st, nil)
+	org, res, err := e.svc.CreateOrganization(context.Background(), invite.CreateOrganizationRequest{
+		ID: "org_two", Name: "Two", Admin: &invite.InviteRequest{Email: "boss@two.example"},
+	})
+	if err != nil || org.ID != "org_two" || res == nil || !res.Membership.HasRole("admin") {
+		t.Fatalf("org %+v, admin %+v, err %v", org, res, err)
+	}
+	m, err := e.svc.GetMember(context.Background(), "org_two", invite.UserRef{Email: "boss@two.example"})
+	if err != nil || m.Membership.Status != store.StatusPendingInvite {
+		t.Fatalf("member %+v, %v", m, err)
+	}
 }
 
 func TestResendInvitation(t *testing.T) {

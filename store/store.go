@@ -239,6 +239,19 @@ type BatchCreator interface {
 	CreateMemberships(ctx context.Context, ps []CreateMembershipParams) ([]BatchResult, error)
 }
 
+// OrganizationMemberCreator is an optional capability: a store that
+// implements it (all built-in stores do) creates an organization and its
+// first member in one transaction. invite.Service.CreateOrganization uses it
+// when the request names an admin; without it the organization and the
+// admin's membership are two writes, and a failure of the second leaves the
+// organization without its admin.
+type OrganizationMemberCreator interface {
+	// CreateOrganizationWithMember does CreateOrganization(org, ev) and then
+	// CreateMembership(p) (p's organization is org) atomically: on any
+	// error nothing is written. Its errors are those of the two methods.
+	CreateOrganizationWithMember(ctx context.Context, org Organization, ev Event, p CreateMembershipParams) (CreateMembershipResult, error)
+}
+
 // BatchResult is one item's outcome in CreateMemberships.
 type BatchResult struct {
 	CreateMembershipResult

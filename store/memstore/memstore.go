@@ -58,6 +58,8 @@ type outboxRow struct {
 var (
 	_ store.Store        = (*Store)(nil)
 	_ store.BatchCreator = (*Store)(nil)
+
+	_ store.OrganizationMemberCreator = (*Store)(nil)
 )
 
 // New returns an empty Store.
@@ -100,15 +102,39 @@ func (s *Store) CreateOrganization(ctx context.Context, org store.Organization, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.st.orgs[org.ID]; ok {
+	return s.st.createOrganization(org, ev)
+}
+
+// CreateOrganizationWithMember implements store.OrganizationMemberCreator.
+func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Organization, ev store.Event, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.CreateMembershipResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	events, eventSeq := len(s.st.events), s.st.eventSeq
+	if err := s.st.createOrganization(org, ev); err != nil {
+		return store.CreateMembershipResult{}, err
+	}
+	res, err := s.st.createMembership(p) // writes nothing on error
+	if err != nil {
+		delete(s.st.orgs, org.ID)
+		s.st.events, s.st.eventSeq = s.st.events[:events], eventSeq
+		return store.CreateMembershipResult{}, err
+	}
+	return res, nil
+}
+
+func (s *state) createOrganization(org store.Organization, ev store.Event) error {
+	if _, ok := s.orgs[org.ID]; ok {
 		return fmt.Errorf("memstore: organization %q: %w", org.ID, store.ErrOrganizationExists)
 	}
 	org.Metadata = copyMap(org.Metadata)
-	s.st.orgs[org.ID] = org
+	s.orgs[org.ID] = org
 	if ev.OrganizationID == "" {
 		ev.OrganizationID = org.ID
 	}
-	s.st.appendEvent(ev)
+	s.appendEvent(ev)
 	return nil
 }
 

@@ -43,11 +43,22 @@ var qInsertOutbox = `INSERT INTO {s}.outbox (` + strings.Join(outboxInsertCols, 
 // user in the organization (even one committed concurrently) is refused by
 // the (org_id, user_id) unique key and rolls everything back.
 func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	return s.createMembershipAfter(ctx, p, nil)
+}
+
+// createMembershipAfter runs first (when not nil), then writes p, in one
+// transaction.
+func (s *Store) createMembershipAfter(ctx context.Context, p store.CreateMembershipParams, first func(pgx.Tx) error) (store.CreateMembershipResult, error) {
 	if p.Invitation != nil && p.Invitation.ID == "" {
 		return store.CreateMembershipResult{}, errors.New("pgstore: create membership: invitation id is empty")
 	}
 	var res store.CreateMembershipResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
+			}
+		}
 		var err error
 		res, err = s.createMembership(ctx, tx, p)
 		return err

@@ -94,6 +94,24 @@ func TestFaultConnectionKilled(t *testing.T) {
 		assert.Equal(t, []int{1, 1, 1, 1, 1}, left())
 	})
 
+	t.Run("CreateOrganization with an admin after the organization insert", func(t *testing.T) {
+		req := invite.CreateOrganizationRequest{ID: "org_faulty", Name: "Faulty", Admin: &invite.InviteRequest{Email: "founder@example.com"}}
+		before := k.killed.Load()
+		k.arm("memberships (org_id") // the admin's membership, after the organization and its user
+		_, _, err := r.svc.CreateOrganization(ctx, req)
+		require.Error(t, err)
+		require.Equal(t, before+1, k.killed.Load())
+		_, err = r.st.GetOrganization(ctx, "org_faulty")
+		require.ErrorIs(t, err, store.ErrNotFound, "no organization without its admin")
+		assert.Equal(t, 0, countOf(`SELECT count(*) FROM %[1]s.users WHERE email = $1`, "founder@example.com"))
+		assert.Equal(t, 0, countOf(`SELECT count(*) FROM %[1]s.events WHERE org_id = $1`, "org_faulty"))
+
+		_, admin, err := r.svc.CreateOrganization(ctx, req)
+		require.NoError(t, err, "the same request then succeeds")
+		assert.Equal(t, store.StatusPendingInvite, admin.Membership.Status)
+		assert.Equal(t, 2, countOf(`SELECT count(*) FROM %[1]s.events WHERE org_id = $1`, "org_faulty"))
+	})
+
 	t.Run("AcceptInvitation after spending the invitation", func(t *testing.T) {
 		res, err := r.svc.CreateUserAndMembership(ctx, org.ID, invite.InviteRequest{
 			Email: "bea@example.com", SendInvitationEmail: ptr(false), ReturnAcceptLink: true,

@@ -12,24 +12,31 @@ import (
 
 // CreateOrganization implements store.Organizations.
 func (s *Store) CreateOrganization(ctx context.Context, org store.Organization, ev store.Event) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error { return s.createOrganization(ctx, tx, org, ev) })
+}
+
+// CreateOrganizationWithMember implements store.OrganizationMemberCreator.
+func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Organization, ev store.Event, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	return s.createMembershipAfter(ctx, p, func(tx pgx.Tx) error { return s.createOrganization(ctx, tx, org, ev) })
+}
+
+func (s *Store) createOrganization(ctx context.Context, tx pgx.Tx, org store.Organization, ev store.Event) error {
 	if ev.OrganizationID == "" {
 		ev.OrganizationID = org.ID
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, s.sql(`INSERT INTO {s}.organizations (id, name, locale, metadata, create_time, update_time)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`),
-			org.ID, org.Name, org.Locale, jsonMap(org.Metadata), org.CreateTime, org.UpdateTime)
-		if err != nil {
-			return fmt.Errorf("pgstore: create organization: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("pgstore: organization %q: %w", org.ID, store.ErrOrganizationExists)
-		}
-		if err := s.appendEvent(ctx, tx, ev); err != nil {
-			return fmt.Errorf("pgstore: create organization: %w", err)
-		}
-		return nil
-	})
+	tag, err := tx.Exec(ctx, s.sql(`INSERT INTO {s}.organizations (id, name, locale, metadata, create_time, update_time)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`),
+		org.ID, org.Name, org.Locale, jsonMap(org.Metadata), org.CreateTime, org.UpdateTime)
+	if err != nil {
+		return fmt.Errorf("pgstore: create organization: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore: organization %q: %w", org.ID, store.ErrOrganizationExists)
+	}
+	if err := s.appendEvent(ctx, tx, ev); err != nil {
+		return fmt.Errorf("pgstore: create organization: %w", err)
+	}
+	return nil
 }
 
 // GetOrganization implements store.Organizations.

@@ -47,9 +47,10 @@ type Store struct {
 }
 
 var (
-	_ store.Store        = (*Store)(nil)
-	_ store.BatchCreator = (*Store)(nil)
-	_ store.Closer       = (*Store)(nil)
+	_ store.Store                     = (*Store)(nil)
+	_ store.BatchCreator              = (*Store)(nil)
+	_ store.OrganizationMemberCreator = (*Store)(nil)
+	_ store.Closer                    = (*Store)(nil)
 )
 
 // ErrNotMigrated is returned by New with Config.SkipMigrations when the

@@ -38,20 +38,46 @@ func (s *Store) CreateOrganization(ctx context.Context, org store.Organization, 
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(t *wtx) error {
-		n, err := t.execN(qInsertOrg, org.ID, org.Name, org.Locale, md, tsOf(org.CreateTime), tsOf(org.UpdateTime))
-		if err != nil {
+	return s.write(ctx, func(t *wtx) error { return t.createOrganization(org, md, ev) })
+}
+
+// CreateOrganizationWithMember implements store.OrganizationMemberCreator.
+func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Organization, ev store.Event, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	md, err := jsonMap(org.Metadata)
+	if err != nil {
+		return store.CreateMembershipResult{}, err
+	}
+	var res store.BatchResult
+	err = s.write(ctx, func(t *wtx) error {
+		if err := t.createOrganization(org, md, ev); err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("sqlitestore: organization %q: %w", org.ID, store.ErrOrganizationExists)
+		out := make([]store.BatchResult, 1)
+		if err := newCreator(t).chunk([]store.CreateMembershipParams{p}, out); err != nil {
+			return err
 		}
-		if ev.OrganizationID == "" {
-			ev.OrganizationID = org.ID
-		}
-		err = t.appendEvent(ev)
-		return err
+		res = out[0]
+		return res.Err // roll the organization back too
 	})
+	if err != nil {
+		return store.CreateMembershipResult{}, err
+	}
+	return res.CreateMembershipResult, nil
+}
+
+// createOrganization inserts org (metadata md, encoded) and appends ev.
+func (t *wtx) createOrganization(org store.Organization, md any, ev store.Event) error {
+	n, err := t.execN(qInsertOrg, org.ID, org.Name, org.Locale, md, tsOf(org.CreateTime), tsOf(org.UpdateTime))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlitestore: organization %q: %w", org.ID, store.ErrOrganizationExists)
+	}
+	if ev.OrganizationID == "" {
+		ev.OrganizationID = org.ID
+	}
+	return t.appendEvent(ev)
 }
 
 // GetOrganization implements store.Organizations.

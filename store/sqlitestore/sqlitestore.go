@@ -48,9 +48,10 @@ type Store struct {
 }
 
 var (
-	_ store.Store        = (*Store)(nil)
-	_ store.BatchCreator = (*Store)(nil)
-	_ store.Closer       = (*Store)(nil)
+	_ store.Store                     = (*Store)(nil)
+	_ store.BatchCreator              = (*Store)(nil)
+	_ store.OrganizationMemberCreator = (*Store)(nil)
+	_ store.Closer                    = (*Store)(nil)
 )
 
 // MemoryPath opens a private in-memory database (one connection, nothing

@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, f *fixture)
 	}{
 		{"Organization/CreateGet", testOrganizationCreateGet},
+		{"Organization/WithMember", testOrganizationWithMember},
 		{"NotFound", testNotFound},
 		{"CreateMembership/NewUser", testCreateNewUser},
 		{"CreateMembership/ReusesUserByEmail", testReuseUserByEmail},

@@ -291,3 +291,62 @@ func testRecordLogin(t *testing.T, f *fixture) {
 	assert.Equal(t, u.Email, got.Email, "the rest of the user is unchanged")
 	assert.Equal(t, u.Profile.Name, got.Profile.Name)
 }
+
+func testOrganizationWithMember(t *testing.T, f *fixture) {
+	oc, ok := f.st.(store.OrganizationMemberCreator)
+	if !ok {
+		t.Skip("the store does not implement store.OrganizationMemberCreator")
+	}
+	newOrg := func(name string) store.Organization {
+		return store.Organization{ID: store.NewID("org"), Name: name, Locale: "en", CreateTime: f.now, UpdateTime: f.now}
+	}
+
+	// Success: the organization, its event, and everything CreateMembership writes.
+	org := newOrg("Acme")
+	email := f.email("founder")
+	p := InviteParams(org.ID, email, f.now)
+	res, err := oc.CreateOrganizationWithMember(f.ctx, org, f.ev(org.ID, "", store.EventOrganizationCreated), p)
+	require.NoError(t, err)
+	assert.True(t, res.UserCreated)
+	assert.Equal(t, store.StatusPendingInvite, res.Membership.Status)
+	got, err := f.st.GetOrganization(f.ctx, org.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Acme", got.Name)
+	assert.Equal(t, store.StatusPendingInvite, f.membership(org.ID, res.User.ID).Status)
+	assert.Equal(t, res.User.ID, f.invitation(p.Invitation.ID).UserID)
+	assert.Len(t, f.outbox(org.ID, store.OutboxQueued), 1)
+	var types []string
+	for _, ev := range f.events(org.ID) {
+		types = append(types, ev.Type)
+	}
+	assert.Equal(t, []string{store.EventOrganizationCreated, store.EventMembershipInvited}, types)
+
+	// The organization exists: nothing is written, not even the new user.
+	email2 := f.email("second")
+	_, err = oc.CreateOrganizationWithMember(f.ctx, store.Organization{ID: org.ID, Name: "Other", CreateTime: f.now, UpdateTime: f.now},
+		f.ev(org.ID, "", store.EventOrganizationCreated), InviteParams(org.ID, email2, f.now))
+	require.ErrorIs(t, err, store.ErrOrganizationExists)
+	_, err = f.st.GetUserByEmail(f.ctx, email2)
+	require.ErrorIs(t, err, store.ErrNotFound, "no user written")
+	assert.Len(t, f.events(org.ID), 2, "no event appended")
+
+	// The membership is refused: the organization is rolled back with it.
+	ext := "ext-" + token()
+	f.add(f.org().ID, f.email("owner"), func(p *store.CreateMembershipParams) { p.User.ExternalID = ext })
+	lost := newOrg("Lost")
+	p = InviteParams(lost.ID, f.email("thief"), f.now)
+	p.User.ExternalID = ext
+	_, err = oc.CreateOrganizationWithMember(f.ctx, lost, f.ev(lost.ID, "", store.EventOrganizationCreated), p)
+	require.ErrorIs(t, err, store.ErrExternalIDTaken)
+	_, err = f.st.GetOrganization(f.ctx, lost.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "the organization was rolled back")
+	assert.Empty(t, f.events(lost.ID), "its event was rolled back")
+	_, err = f.st.GetUserByEmail(f.ctx, p.User.Email)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// The same organization can then be created.
+	res, err = oc.CreateOrganizationWithMember(f.ctx, lost, f.ev(lost.ID, "", store.EventOrganizationCreated), AddParams(lost.ID, f.email("admin"), f.now))
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusActive, res.Membership.Status)
+	assert.Len(t, f.events(lost.ID), 2)
+}
