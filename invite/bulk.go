@@ -16,8 +16,8 @@ import (
 // BulkOptions.BatchSize rows) — not row by row through the single-invite
 // path. Each invitation mail is queued in the outbox in the same
 // transaction as its membership; the mailer's outbox dispatcher delivers
-// them at its own (throttled) pace, so a 100,000-row import never blocks on
-// SMTP.
+// them at its own pace (throttled by mailer.DispatcherConfig.RateLimit),
+// so a 100,000-row import never blocks on SMTP.
 //
 // Every row gets a BulkRowResult. Re-uploading the same file is idempotent:
 // rows whose person already has a membership in the organization (pending,

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/invitekit/invitekit/store"
 )
@@ -39,6 +42,16 @@ const maxErrorLen = 1000
 type DispatcherConfig struct {
 	Concurrency int // deliveries in flight at once (default 4)
 	BatchSize   int // messages leased per ClaimOutbox call (default 32)
+	// RateLimit throttles deliveries to at most this many per second
+	// (0 = no limit beyond Concurrency), with bursts of up to Burst
+	// (default 1). Set it to your mail provider's sending rate (Amazon
+	// SES, SendGrid, Postmark accounts all have one) so a bulk import of
+	// thousands of invitations drains at the pace the provider accepts.
+	// The limit is per Dispatcher: N replicas each running one send up
+	// to N × RateLimit. With a limit, a claim leases at most about one
+	// second's worth of messages (RateLimit + Burst, at most BatchSize).
+	RateLimit float64
+	Burst     int
 	// MaxAttempts is how many deliveries a message gets before it is
 	// dead-lettered (default 8).
 	MaxAttempts int
@@ -110,6 +123,9 @@ type Dispatcher struct {
 	log    *slog.Logger
 	wake   chan struct{}
 
+	limiter   *rate.Limiter // nil: no RateLimit
+	claimSize int           // messages per ClaimOutbox
+
 	sent, failed, retried, dead atomic.Int64
 }
 
@@ -129,7 +145,7 @@ func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *Sealer, cfg Dispat
 			return nil, err
 		}
 	}
-	if cfg.Concurrency < 0 || cfg.BatchSize < 0 || cfg.MaxAttempts < 0 || cfg.BaseBackoff < 0 ||
+	if cfg.Concurrency < 0 || cfg.BatchSize < 0 || cfg.RateLimit < 0 || cfg.Burst < 0 || cfg.MaxAttempts < 0 || cfg.BaseBackoff < 0 ||
 		cfg.MaxBackoff < 0 || cfg.Lease < 0 || cfg.PollInterval < 0 || cfg.SendTimeout < 0 || cfg.ShutdownTimeout < 0 {
 		return nil, errors.New("mailer: dispatcher: config values must not be negative")
 	}
@@ -143,6 +159,9 @@ func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *Sealer, cfg Dispat
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = 1
 	}
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
@@ -175,7 +194,12 @@ func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *Sealer, cfg Dispat
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Dispatcher{ob: ob, mailer: m, r: r, sealer: s, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}, nil
+	d := &Dispatcher{ob: ob, mailer: m, r: r, sealer: s, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), claimSize: cfg.BatchSize}
+	if cfg.RateLimit > 0 {
+		d.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), cfg.Burst)
+		d.claimSize = min(cfg.BatchSize, int(math.Ceil(cfg.RateLimit))+cfg.Burst)
+	}
+	return d, nil
 }
 
 // Wake makes a running Run look for due messages now instead of at its next
@@ -265,7 +289,7 @@ func (d *Dispatcher) loop(ctx context.Context, once bool) (int, error) {
 		}
 		now := d.cfg.Now()
 		leaseEnd := now.Add(d.cfg.Lease)
-		msgs, err := d.ob.ClaimOutbox(ctx, now, leaseEnd, d.cfg.BatchSize)
+		msgs, err := d.ob.ClaimOutbox(ctx, now, leaseEnd, d.claimSize)
 		if err != nil {
 			if ctx.Err() != nil {
 				return finish()
@@ -278,6 +302,12 @@ func (d *Dispatcher) loop(ctx context.Context, once bool) (int, error) {
 			msgs = nil
 		}
 		for i, m := range msgs {
+			if d.limiter != nil {
+				if err := d.limiter.Wait(ctx); err != nil {
+					d.release(hard, msgs[i:])
+					return finish()
+				}
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
@@ -301,7 +331,7 @@ func (d *Dispatcher) loop(ctx context.Context, once bool) (int, error) {
 				}
 			}()
 		}
-		if len(msgs) == d.cfg.BatchSize {
+		if len(msgs) == d.claimSize {
 			continue // more may be due
 		}
 		if once {

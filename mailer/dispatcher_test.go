@@ -3,6 +3,7 @@ package mailer_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -378,6 +379,11 @@ func TestNewDispatcherErrors(t *testing.T) {
 	if _, err := mailer.NewDispatcher(st, in, nil, nil, mailer.DispatcherConfig{Concurrency: -1}); err == nil {
 		t.Error("negative concurrency accepted")
 	}
+	for _, cfg := range []mailer.DispatcherConfig{{RateLimit: -1}, {RateLimit: 10, Burst: -1}} {
+		if _, err := mailer.NewDispatcher(st, in, nil, nil, cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
 	d, err := mailer.NewDispatcher(st, in, nil, nil, mailer.DispatcherConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -434,5 +440,67 @@ func TestDispatcherNeverStartsASendItsLeaseCannotCover(t *testing.T) {
 	}
 	if _, err := mailer.NewDispatcher(st, m, nil, nil, mailer.DispatcherConfig{Lease: time.Second, SendTimeout: time.Second}); err == nil {
 		t.Fatal("Lease not longer than SendTimeout accepted")
+	}
+}
+
+// TestDispatcherRateLimit: with RateLimit every message is still delivered
+// exactly once, and never faster than the limit. (A lower bound on the
+// time between sends: load can only make it longer, never break it.)
+func TestDispatcherRateLimit(t *testing.T) {
+	st := memstore.New()
+	queueMails(t, st, mustSealer(t), queueSpec{N: 21})
+	var (
+		mu    sync.Mutex
+		times []time.Time
+		ids   = map[string]int{}
+	)
+	m := mailer.MailerFunc(func(ctx context.Context, msg mailer.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		times = append(times, time.Now())
+		ids[msg.MessageID]++
+		return nil
+	})
+	const perSecond = 200
+	d := mustDispatcher(t, st, m, mailer.DispatcherConfig{Concurrency: 8, RateLimit: perSecond})
+	n, err := d.DrainOnce(context.Background())
+	if err != nil || n != 21 {
+		t.Fatalf("DrainOnce = %d, %v", n, err)
+	}
+	if len(ids) != 21 {
+		t.Fatalf("%d distinct messages sent, want 21", len(ids))
+	}
+	for id, c := range ids {
+		if c != 1 {
+			t.Fatalf("%s sent %d times", id, c)
+		}
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	// Burst 1: 20 gaps of at least 1/200 s (the limiter's own slack aside).
+	if span, min := times[20].Sub(times[0]), 20*time.Second/perSecond-5*time.Millisecond; span < min {
+		t.Fatalf("21 sends took %v, the limit allows no less than %v", span, min)
+	}
+}
+
+func TestDispatcherRateLimitCancel(t *testing.T) {
+	st := memstore.New()
+	queueMails(t, st, mustSealer(t), queueSpec{N: 10})
+	var sent atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	m := mailer.MailerFunc(func(context.Context, mailer.Message) error {
+		if sent.Add(1) == 1 {
+			cancel()
+		}
+		return nil
+	})
+	d := mustDispatcher(t, st, m, mailer.DispatcherConfig{RateLimit: 0.5}) // one every 2 s
+	n, err := d.DrainOnce(ctx)
+	if !errors.Is(err, context.Canceled) || n != 1 {
+		t.Fatalf("DrainOnce = %d, %v", n, err)
+	}
+	// The messages it had leased but not started are back in the queue, due now.
+	q, err := st.ClaimOutbox(context.Background(), time.Now(), time.Now().Add(time.Minute), 100)
+	if err != nil || len(q)+n != 10 {
+		t.Fatalf("%d claimable after cancel + %d sent, want 10 (%v)", len(q), n, err)
 	}
 }

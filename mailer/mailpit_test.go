@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,6 +29,19 @@ func openSQLite(t testing.TB) *sqlitestore.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// acmeOnSQLite opens a SQLite store and a service on it, with an
+// organization "Acme".
+func acmeOnSQLite(t testing.TB) (*sqlitestore.Store, *invite.Service, store.Organization) {
+	t.Helper()
+	st := openSQLite(t)
+	svc := newService(t, st, "https://app.example/accept")
+	org, _, err := svc.CreateOrganization(context.Background(), invite.CreateOrganizationRequest{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, svc, org
 }
 
 // acceptPage is a tiny accept page backed by the real invite service: it
@@ -188,12 +202,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 		t.Skipf("mailpit binary not found (set INVITEKIT_MAILPIT or run %q)", mailpittest.Install)
 	}
 	ctx := context.Background()
-	st := openSQLite(t)
-	svc := newService(t, st, "https://app.example/accept")
-	org, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{Name: "Acme"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, svc, org := acmeOnSQLite(t)
 	inviteRange := func(from, to int) {
 		for i := from; i < to; i++ {
 			_, err := svc.CreateUserAndMembership(ctx, org.ID, invite.InviteRequest{Email: fmt.Sprintf("user%03d@example.com", i)})
@@ -354,4 +363,64 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// TestBulkImportThrottledThroughMailpit: a bulk import queues its
+// invitations in the outbox; a dispatcher with RateLimit delivers every
+// one of them to Mailpit over SMTP, once, no faster than the limit.
+func TestBulkImportThrottledThroughMailpit(t *testing.T) {
+	mp := mailpittest.Start(t, mailpittest.Config{})
+	ctx := context.Background()
+	st, svc, org := acmeOnSQLite(t)
+	var csv strings.Builder
+	csv.WriteString("email,first_name\n")
+	for i := range 30 {
+		fmt.Fprintf(&csv, "bulk%02d@example.com,Person %d\n", i, i)
+	}
+	rep, err := svc.BulkInvite(ctx, org.ID, strings.NewReader(csv.String()), invite.BulkOptions{BatchSize: 8})
+	if err != nil || rep.Summary.Created != 30 {
+		t.Fatalf("BulkInvite: %+v, %v", rep.Summary, err)
+	}
+
+	sm := plainSMTP(t, mp.Host, mp.SMTPPort, nil)
+	var (
+		mu     sync.Mutex
+		starts []time.Time
+	)
+	timed := mailer.MailerFunc(func(ctx context.Context, msg mailer.Message) error {
+		mu.Lock()
+		starts = append(starts, time.Now())
+		mu.Unlock()
+		return sm.Send(ctx, msg)
+	})
+	const perSecond = 100
+	d, err := mailer.NewDispatcher(st, timed, nil, mustSealer(t), mailer.DispatcherConfig{Concurrency: 8, RateLimit: perSecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := d.DrainOnce(ctx); err != nil || n != 30 {
+		t.Fatalf("DrainOnce = %d, %v", n, err)
+	}
+	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
+	if span, min := starts[29].Sub(starts[0]), 29*time.Second/perSecond-5*time.Millisecond; span < min {
+		t.Fatalf("30 sends started within %v; the limit allows no less than %v", span, min)
+	}
+
+	caught, err := mp.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, c := range caught {
+		seen[c.MessageID]++
+	}
+	sent := outbox(t, st, org.ID, store.OutboxSent)
+	if len(caught) != 30 || len(sent) != 30 {
+		t.Fatalf("Mailpit caught %d, store marked %d sent; want 30", len(caught), len(sent))
+	}
+	for _, m := range sent {
+		if seen[m.MessageID] != 1 {
+			t.Fatalf("%s arrived %d times", m.MessageID, seen[m.MessageID])
+		}
+	}
 }
