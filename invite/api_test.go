@@ -257,6 +257,20 @@ func TestAPIOperations(t *testing.T) {
 		if code != http.StatusOK || len(m["roles"].([]any)) != 2 || m["metadata"].(map[string]any)["team"] != "ops" {
 			t.Errorf("patch: %d %v", code, body)
 		}
+		// Bob is now the only active admin: he can be neither deactivated
+		// nor demoted, and nothing changes.
+		before := takeSnapshot(t, e.st, []string{"org_a"}, nil)
+		for _, r := range []*http.Request{
+			jsonRequest(http.MethodPost, "/organizations/org_a/users/"+bobID+"/deactivate", ""),
+			jsonRequest(http.MethodPatch, "/organizations/org_a/users/"+bobID, `{"roles":["billing"]}`),
+		} {
+			code, body = serve(t, h, r)
+			if errBody, _ := body["error"].(map[string]any); code != http.StatusConflict || errBody["code"] != "last_admin" {
+				t.Errorf("%s %s as the last admin: %d %v", r.Method, r.URL.Path, code, body)
+			}
+		}
+		assertUnchanged(t, before, takeSnapshot(t, e.st, []string{"org_a"}, nil))
+		e.addActive(t, "org_a", "second-admin@example.com", "admin")
 		// Deactivate, reactivate.
 		code, body = serve(t, h, jsonRequest(http.MethodPost, "/organizations/org_a/users/"+bobID+"/deactivate", ""))
 		if code != http.StatusOK || membership(t, body["user"].(map[string]any))["membershipStatus"] != "INACTIVE" {
@@ -565,7 +579,9 @@ func TestAPIAuthorization(t *testing.T) {
 		if ev := e.lastEvent(t, "org_a"); ev.ActorID != admin.User.ID {
 			t.Errorf("actor = %q", ev.ActorID)
 		}
-		// Deactivated admins lose access on their next request.
+		// Deactivated admins lose access on their next request (another
+		// admin keeps the organization manageable).
+		e.addActive(t, "org_a", "other-admin@example.com", "admin")
 		if _, err := e.svc.DeactivateMembership(context.Background(), "org_a", admin.User.ID, ""); err != nil {
 			t.Fatal(err)
 		}

@@ -45,6 +45,10 @@ var (
 	// ErrIdentityTaken: the provider identity (issuer+subject) is linked to
 	// another user.
 	ErrIdentityTaken = errors.New("invite: identity is linked to another user")
+	// ErrLastAdmin: the change would leave the organization without an
+	// ACTIVE member holding Config.AdminRole (deactivating its last admin,
+	// or taking the admin role from them). Nothing was changed.
+	ErrLastAdmin = errors.New("invite: the organization must keep at least one active admin")
 
 	// ErrUnauthenticated is returned by an Authorizer when the request
 	// carries no (valid) credentials (401).
@@ -127,6 +131,7 @@ func sentinelInfo(err error) (errorInfo, bool) {
 		{ErrOrganizationExists, http.StatusConflict, "organization_exists", "an organization with this id already exists"},
 		{ErrIdentityTaken, http.StatusConflict, "identity_taken", "this sign-in is linked to another user"},
 		{ErrWrongStatus, http.StatusConflict, "wrong_status", "the membership is not in the required status"},
+		{ErrLastAdmin, http.StatusConflict, "last_admin", "the organization must keep at least one active admin"},
 		{ErrNotFound, http.StatusNotFound, "not_found", "not found"},
 		{ErrEmailMismatch, http.StatusForbidden, "email_mismatch", "the signed-in email does not match the invited email"},
 		{ErrEmailNotVerified, http.StatusForbidden, "email_not_verified", "the email address is not verified"},
@@ -211,6 +216,8 @@ func storeErr(err error) error {
 		target = ErrIdentityTaken
 	case errors.Is(err, store.ErrOrganizationExists):
 		target = ErrOrganizationExists
+	case errors.Is(err, store.ErrLastRoleHolder):
+		target = ErrLastAdmin
 	default:
 		return fmt.Errorf("invite: %w", err)
 	}

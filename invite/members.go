@@ -142,7 +142,8 @@ func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID s
 }
 
 // DeactivateMembership turns an ACTIVE membership INACTIVE (the member
-// loses access on their next request). Errors: ErrNotFound, ErrWrongStatus.
+// loses access on their next request). Errors: ErrNotFound, ErrWrongStatus,
+// ErrLastAdmin (the organization's last active admin).
 func (s *Service) DeactivateMembership(ctx context.Context, orgID, userID, actorID string) (store.Membership, error) {
 	return s.setStatus(ctx, orgID, userID, actorID, store.StatusActive, store.StatusInactive, store.EventMembershipDeactivated)
 }
@@ -156,7 +157,11 @@ func (s *Service) ReactivateMembership(ctx context.Context, orgID, userID, actor
 func (s *Service) setStatus(ctx context.Context, orgID, userID, actorID string, from, to store.MembershipStatus, evType string) (store.Membership, error) {
 	now := s.now()
 	ev := s.event(orgID, evType, userID, actorID, now, map[string]string{"from": string(from), "to": string(to)})
-	m, err := s.st.SetMembershipStatus(ctx, orgID, userID, from, to, now, ev)
+	c := store.StatusChange{From: from, To: to, Now: now, Event: ev}
+	if to != store.StatusActive {
+		c.KeepRole = s.cfg.AdminRole // the last active admin stays
+	}
+	m, err := s.st.SetMembershipStatus(ctx, orgID, userID, c)
 	if err != nil {
 		return store.Membership{}, storeErr(err)
 	}
@@ -168,7 +173,9 @@ func (s *Service) setStatus(ctx context.Context, orgID, userID, actorID string, 
 // UpdateMembership changes a membership's roles and/or metadata (any
 // status). Roles must be in Config.Roles; metadata has the same limits as
 // in an invite. A request that changes nothing returns the membership
-// unchanged and writes nothing. Errors: *FieldError, ErrNotFound.
+// unchanged and writes nothing. Errors: *FieldError, ErrNotFound,
+// ErrLastAdmin (the roles would take Config.AdminRole from the
+// organization's last active admin).
 func (s *Service) UpdateMembership(ctx context.Context, orgID, userID string, req UpdateRequest, actorID string) (store.Membership, error) {
 	in := updateInput{Metadata: req.Metadata}
 	if req.Roles != nil {
@@ -186,6 +193,9 @@ func (s *Service) UpdateMembership(ctx context.Context, orgID, userID string, re
 	if req.Roles != nil {
 		u.Roles = dedupe(*req.Roles)
 		data["roles"] = strings.Join(u.Roles, ",")
+		if !containsString(u.Roles, s.cfg.AdminRole) {
+			u.KeepRole = s.cfg.AdminRole // the last active admin stays
+		}
 	}
 	if req.Metadata != nil {
 		u.Metadata = cloneMap(req.Metadata)

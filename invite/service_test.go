@@ -989,3 +989,45 @@ func TestEventsAndDeadLetters(t *testing.T) {
 		t.Errorf("DeadLetters = %+v, %v", dead, err)
 	}
 }
+
+// TestLastAdmin: the organization always keeps an active admin.
+func TestLastAdmin(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, nil)
+		ctx := context.Background()
+		e.org(t, "org_a")
+		ann := e.addActive(t, "org_a", "ann@example.com", "admin")
+		bob := e.addActive(t, "org_a", "bob@example.com", "member")
+		member := []string{"member"}
+
+		before := takeSnapshot(t, st, []string{"org_a"}, nil)
+		if _, err := e.svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); !errors.Is(err, invite.ErrLastAdmin) || invite.HTTPStatus(err) != 409 {
+			t.Fatalf("deactivate the last admin: %v", err)
+		}
+		if _, err := e.svc.UpdateMembership(ctx, "org_a", ann.User.ID, invite.UpdateRequest{Roles: &member}, ""); !errors.Is(err, invite.ErrLastAdmin) {
+			t.Fatalf("demote the last admin: %v", err)
+		}
+		assertUnchanged(t, before, takeSnapshot(t, st, []string{"org_a"}, nil))
+		// Her metadata and her other roles can change.
+		if _, err := e.svc.UpdateMembership(ctx, "org_a", ann.User.ID, invite.UpdateRequest{Roles: &[]string{"admin", "billing"}, Metadata: map[string]string{"team": "ops"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		// Once Bob is an admin too, either one can go, but not both.
+		if _, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &[]string{"admin"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); err != nil {
+			t.Fatalf("deactivate one of two admins: %v", err)
+		}
+		if _, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &member}, ""); !errors.Is(err, invite.ErrLastAdmin) {
+			t.Fatalf("demote the new last admin: %v", err)
+		}
+		// Reactivating Ann needs no check and restores a second admin.
+		if _, err := e.svc.ReactivateMembership(ctx, "org_a", ann.User.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &member}, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -68,8 +68,7 @@ func seed(t testing.TB, st store.Store) {
 			t.Fatal(err)
 		}
 		if status == store.StatusInactive {
-			if _, err := st.SetMembershipStatus(ctx, org, u.id, store.StatusActive, store.StatusInactive, t0,
-				store.Event{OrganizationID: org, Type: store.EventMembershipDeactivated, CreateTime: t0}); err != nil {
+			if _, err := st.SetMembershipStatus(ctx, org, u.id, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: t0, Event: store.Event{OrganizationID: org, Type: store.EventMembershipDeactivated, CreateTime: t0}}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -39,6 +39,10 @@ var (
 	// ErrInvalidCursor is returned by ListMembers for a ListOptions.After
 	// that is not a cursor the store handed out.
 	ErrInvalidCursor = errors.New("store: invalid cursor")
+	// ErrLastRoleHolder refuses a change that would leave the organization
+	// without an ACTIVE membership holding the role to keep (see
+	// MembershipUpdate.KeepRole and StatusChange.KeepRole).
+	ErrLastRoleHolder = errors.New("store: the organization would have no active member with the role to keep")
 )
 
 // CreateMembershipParams is everything one invite or direct add writes.
@@ -93,6 +97,25 @@ type ReissueParams struct {
 type MembershipUpdate struct {
 	Roles    []string
 	Metadata map[string]string
+	// KeepRole, when not empty, refuses with ErrLastRoleHolder (writing
+	// nothing) an update whose Roles take KeepRole away from an ACTIVE
+	// membership while no other ACTIVE membership of the organization
+	// holds it. The check and the write are atomic: of two concurrent
+	// updates taking the role from the last two holders, one fails.
+	KeepRole string
+}
+
+// StatusChange is a SetMembershipStatus request.
+type StatusChange struct {
+	// From and To: the status changes to To only if it is From.
+	From, To MembershipStatus
+	Now      time.Time
+	Event    Event
+	// KeepRole, when not empty, refuses with ErrLastRoleHolder (writing
+	// nothing) a change that takes an ACTIVE membership holding KeepRole
+	// out of ACTIVE while no other ACTIVE membership of the organization
+	// holds it; atomically, as in MembershipUpdate.
+	KeepRole string
 }
 
 // ListOptions selects a page of an organization's members.
@@ -162,9 +185,10 @@ type Memberships interface {
 
 	// UpdateMembership changes roles and/or metadata and appends ev.
 	UpdateMembership(ctx context.Context, orgID, userID string, u MembershipUpdate, now time.Time, ev Event) (Membership, error)
-	// SetMembershipStatus changes the status from `from` to `to` only if the
-	// stored status is `from` (else ErrWrongStatus), and appends ev.
-	SetMembershipStatus(ctx context.Context, orgID, userID string, from, to MembershipStatus, now time.Time, ev Event) (Membership, error)
+	// SetMembershipStatus changes the status from c.From to c.To only if
+	// the stored status is c.From (else ErrWrongStatus), and appends
+	// c.Event. See StatusChange.KeepRole for ErrLastRoleHolder.
+	SetMembershipStatus(ctx context.Context, orgID, userID string, c StatusChange) (Membership, error)
 
 	// GetInvitation returns an invitation by id (the token's selector).
 	GetInvitation(ctx context.Context, invitationID string) (Invitation, error)

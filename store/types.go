@@ -112,6 +112,28 @@ func (m Membership) HasRole(name string) bool {
 	return false
 }
 
+// LosesRole reports whether changing m to status and roles (nil roles:
+// unchanged) takes role away from an ACTIVE holder of it — the change a
+// KeepRole guard refuses when m is the organization's last such holder.
+// An empty role is never lost.
+func (m Membership) LosesRole(role string, status MembershipStatus, roles []string) bool {
+	if role == "" || m.Status != StatusActive || !m.HasRole(role) {
+		return false
+	}
+	if status != StatusActive {
+		return true
+	}
+	if roles == nil {
+		return false
+	}
+	for _, r := range roles {
+		if r == role {
+			return false
+		}
+	}
+	return true
+}
+
 // Member is a user together with one of their memberships, as listed for an
 // organization.
 type Member struct {

@@ -392,6 +392,8 @@ func errorMessage(err error) (status int, msg string) {
 		return status, "That member no longer exists (the list may be out of date)."
 	case errors.Is(err, invite.ErrInviteRevoked), errors.Is(err, invite.ErrInviteUsed):
 		return status, "That invitation can no longer be changed."
+	case errors.Is(err, invite.ErrLastAdmin):
+		return status, "The organization must keep at least one active admin: make someone else an admin first."
 	}
 	return status, "Something went wrong. Please try again."
 }

@@ -483,6 +483,9 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 	if !ok {
 		return store.Membership{}, fmt.Errorf("memstore: update membership: %w", store.ErrNotFound)
 	}
+	if m.LosesRole(u.KeepRole, m.Status, u.Roles) && !s.st.otherActiveHolder(orgID, userID, u.KeepRole) {
+		return store.Membership{}, fmt.Errorf("memstore: update membership: role %q: %w", u.KeepRole, store.ErrLastRoleHolder)
+	}
 	if u.Roles != nil {
 		m.Roles = append([]string{}, u.Roles...)
 	}
@@ -496,7 +499,7 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 }
 
 // SetMembershipStatus implements store.Memberships.
-func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, from, to store.MembershipStatus, now time.Time, ev store.Event) (store.Membership, error) {
+func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c store.StatusChange) (store.Membership, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Membership{}, err
 	}
@@ -507,14 +510,28 @@ func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, f
 	if !ok {
 		return store.Membership{}, fmt.Errorf("memstore: set membership status: %w", store.ErrNotFound)
 	}
-	if m.Status != from {
-		return store.Membership{}, fmt.Errorf("memstore: set membership status: is %s, not %s: %w", m.Status, from, store.ErrWrongStatus)
+	if m.Status != c.From {
+		return store.Membership{}, fmt.Errorf("memstore: set membership status: is %s, not %s: %w", m.Status, c.From, store.ErrWrongStatus)
 	}
-	m.Status = to
-	m.UpdateTime = now
+	if m.LosesRole(c.KeepRole, c.To, nil) && !s.st.otherActiveHolder(orgID, userID, c.KeepRole) {
+		return store.Membership{}, fmt.Errorf("memstore: set membership status: role %q: %w", c.KeepRole, store.ErrLastRoleHolder)
+	}
+	m.Status = c.To
+	m.UpdateTime = c.Now
 	s.st.memberships[k] = m
-	s.st.appendEvent(fillEvent(ev, orgID, userID))
+	s.st.appendEvent(fillEvent(c.Event, orgID, userID))
 	return copyMembership(m), nil
+}
+
+// otherActiveHolder reports whether an ACTIVE membership of orgID other
+// than userID's holds role.
+func (s *state) otherActiveHolder(orgID, userID, role string) bool {
+	for _, m := range s.memberships {
+		if m.OrganizationID == orgID && m.UserID != userID && m.Status == store.StatusActive && m.HasRole(role) {
+			return true
+		}
+	}
+	return false
 }
 
 // GetInvitation implements store.Memberships.

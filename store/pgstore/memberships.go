@@ -50,6 +50,9 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 	ev = fillEvent(ev, orgID, userID)
 	var m store.Membership
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := s.keepRole(ctx, tx, orgID, userID, u.KeepRole, "", "", u.Roles); err != nil {
+			return err
+		}
 		var err error
 		m, err = scanMembership(tx.QueryRow(ctx, s.sql(`UPDATE {s}.memberships SET
 				roles = CASE WHEN $3 THEN $4::jsonb ELSE roles END,
@@ -74,16 +77,19 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 // SetMembershipStatus implements store.Memberships with one conditional
 // UPDATE (… WHERE status = from), so of two concurrent transitions from the
 // same status only one succeeds.
-func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, from, to store.MembershipStatus, now time.Time, ev store.Event) (store.Membership, error) {
-	ev = fillEvent(ev, orgID, userID)
+func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c store.StatusChange) (store.Membership, error) {
+	ev := fillEvent(c.Event, orgID, userID)
 	var m store.Membership
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := s.keepRole(ctx, tx, orgID, userID, c.KeepRole, c.From, c.To, nil); err != nil {
+			return err
+		}
 		var err error
 		m, err = scanMembership(tx.QueryRow(ctx, s.sql(`UPDATE {s}.memberships SET status = $4, update_time = $5
 			WHERE org_id = $1 AND user_id = $2 AND status = $3 RETURNING `+membershipCols),
-			orgID, userID, string(from), string(to), now))
+			orgID, userID, string(c.From), string(c.To), c.Now))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return s.membershipStatusError(ctx, tx, "set membership status", orgID, userID, from)
+			return s.membershipStatusError(ctx, tx, "set membership status", orgID, userID, c.From)
 		}
 		if err != nil {
 			return fmt.Errorf("pgstore: set membership status: %w", err)
@@ -97,6 +103,50 @@ func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, f
 		return store.Membership{}, err
 	}
 	return m, nil
+}
+
+// keepRole refuses (store.ErrLastRoleHolder) changing the membership from
+// status from to status to ("" = unchanged) and roles (nil = unchanged)
+// when that takes role
+// from the organization's last ACTIVE holder. With a role to keep it first
+// locks the organization's row, so guarded changes in one organization
+// run one at a time and each sees the others' committed result (READ
+// COMMITTED takes a new snapshot per statement). Changes that only add
+// holders need no lock. A missing membership, or one not in status from,
+// is left to the update to report.
+func (s *Store) keepRole(ctx context.Context, tx pgx.Tx, orgID, userID, role string, from, to store.MembershipStatus, roles []string) error {
+	if role == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, s.sql(`SELECT 1 FROM {s}.organizations WHERE id = $1 FOR UPDATE`), orgID); err != nil {
+		return fmt.Errorf("pgstore: keep role: %w", err)
+	}
+	m, err := scanMembership(tx.QueryRow(ctx, s.sql(`SELECT `+membershipCols+` FROM {s}.memberships WHERE org_id = $1 AND user_id = $2`), orgID, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore: keep role: %w", err)
+	}
+	if from != "" && m.Status != from {
+		return nil
+	}
+	if to == "" {
+		to = m.Status
+	}
+	if !m.LosesRole(role, to, roles) {
+		return nil
+	}
+	var other bool
+	err = tx.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {s}.memberships
+		WHERE org_id = $1 AND user_id <> $2 AND status = 'ACTIVE' AND roles ? $3)`), orgID, userID, role).Scan(&other)
+	if err != nil {
+		return fmt.Errorf("pgstore: keep role: %w", err)
+	}
+	if !other {
+		return fmt.Errorf("pgstore: role %q: %w", role, store.ErrLastRoleHolder)
+	}
+	return nil
 }
 
 // membershipStatusError explains why a conditional update of (orgID,

@@ -92,7 +92,7 @@ func writeQueries() []string {
 		qInsertOrg, qOrgExists,
 		qGetUserByEmail, qUserExists, qRecordLogin, qSetEmailVerified,
 		qGetIdentity, qInsertIdentity,
-		qGetMembership, qMembershipExists, qUpdateMembership, qDeleteMembership, qReserveSeqs,
+		qGetMembership, qMembershipExists, qUpdateMembership, qDeleteMembership, qReserveSeqs, qOtherActiveHolder,
 		qGetInvitation, qSpendInvitation, qReissueInvitation, qRevokeInvitations,
 		qClaimable, qLease, qOutboxState, qOutboxSent, qOutboxRetry, qOutboxDead,
 		lookupQuery(1), lookupQuery(chunkSize),

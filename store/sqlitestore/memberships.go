@@ -125,6 +125,9 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 		if m, err = t.membership(orgID, userID); err != nil {
 			return err
 		}
+		if err := t.keepRole(m, u.KeepRole, m.Status, u.Roles); err != nil {
+			return err
+		}
 		if u.Roles != nil {
 			m.Roles = append([]string{}, u.Roles...)
 		}
@@ -145,28 +148,53 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 }
 
 // SetMembershipStatus implements store.Memberships.
-func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, from, to store.MembershipStatus, now time.Time, ev store.Event) (store.Membership, error) {
+func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c store.StatusChange) (store.Membership, error) {
 	var m store.Membership
 	err := s.write(ctx, func(t *wtx) error {
 		var err error
 		if m, err = t.membership(orgID, userID); err != nil {
 			return err
 		}
-		if m.Status != from {
-			return fmt.Errorf("sqlitestore: membership is %s, not %s: %w", m.Status, from, store.ErrWrongStatus)
+		if m.Status != c.From {
+			return fmt.Errorf("sqlitestore: membership is %s, not %s: %w", m.Status, c.From, store.ErrWrongStatus)
 		}
-		m.Status = to
-		m.UpdateTime = now
+		if err := t.keepRole(m, c.KeepRole, c.To, nil); err != nil {
+			return err
+		}
+		m.Status = c.To
+		m.UpdateTime = c.Now
 		if err := t.saveMembership(m); err != nil {
 			return err
 		}
-		err = t.appendEvent(fillEvent(ev, orgID, userID))
+		err = t.appendEvent(fillEvent(c.Event, orgID, userID))
 		return err
 	})
 	if err != nil {
 		return store.Membership{}, err
 	}
 	return normalizeMembership(m), nil
+}
+
+// qOtherActiveHolder: does an ACTIVE membership of the organization other
+// than the user's hold the role?
+const qOtherActiveHolder = `SELECT EXISTS (SELECT 1 FROM memberships m, json_each(m.roles) r
+	WHERE m.org_id = ? AND m.user_id <> ? AND m.status = 'ACTIVE' AND r.value = ?)`
+
+// keepRole refuses (store.ErrLastRoleHolder) changing m to status and roles
+// when that takes role from the organization's last ACTIVE holder. The
+// store's single writer makes the check and the write atomic.
+func (t *wtx) keepRole(m store.Membership, role string, status store.MembershipStatus, roles []string) error {
+	if !m.LosesRole(role, status, roles) {
+		return nil
+	}
+	var other bool
+	if err := t.row(func(sc scanner) error { return sc.Scan(&other) }, qOtherActiveHolder, m.OrganizationID, m.UserID, role); err != nil {
+		return fmt.Errorf("sqlitestore: keep role: %w", err)
+	}
+	if !other {
+		return fmt.Errorf("sqlitestore: role %q: %w", role, store.ErrLastRoleHolder)
+	}
+	return nil
 }
 
 // normalizeTimes makes a membership assembled in memory look like one read

@@ -63,7 +63,7 @@ func testEventOrder(t *testing.T, f *fixture) {
 
 	// Writes append in the same order.
 	r := f.add(a.ID, f.email("ev"))
-	_, err = f.st.SetMembershipStatus(f.ctx, a.ID, r.User.ID, store.StatusActive, store.StatusInactive, f.now, f.ev(a.ID, r.User.ID, store.EventMembershipDeactivated))
+	_, err = f.st.SetMembershipStatus(f.ctx, a.ID, r.User.ID, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: f.now, Event: f.ev(a.ID, r.User.ID, store.EventMembershipDeactivated)})
 	require.NoError(t, err)
 	tail, err := f.st.ListEvents(f.ctx, a.ID, evsA[5].Seq, 0)
 	require.NoError(t, err)

@@ -111,7 +111,7 @@ func testAcceptErrors(t *testing.T, f *fixture) {
 		}, store.ErrIdentityTaken},
 		{"membership not pending", func() (invited, func(*store.AcceptParams)) {
 			inv := f.invite(org.ID, f.email("notpending"))
-			_, err := f.st.SetMembershipStatus(f.ctx, org.ID, inv.User.ID, store.StatusPendingInvite, store.StatusInactive, at, f.ev(org.ID, inv.User.ID, "membership.status"))
+			_, err := f.st.SetMembershipStatus(f.ctx, org.ID, inv.User.ID, store.StatusChange{From: store.StatusPendingInvite, To: store.StatusInactive, Now: at, Event: f.ev(org.ID, inv.User.ID, "membership.status")})
 			require.NoError(t, err)
 			return inv, nil
 		}, store.ErrWrongStatus},

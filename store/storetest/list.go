@@ -14,7 +14,7 @@ func testListStatusFilter(t *testing.T, f *fixture) {
 	org := f.org()
 	active := f.add(org.ID, f.email("active")).User.ID
 	inactive := f.add(org.ID, f.email("inactive")).User.ID
-	_, err := f.st.SetMembershipStatus(f.ctx, org.ID, inactive, store.StatusActive, store.StatusInactive, f.now, f.ev(org.ID, inactive, store.EventMembershipDeactivated))
+	_, err := f.st.SetMembershipStatus(f.ctx, org.ID, inactive, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: f.now, Event: f.ev(org.ID, inactive, store.EventMembershipDeactivated)})
 	require.NoError(t, err)
 	pending := f.invite(org.ID, f.email("pending")).User.ID
 	expired := f.invite(org.ID, f.email("expired"), shortExpiry(f.now.Add(time.Hour))).User.ID
@@ -64,7 +64,7 @@ func testListQuery(t *testing.T, f *fixture) {
 	under := mk("a_b+"+tok+"@example.net", "", "", "")
 	mk("axb+"+tok+"@example.net", "", "", "")
 	pct := mk("carol+"+tok+"@example.com", "Carol", "King", "Carol 100%")
-	_, err := f.st.SetMembershipStatus(f.ctx, org.ID, bob, store.StatusActive, store.StatusInactive, f.now, f.ev(org.ID, bob, store.EventMembershipDeactivated))
+	_, err := f.st.SetMembershipStatus(f.ctx, org.ID, bob, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: f.now, Event: f.ev(org.ID, bob, store.EventMembershipDeactivated)})
 	require.NoError(t, err)
 
 	tests := []struct {

@@ -86,7 +86,7 @@ func testOneMembershipPerOrgUser(t *testing.T, f *fixture) {
 	_, err = f.st.CreateMembership(f.ctx, InviteParams(org.ID, email, f.now))
 	require.ErrorIs(t, err, store.ErrAlreadyMember, "active membership exists")
 
-	_, err = f.st.SetMembershipStatus(f.ctx, org.ID, first.User.ID, store.StatusActive, store.StatusInactive, f.now, f.ev(org.ID, first.User.ID, store.EventMembershipDeactivated))
+	_, err = f.st.SetMembershipStatus(f.ctx, org.ID, first.User.ID, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: f.now, Event: f.ev(org.ID, first.User.ID, store.EventMembershipDeactivated)})
 	require.NoError(t, err)
 	_, err = f.st.CreateMembership(f.ctx, InviteParams(org.ID, email, f.now))
 	require.ErrorIs(t, err, store.ErrAlreadyMember, "inactive membership exists")
@@ -113,7 +113,7 @@ func testScoping(t *testing.T, f *fixture) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "GetMembershipInvitation")
 	_, err = f.st.UpdateMembership(f.ctx, b.ID, activeA.User.ID, store.MembershipUpdate{Roles: []string{"admin"}}, f.now, f.ev(b.ID, activeA.User.ID, store.EventMembershipUpdated))
 	assert.ErrorIs(t, err, store.ErrNotFound, "UpdateMembership")
-	_, err = f.st.SetMembershipStatus(f.ctx, b.ID, activeA.User.ID, store.StatusActive, store.StatusInactive, f.now, f.ev(b.ID, activeA.User.ID, store.EventMembershipDeactivated))
+	_, err = f.st.SetMembershipStatus(f.ctx, b.ID, activeA.User.ID, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: f.now, Event: f.ev(b.ID, activeA.User.ID, store.EventMembershipDeactivated)})
 	assert.ErrorIs(t, err, store.ErrNotFound, "SetMembershipStatus")
 	err = f.st.RevokeInvitation(f.ctx, b.ID, pendingA.User.ID, f.now, f.ev(b.ID, pendingA.User.ID, store.EventMembershipRevoked))
 	assert.ErrorIs(t, err, store.ErrNotFound, "RevokeInvitation")
@@ -141,7 +141,7 @@ func testScoping(t *testing.T, f *fixture) {
 	// A user in both organizations: a change in one leaves the other alone.
 	_, err = f.st.UpdateMembership(f.ctx, a.ID, sharedA.User.ID, store.MembershipUpdate{Roles: []string{"admin"}, Metadata: map[string]string{"x": "y"}}, f.now, f.ev(a.ID, sharedA.User.ID, store.EventMembershipUpdated))
 	require.NoError(t, err)
-	_, err = f.st.SetMembershipStatus(f.ctx, a.ID, sharedA.User.ID, store.StatusActive, store.StatusInactive, f.now, f.ev(a.ID, sharedA.User.ID, store.EventMembershipDeactivated))
+	_, err = f.st.SetMembershipStatus(f.ctx, a.ID, sharedA.User.ID, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: f.now, Event: f.ev(a.ID, sharedA.User.ID, store.EventMembershipDeactivated)})
 	require.NoError(t, err)
 	mb := f.membership(b.ID, sharedB.User.ID)
 	assert.Equal(t, store.StatusPendingInvite, mb.Status)
@@ -280,7 +280,7 @@ func testSetMembershipStatus(t *testing.T, f *fixture) {
 	a := f.add(org.ID, f.email("act")).User.ID
 	p := f.invite(org.ID, f.email("pend")).User.ID
 	set := func(uid string, from, to store.MembershipStatus, at time.Time) (store.Membership, error) {
-		return f.st.SetMembershipStatus(f.ctx, org.ID, uid, from, to, at, f.ev(org.ID, uid, "membership.status"))
+		return f.st.SetMembershipStatus(f.ctx, org.ID, uid, store.StatusChange{From: from, To: to, Now: at, Event: f.ev(org.ID, uid, "membership.status")})
 	}
 
 	t1 := f.now.Add(time.Hour)

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListMembers/DefaultLimit", testDefaultLimit},
 		{"UpdateMembership", testUpdateMembership},
 		{"SetMembershipStatus", testSetMembershipStatus},
+		{"KeepRole", testKeepRole},
 		{"AcceptInvitation/Success", testAcceptSuccess},
 		{"AcceptInvitation/Expired", testAcceptExpired},
 		{"AcceptInvitation/ErrorsWriteNothing", testAcceptErrors},
@@ -79,6 +80,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrent/InviteSameEmail", testConcurrentInvite},
 		{"Concurrent/InviteSameEmailManyOrgs", testConcurrentInviteManyOrgs},
 		{"Concurrent/ClaimOutbox", testConcurrentClaim},
+		{"Concurrent/KeepRole", testConcurrentKeepRole},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,7 +64,7 @@ func testNotFound(t *testing.T, f *fixture) {
 			return err
 		}},
 		{"SetMembershipStatus", func() error {
-			_, err := f.st.SetMembershipStatus(f.ctx, org.ID, missing, store.StatusActive, store.StatusInactive, f.now, f.ev(org.ID, missing, store.EventMembershipDeactivated))
+			_, err := f.st.SetMembershipStatus(f.ctx, org.ID, missing, store.StatusChange{From: store.StatusActive, To: store.StatusInactive, Now: f.now, Event: f.ev(org.ID, missing, store.EventMembershipDeactivated)})
 			return err
 		}},
 		{"AcceptInvitation", func() error {
