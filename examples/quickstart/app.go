@@ -41,6 +41,7 @@ type config struct {
 	Issuer, ClientID, ClientSecret, RedirectURL string
 	DevIdPAddr                                  string // dev provider listen address
 
+	Now    func() time.Time // clock of the membership cache (nil: time.Now; tests freeze it)
 	Logger *slog.Logger
 }
 
@@ -83,33 +84,32 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	sessions.Cookie.Name = "quickstart_session"
 	sessions.Cookie.Secure = false // http://localhost; keep the default (true) in production
 
-	var guard *middleware.Middleware
+	// The guard reads memberships from the store, so it comes first: the
+	// Service's membership-change hook then invalidates its cache, and a
+	// change made through the Service (deactivate, revoke, roles) applies
+	// to the member's next request, not up to CacheTTL later.
+	guard, err := middleware.New(st, sessions, middleware.Config{
+		Resolver: middleware.PathValue("orgID"),
+		LoginURL: "/login",
+		CacheTTL: time.Second,
+		Now:      cfg.Now,
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	svc, err := invite.New(st, invite.Config{
-		SecretKey:       key,
-		AcceptURL:       cfg.BaseURL + "/accept",
-		NotifyDirectAdd: false,
-		Logger:          cfg.Logger,
-		OnMembershipChange: func(orgID, userID string) {
-			if guard != nil {
-				guard.Invalidate(orgID, userID)
-			}
-		},
+		SecretKey:          key,
+		AcceptURL:          cfg.BaseURL + "/accept",
+		NotifyDirectAdd:    false,
+		OnMembershipChange: guard.Invalidate,
+		Logger:             cfg.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.Service = svc
 	if err := seed(ctx, svc); err != nil {
-		return nil, err
-	}
-
-	guard, err = middleware.New(st, sessions, middleware.Config{
-		Resolver: middleware.PathValue("orgID"),
-		LoginURL: "/login",
-		CacheTTL: time.Second,
-		Logger:   cfg.Logger,
-	})
-	if err != nil {
 		return nil, err
 	}
 

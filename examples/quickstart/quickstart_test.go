@@ -39,17 +39,22 @@ type testApp struct {
 
 // startApp runs newApp with a fresh data folder, serves it on a free port
 // and runs its mail dispatcher; everything stops at the end of the test.
-func startApp(t *testing.T) *testApp {
+// opts change the configuration before newApp.
+func startApp(t *testing.T, opts ...func(*config)) *testApp {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil) // listens on 127.0.0.1:0 already
 	base := "http://" + srv.Listener.Addr().String()
-	a, err := newApp(t.Context(), config{
+	cfg := config{
 		Addr:       srv.Listener.Addr().String(),
 		BaseURL:    base,
 		DataDir:    t.TempDir(),
 		DevIdPAddr: "127.0.0.1:0",
 		Logger:     slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	a, err := newApp(t.Context(), cfg)
 	if err != nil {
 		srv.Close()
 		t.Fatalf("newApp: %v", err)
