@@ -22,10 +22,13 @@ func main() {
 	key, _ := hex.DecodeString(os.Getenv("INVITEKIT_SECRET_KEY")) // 32 bytes, hex
 	st, err := sqlitestore.Open(ctx, "invitekit.db", sqlitestore.Config{})
 	must(err)
-	svc, err := invite.New(st, invite.Config{SecretKey: key, AcceptURL: base + "/accept"})
-	must(err)
 	sessions := scs.New()
 	sessions.Cookie.Secure = true // the app is served over https
+	guard, err := middleware.New(st, sessions, middleware.Config{CacheTTL: middleware.MaxCacheTTL})
+	must(err)
+	svc, err := invite.New(st, invite.Config{SecretKey: key, AcceptURL: base + "/accept",
+		OnMembershipChange: guard.Invalidate}) // a change made here reaches the guard's cache at once
+	must(err)
 	smtp, err := mailer.NewSMTP(mailer.SMTPConfig{Host: os.Getenv("SMTP_HOST"), Port: 587, From: "team@example.com",
 		Username: os.Getenv("SMTP_USER"), Password: os.Getenv("SMTP_PASSWORD")})
 	must(err)
@@ -38,8 +41,6 @@ func main() {
 	flow, err := authflow.New(svc, sessions, authflow.Config{Issuer: os.Getenv("OIDC_ISSUER"),
 		ClientID: os.Getenv("OIDC_CLIENT_ID"), ClientSecret: os.Getenv("OIDC_CLIENT_SECRET"),
 		RedirectURL: base + "/auth/callback", DashboardURL: "/orgs/{orgID}/dashboard"})
-	must(err)
-	guard, err := middleware.New(st, sessions, middleware.Config{CacheTTL: middleware.MaxCacheTTL})
 	must(err)
 
 	mux := http.NewServeMux()
