@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
 )
 
@@ -106,8 +107,8 @@ func (f *Flow) acceptPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if err := f.sess.put(ctx,
 		SessionKeyInvitationID, info.Invitation.ID,
-		keyInvitationEmail, info.Invitation.Email,
-		keyJoinAsSignedIn, join,
+		sessionkeys.InvitationEmail, info.Invitation.Email,
+		sessionkeys.JoinAsSignedIn, join,
 	); err != nil {
 		f.renderError(w, r, err)
 		return

@@ -11,8 +11,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
-	"github.com/invitekit/invitekit/middleware"
 )
 
 // maxDetail bounds how much of a provider's error text a page shows.
@@ -105,7 +105,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	joinAs, err := f.sess.getString(ctx, keyJoinAsSignedIn)
+	joinAs, err := f.sess.getString(ctx, sessionkeys.JoinAsSignedIn)
 	if err != nil {
 		return err
 	}
@@ -128,14 +128,14 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 				// keep the invitation, and make the provider ask again
 				// instead of silently reusing its session.
 				if e.Code == CodeEmailMismatch {
-					invited, _ := f.sess.getString(ctx, keyInvitationEmail)
+					invited, _ := f.sess.getString(ctx, sessionkeys.InvitationEmail)
 					e.Message = "You signed in as " + id.email + ", but this invitation was sent to " + invited +
 						". Sign in again with the invited address."
 				}
-				_ = f.sess.put(ctx, keyForceLogin, "1")
+				_ = f.sess.put(ctx, sessionkeys.ForceLogin, "1")
 			default:
 				// A final answer about the invitation ends it in this session.
-				_ = f.sess.remove(ctx, SessionKeyInvitationID, keyInvitationEmail, keyJoinAsSignedIn)
+				_ = f.sess.remove(ctx, SessionKeyInvitationID, sessionkeys.InvitationEmail, sessionkeys.JoinAsSignedIn)
 			}
 			return e
 		}
@@ -157,13 +157,13 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 	if err := f.sess.renew(ctx); err != nil {
 		return err
 	}
-	if err := f.sess.remove(ctx, SessionKeyInvitationID, keyInvitationEmail, keyJoinAsSignedIn, keyForceLogin); err != nil {
+	if err := f.sess.remove(ctx, SessionKeyInvitationID, sessionkeys.InvitationEmail, sessionkeys.JoinAsSignedIn, sessionkeys.ForceLogin); err != nil {
 		return err
 	}
 	if err := f.sess.put(ctx,
-		middleware.SessionKeyUserID, userID,
+		sessionkeys.UserID, userID,
 		SessionKeyOrgID, orgID,
-		keyIDToken, id.rawIDToken,
+		sessionkeys.IDToken, id.rawIDToken,
 	); err != nil {
 		return err
 	}

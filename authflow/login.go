@@ -8,6 +8,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
 // LoginHandler initiates login (GET or HEAD): it validates return_to (a
@@ -33,20 +35,20 @@ func (f *Flow) LoginHandler() http.Handler {
 			return
 		}
 		ctx := r.Context()
-		hint, err := f.sess.getString(ctx, keyInvitationEmail)
+		hint, err := f.sess.getString(ctx, sessionkeys.InvitationEmail)
 		if err != nil {
 			f.renderError(w, r, err)
 			return
 		}
-		force, _ := f.sess.getString(ctx, keyForceLogin)
+		force, _ := f.sess.getString(ctx, sessionkeys.ForceLogin)
 		state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
 		if err := f.sess.put(ctx,
-			keyState, state,
-			keyNonce, nonce,
-			keyVerifier, verifier,
-			keyReturnTo, returnTo,
-			keyLoginStarted, strconv.FormatInt(f.cfg.Now().Unix(), 10),
-			keyForceLogin, "",
+			sessionkeys.OIDCState, state,
+			sessionkeys.OIDCNonce, nonce,
+			sessionkeys.OIDCVerifier, verifier,
+			sessionkeys.ReturnTo, returnTo,
+			sessionkeys.LoginStarted, strconv.FormatInt(f.cfg.Now().Unix(), 10),
+			sessionkeys.ForceLogin, "",
 		); err != nil {
 			f.renderError(w, r, err)
 			return

@@ -3,6 +3,8 @@ package authflow
 import (
 	"net/http"
 	"net/url"
+
+	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
 // LogoutHandler signs out. GET shows a confirmation form (no JavaScript
@@ -29,7 +31,7 @@ func (f *Flow) LogoutHandler() http.Handler {
 
 func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	hint, err := f.sess.getString(ctx, keyIDToken)
+	hint, err := f.sess.getString(ctx, sessionkeys.IDToken)
 	if err != nil {
 		f.renderError(w, r, err)
 		return

@@ -6,26 +6,20 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
+
+	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
 // Session keys written by authflow. Values are strings (scs's gob codec
-// needs no registration). SessionKeyUserID lives in package middleware.
+// needs no registration). Every key the kit uses is declared once, in
+// internal/sessionkeys; these are aliases. middleware.SessionKeyUserID
+// holds the signed-in user.
 const (
 	// SessionKeyInvitationID holds the pending invitation's id (never the token).
-	SessionKeyInvitationID = "invitekit.invitation_id"
+	SessionKeyInvitationID = sessionkeys.InvitationID
 	// SessionKeyOrgID holds the organization just joined, or for a
 	// returning member their first ACTIVE organization.
-	SessionKeyOrgID = "invitekit.org_id"
-
-	keyInvitationEmail = "invitekit.invitation_email" // login_hint
-	keyJoinAsSignedIn  = "invitekit.join_as_signed_in"
-	keyState           = "invitekit.oidc_state"
-	keyNonce           = "invitekit.oidc_nonce"
-	keyVerifier        = "invitekit.oidc_verifier"
-	keyReturnTo        = "invitekit.return_to"
-	keyLoginStarted    = "invitekit.login_started" // unix seconds
-	keyIDToken         = "invitekit.id_token"      // raw, for id_token_hint at logout
-	keyForceLogin      = "invitekit.force_login"   // "1": next login sends prompt=login
+	SessionKeyOrgID = sessionkeys.OrgID
 )
 
 // sess wraps an scs.SessionManager so that a request outside LoadAndSave
@@ -68,11 +62,11 @@ type loginState struct {
 
 func (s sess) popLogin(ctx context.Context) (ls loginState, err error) {
 	defer s.guard(&err)
-	ls.state = s.sm.PopString(ctx, keyState)
-	ls.nonce = s.sm.PopString(ctx, keyNonce)
-	ls.verifier = s.sm.PopString(ctx, keyVerifier)
-	ls.returnTo = s.sm.PopString(ctx, keyReturnTo)
-	if sec, perr := strconv.ParseInt(s.sm.PopString(ctx, keyLoginStarted), 10, 64); perr == nil {
+	ls.state = s.sm.PopString(ctx, sessionkeys.OIDCState)
+	ls.nonce = s.sm.PopString(ctx, sessionkeys.OIDCNonce)
+	ls.verifier = s.sm.PopString(ctx, sessionkeys.OIDCVerifier)
+	ls.returnTo = s.sm.PopString(ctx, sessionkeys.ReturnTo)
+	if sec, perr := strconv.ParseInt(s.sm.PopString(ctx, sessionkeys.LoginStarted), 10, 64); perr == nil {
 		ls.started = time.Unix(sec, 0)
 	}
 	return ls, nil

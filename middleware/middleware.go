@@ -11,12 +11,14 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/store"
 )
 
 // SessionKeyUserID is the scs session key holding the signed-in user's id
-// (a store.User ID). Package authflow puts it there after a login.
-const SessionKeyUserID = "invitekit.user_id"
+// (a store.User ID). Package authflow puts it there after a login. It is
+// an alias of the kit's one list of session keys (internal/sessionkeys).
+const SessionKeyUserID = sessionkeys.UserID
 
 // DefaultLoginURL is Config.LoginURL when it is empty.
 const DefaultLoginURL = "/login"

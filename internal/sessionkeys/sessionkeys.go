@@ -1,0 +1,50 @@
+// Package sessionkeys names every scs session key invitekit reads or
+// writes, in one place, so that packages sharing a session (middleware
+// reads what authflow writes) cannot drift apart and no two features can
+// pick the same key.
+//
+// Values are strings (scs's gob codec needs no registration). The keys are
+// stored in session stores, so renaming one signs every user out or drops
+// logins in flight: they are part of the kit's compatibility promise.
+// Apps use the exported aliases middleware.SessionKeyUserID,
+// authflow.SessionKeyInvitationID and authflow.SessionKeyOrgID.
+package sessionkeys
+
+const (
+	// UserID holds the signed-in user's id (a store.User ID). authflow
+	// writes it after a login; middleware reads it on every request.
+	UserID = "invitekit.user_id"
+	// InvitationID holds the pending invitation's id (never the token).
+	InvitationID = "invitekit.invitation_id"
+	// OrgID holds the organization just joined, or for a returning member
+	// their first ACTIVE organization.
+	OrgID = "invitekit.org_id"
+
+	// The rest are authflow's own.
+
+	// InvitationEmail is the invited email, sent as login_hint.
+	InvitationEmail = "invitekit.invitation_email"
+	// JoinAsSignedIn is "1" when the person chose "join with the account I
+	// sign in with".
+	JoinAsSignedIn = "invitekit.join_as_signed_in"
+	// OIDCState, OIDCNonce and OIDCVerifier belong to the login in flight.
+	OIDCState    = "invitekit.oidc_state"
+	OIDCNonce    = "invitekit.oidc_nonce"
+	OIDCVerifier = "invitekit.oidc_verifier"
+	// ReturnTo is where the login in flight lands (a relative path).
+	ReturnTo = "invitekit.return_to"
+	// LoginStarted is when the login in flight started, in unix seconds.
+	LoginStarted = "invitekit.login_started"
+	// IDToken is the raw ID token, sent as id_token_hint at logout.
+	IDToken = "invitekit.id_token"
+	// ForceLogin is "1" when the next login must send prompt=login (the
+	// last sign-in was with the wrong account).
+	ForceLogin = "invitekit.force_login"
+)
+
+// All lists every key above.
+var All = []string{
+	UserID, InvitationID, OrgID,
+	InvitationEmail, JoinAsSignedIn, OIDCState, OIDCNonce, OIDCVerifier,
+	ReturnTo, LoginStarted, IDToken, ForceLogin,
+}
