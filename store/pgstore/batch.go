@@ -311,7 +311,7 @@ func decideBatch(ps []store.CreateMembershipParams, st *batchState) ([]store.Bat
 		if plan.ev.ID == "" {
 			plan.ev.ID = store.NewID("evt")
 		}
-		plan.ev = fillEvent(plan.ev, orgID, u.ID)
+		plan.ev = store.FillEvent(plan.ev, orgID, u.ID)
 		w.plans = append(w.plans, plan)
 		if exists {
 			u = storedUser(u) // the result's own maps

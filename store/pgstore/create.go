@@ -117,7 +117,7 @@ func (s *Store) createMembership(ctx context.Context, tx pgx.Tx, p store.CreateM
 	}
 	ev := p.Event
 	ev.UserID = u.ID
-	s.queueEvent(b, fillEvent(ev, orgID, u.ID))
+	s.queueEvent(b, store.FillEvent(ev, orgID, u.ID))
 
 	br := tx.SendBatch(ctx, b)
 	err = br.QueryRow().Scan(&m.Seq)

@@ -75,7 +75,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 		if p.EmailVerified {
 			b.Queue(s.sql(qVerifyEmail), userID, p.Now)
 		}
-		s.queueEvent(b, fillEvent(p.Event, orgID, userID))
+		s.queueEvent(b, store.FillEvent(p.Event, orgID, userID))
 		br := tx.SendBatch(ctx, b)
 		m, err = scanMembership(br.QueryRow())
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -158,7 +158,7 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 		if p.Outbox != nil {
 			b.Queue(s.sql(qInsertOutbox), outboxArgs(fillOutbox(*p.Outbox, inv.OrganizationID))...)
 		}
-		s.queueEvent(b, fillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		s.queueEvent(b, store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
 		br := tx.SendBatch(ctx, b)
 		tag, err := br.Exec()
 		if err == nil && tag.RowsAffected() == 0 {
@@ -189,7 +189,7 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 // membership and marks every unspent, unrevoked invitation of (orgID,
 // userID) revoked at now.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now time.Time, ev store.Event) error {
-	ev = fillEvent(ev, orgID, userID)
+	ev = store.FillEvent(ev, orgID, userID)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(s.sql(`UPDATE {s}.invitations SET revoke_time = $3

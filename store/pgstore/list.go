@@ -39,20 +39,9 @@ func statusFilter(status store.MembershipStatus, now time.Time, arg func(any) st
 // of the last member of the previous page; pages follow the (org_id, seq)
 // index.
 func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOptions) (store.Page, error) {
-	limit := opts.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	if limit > 1000 {
-		limit = 1000
-	}
-	var after int64
-	if opts.After != "" {
-		n, err := strconv.ParseInt(opts.After, 10, 64)
-		if err != nil || n < 0 {
-			return store.Page{}, fmt.Errorf("pgstore: list members: cursor %q: %w", opts.After, store.ErrInvalidCursor)
-		}
-		after = n
+	limit, after, err := store.NormalizeListOptions(opts)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("pgstore: list members: %w", err)
 	}
 	args := []any{orgID, after}
 	arg := func(v any) string {
@@ -96,7 +85,7 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 	}
 	if len(page.Members) > limit {
 		page.Members = page.Members[:limit]
-		page.Next = strconv.FormatInt(page.Members[limit-1].Membership.Seq, 10)
+		page.Next = store.ListCursor(page.Members[limit-1].Membership.Seq)
 	}
 	return page, nil
 }

@@ -47,7 +47,7 @@ func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store
 // UpdateMembership implements store.Memberships. A non-nil Metadata
 // replaces the whole map.
 func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u store.MembershipUpdate, now time.Time, ev store.Event) (store.Membership, error) {
-	ev = fillEvent(ev, orgID, userID)
+	ev = store.FillEvent(ev, orgID, userID)
 	var m store.Membership
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.keepRole(ctx, tx, orgID, userID, u.KeepRole, "", "", u.Roles); err != nil {
@@ -78,7 +78,7 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 // UPDATE (… WHERE status = from), so of two concurrent transitions from the
 // same status only one succeeds.
 func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c store.StatusChange) (store.Membership, error) {
-	ev := fillEvent(c.Event, orgID, userID)
+	ev := store.FillEvent(c.Event, orgID, userID)
 	var m store.Membership
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.keepRole(ctx, tx, orgID, userID, c.KeepRole, c.From, c.To, nil); err != nil {

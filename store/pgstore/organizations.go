@@ -21,9 +21,7 @@ func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Orga
 }
 
 func (s *Store) createOrganization(ctx context.Context, tx pgx.Tx, org store.Organization, ev store.Event) error {
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = org.ID
-	}
+	ev = store.FillEvent(ev, org.ID, "")
 	tag, err := tx.Exec(ctx, s.sql(`INSERT INTO {s}.organizations (id, name, locale, metadata, create_time, update_time)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`),
 		org.ID, org.Name, org.Locale, jsonMap(org.Metadata), org.CreateTime, org.UpdateTime)

@@ -127,7 +127,7 @@ func (s *Store) MarkOutboxDead(ctx context.Context, id string, attempts int, las
 		if err != nil {
 			return fmt.Errorf("pgstore: mark outbox dead: %w", err)
 		}
-		if err := s.appendEvent(ctx, tx, fillEvent(ev, orgID, "")); err != nil {
+		if err := s.appendEvent(ctx, tx, store.FillEvent(ev, orgID, "")); err != nil {
 			return fmt.Errorf("pgstore: mark outbox dead: %w", err)
 		}
 		return nil

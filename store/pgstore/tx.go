@@ -59,14 +59,3 @@ func (s *Store) appendEvent(ctx context.Context, tx pgx.Tx, ev store.Event) erro
 func (s *Store) queueEvent(b *pgx.Batch, ev store.Event) {
 	b.Queue(s.sql(qInsertEvent), s.eventArgs(ev)...)
 }
-
-// fillEvent sets the event's organization and user when they are empty.
-func fillEvent(ev store.Event, orgID, userID string) store.Event {
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = orgID
-	}
-	if ev.UserID == "" {
-		ev.UserID = userID
-	}
-	return ev
-}

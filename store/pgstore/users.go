@@ -62,7 +62,7 @@ func (s *Store) GetIdentity(ctx context.Context, issuer, subject string) (store.
 // LinkIdentity implements store.Users. It returns ErrNotFound when
 // id.UserID is not a user.
 func (s *Store) LinkIdentity(ctx context.Context, id store.Identity, ev store.Event) error {
-	ev = fillEvent(ev, "", id.UserID)
+	ev = store.FillEvent(ev, "", id.UserID)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var exists bool
 		if err := tx.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {s}.users WHERE id = $1)`), id.UserID).Scan(&exists); err != nil {
@@ -117,7 +117,7 @@ func (s *Store) checkIdentityOwner(ctx context.Context, tx pgx.Tx, id store.Iden
 
 // RecordLogin implements store.Users. It leaves UpdateTime unchanged.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev store.Event) error {
-	ev = fillEvent(ev, "", userID)
+	ev = store.FillEvent(ev, "", userID)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, s.sql(`UPDATE {s}.users SET last_login = $2 WHERE id = $1`), userID, at)
 		if err != nil {

@@ -403,7 +403,7 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 	}
 	it.ev = p.Event
 	it.ev.UserID = u.ID
-	it.ev = fillEvent(it.ev, orgID, "")
+	it.ev = store.FillEvent(it.ev, orgID, "")
 	return it, nil, nil
 }
 

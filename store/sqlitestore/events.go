@@ -38,17 +38,6 @@ func eventArgs(args []any, ev store.Event) ([]any, error) {
 	return append(args, ev.ID, ev.OrganizationID, string(ev.Type), ev.UserID, ev.ActorID, textArg(data), tsOf(ev.CreateTime)), nil
 }
 
-// fillEvent sets the event's organization and user when they are empty.
-func fillEvent(ev store.Event, orgID, userID string) store.Event {
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = orgID
-	}
-	if ev.UserID == "" {
-		ev.UserID = userID
-	}
-	return ev
-}
-
 // AppendEvent implements store.Events.
 func (s *Store) AppendEvent(ctx context.Context, ev store.Event) error {
 	return s.write(ctx, func(t *wtx) error {

@@ -152,7 +152,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 		if err := t.saveMembership(m); err != nil {
 			return err
 		}
-		err = t.appendEvent(fillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		err = t.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
 		return err
 	})
 	if err != nil {
@@ -197,7 +197,7 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 				return err
 			}
 		}
-		err = t.appendEvent(fillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		err = t.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
 		return err
 	})
 	if err != nil {
@@ -222,7 +222,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now 
 		if _, err := t.exec(qRevokeInvitations, tsOf(now), orgID, userID); err != nil {
 			return err
 		}
-		err = t.appendEvent(fillEvent(ev, orgID, userID))
+		err = t.appendEvent(store.FillEvent(ev, orgID, userID))
 		return err
 	})
 }

@@ -3,16 +3,10 @@ package sqlitestore
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/invitekit/invitekit/store"
-)
-
-const (
-	defaultPageSize = 50
-	maxPageSize     = 1000
 )
 
 // ListMembers implements store.Memberships. Members come in membership
@@ -38,7 +32,7 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 			continue
 		}
 		if len(page.Members) == limit {
-			page.Next = strconv.FormatInt(page.Members[limit-1].Membership.Seq, 10)
+			page.Next = store.ListCursor(page.Members[limit-1].Membership.Seq)
 			break
 		}
 		page.Members = append(page.Members, mem)
@@ -92,20 +86,9 @@ type membersQ struct {
 // membersQuery builds the ListMembers query: one page (plus one row to
 // know whether there is a next page) walking memberships_org_seq.
 func membersQuery(orgID string, opts store.ListOptions) (membersQ, error) {
-	limit := opts.Limit
-	switch {
-	case limit <= 0:
-		limit = defaultPageSize
-	case limit > maxPageSize:
-		limit = maxPageSize
-	}
-	var after int64
-	if opts.After != "" {
-		n, err := strconv.ParseInt(opts.After, 10, 64)
-		if err != nil || n < 0 {
-			return membersQ{}, fmt.Errorf("sqlitestore: list members: cursor %q: %w", opts.After, store.ErrInvalidCursor)
-		}
-		after = n
+	limit, after, err := store.NormalizeListOptions(opts)
+	if err != nil {
+		return membersQ{}, fmt.Errorf("sqlitestore: list members: %w", err)
 	}
 
 	var sb strings.Builder

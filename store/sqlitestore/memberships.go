@@ -138,7 +138,7 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 		if err := t.saveMembership(m); err != nil {
 			return err
 		}
-		err = t.appendEvent(fillEvent(ev, orgID, userID))
+		err = t.appendEvent(store.FillEvent(ev, orgID, userID))
 		return err
 	})
 	if err != nil {
@@ -166,7 +166,7 @@ func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c
 		if err := t.saveMembership(m); err != nil {
 			return err
 		}
-		err = t.appendEvent(fillEvent(c.Event, orgID, userID))
+		err = t.appendEvent(store.FillEvent(c.Event, orgID, userID))
 		return err
 	})
 	if err != nil {

@@ -74,10 +74,7 @@ func (t *wtx) createOrganization(org store.Organization, md any, ev store.Event)
 	if n == 0 {
 		return fmt.Errorf("sqlitestore: organization %q: %w", org.ID, store.ErrOrganizationExists)
 	}
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = org.ID
-	}
-	return t.appendEvent(ev)
+	return t.appendEvent(store.FillEvent(ev, org.ID, ""))
 }
 
 // GetOrganization implements store.Organizations.

@@ -147,7 +147,7 @@ func (s *Store) updateOutbox(ctx context.Context, id string, query string, args 
 			return err
 		}
 		if ev != nil {
-			err = t.appendEvent(fillEvent(*ev, orgID, ""))
+			err = t.appendEvent(store.FillEvent(*ev, orgID, ""))
 		}
 		return err
 	})

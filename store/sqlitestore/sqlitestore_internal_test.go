@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -220,7 +221,7 @@ func FuzzMembersQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, after, query, status string, limit int) {
 		mq, err := membersQuery("org", store.ListOptions{After: after, Query: query, Status: store.MembershipStatus(status), Limit: limit})
 		if err != nil {
-			if !strings.Contains(err.Error(), "invalid cursor") {
+			if !errors.Is(err, store.ErrInvalidCursor) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			return
@@ -228,7 +229,7 @@ func FuzzMembersQuery(f *testing.F) {
 		if n := strings.Count(mq.query, "?"); n != len(mq.args) {
 			t.Fatalf("%d placeholders, %d args", n, len(mq.args))
 		}
-		if mq.limit < 1 || mq.limit > maxPageSize {
+		if mq.limit < 1 || mq.limit > store.MaxPageSize {
 			t.Fatalf("limit %d out of range", mq.limit)
 		}
 	})

@@ -152,7 +152,7 @@ func (s *Store) LinkIdentity(ctx context.Context, id store.Identity, ev store.Ev
 		if err != nil || !linked {
 			return err
 		}
-		err = t.appendEvent(fillEvent(ev, "", id.UserID))
+		err = t.appendEvent(store.FillEvent(ev, "", id.UserID))
 		return err
 	})
 }
@@ -167,7 +167,7 @@ func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev
 		if n == 0 {
 			return fmt.Errorf("sqlitestore: user %q: %w", userID, store.ErrNotFound)
 		}
-		err = t.appendEvent(fillEvent(ev, "", userID))
+		err = t.appendEvent(store.FillEvent(ev, "", userID))
 		return err
 	})
 }
