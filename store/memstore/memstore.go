@@ -15,7 +15,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +75,24 @@ func New() *Store {
 	}}
 }
 
+// locked runs fn on s's state with s.mu held, after checking that ctx is
+// not done: every method's preamble. fn's result is the method's.
+func locked[T any](ctx context.Context, s *Store, fn func(st *state) (T, error)) (T, error) {
+	if err := ctx.Err(); err != nil {
+		var zero T
+		return zero, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fn(&s.st)
+}
+
+// update is locked for a method that returns only an error.
+func update(ctx context.Context, s *Store, fn func(st *state) error) error {
+	_, err := locked(ctx, s, func(st *state) (struct{}, error) { return struct{}{}, fn(st) })
+	return err
+}
+
 func memberKey(orgID, userID string) string     { return orgID + "\x00" + userID }
 func identityKey(issuer, subject string) string { return issuer + "\x00" + subject }
 
@@ -97,32 +114,26 @@ func (s *state) appendEvent(ev store.Event) {
 
 // CreateOrganization implements store.Organizations.
 func (s *Store) CreateOrganization(ctx context.Context, org store.Organization, ev store.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.createOrganization(org, ev)
+	return update(ctx, s, func(st *state) error {
+		return st.createOrganization(org, ev)
+	})
 }
 
 // CreateOrganizationWithMember implements store.OrganizationMemberCreator.
 func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Organization, ev store.Event, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
-	if err := ctx.Err(); err != nil {
-		return store.CreateMembershipResult{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	events, eventSeq := len(s.st.events), s.st.eventSeq
-	if err := s.st.createOrganization(org, ev); err != nil {
-		return store.CreateMembershipResult{}, err
-	}
-	res, err := s.st.createMembership(p) // writes nothing on error
-	if err != nil {
-		delete(s.st.orgs, org.ID)
-		s.st.events, s.st.eventSeq = s.st.events[:events], eventSeq
-		return store.CreateMembershipResult{}, err
-	}
-	return res, nil
+	return locked(ctx, s, func(st *state) (store.CreateMembershipResult, error) {
+		events, eventSeq := len(st.events), st.eventSeq
+		if err := st.createOrganization(org, ev); err != nil {
+			return store.CreateMembershipResult{}, err
+		}
+		res, err := st.createMembership(p) // writes nothing on error
+		if err != nil {
+			delete(st.orgs, org.ID)
+			st.events, st.eventSeq = st.events[:events], eventSeq
+			return store.CreateMembershipResult{}, err
+		}
+		return res, nil
+	})
 }
 
 func (s *state) createOrganization(org store.Organization, ev store.Event) error {
@@ -131,104 +142,80 @@ func (s *state) createOrganization(org store.Organization, ev store.Event) error
 	}
 	org.Metadata = copyMap(org.Metadata)
 	s.orgs[org.ID] = org
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = org.ID
-	}
-	s.appendEvent(ev)
+	s.appendEvent(store.FillEvent(ev, org.ID, ""))
 	return nil
 }
 
 // GetOrganization implements store.Organizations.
 func (s *Store) GetOrganization(ctx context.Context, orgID string) (store.Organization, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Organization{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	org, ok := s.st.orgs[orgID]
-	if !ok {
-		return store.Organization{}, fmt.Errorf("memstore: organization %q: %w", orgID, store.ErrNotFound)
-	}
-	org.Metadata = copyMap(org.Metadata)
-	return org, nil
+	return locked(ctx, s, func(st *state) (store.Organization, error) {
+		org, ok := st.orgs[orgID]
+		if !ok {
+			return store.Organization{}, fmt.Errorf("memstore: organization %q: %w", orgID, store.ErrNotFound)
+		}
+		org.Metadata = copyMap(org.Metadata)
+		return org, nil
+	})
 }
 
 // GetUser implements store.Users.
 func (s *Store) GetUser(ctx context.Context, userID string) (store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return store.User{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.st.users[userID]
-	if !ok {
-		return store.User{}, fmt.Errorf("memstore: user %q: %w", userID, store.ErrNotFound)
-	}
-	return copyUser(u), nil
+	return locked(ctx, s, func(st *state) (store.User, error) {
+		u, ok := st.users[userID]
+		if !ok {
+			return store.User{}, fmt.Errorf("memstore: user %q: %w", userID, store.ErrNotFound)
+		}
+		return copyUser(u), nil
+	})
 }
 
 // GetUserByEmail implements store.Users.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return store.User{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.st.byEmail[email]
-	if !ok {
-		return store.User{}, fmt.Errorf("memstore: user by email: %w", store.ErrNotFound)
-	}
-	return copyUser(s.st.users[id]), nil
+	return locked(ctx, s, func(st *state) (store.User, error) {
+		id, ok := st.byEmail[email]
+		if !ok {
+			return store.User{}, fmt.Errorf("memstore: user by email: %w", store.ErrNotFound)
+		}
+		return copyUser(st.users[id]), nil
+	})
 }
 
 // GetUserByExternalID implements store.Users. An empty external id is never found.
 func (s *Store) GetUserByExternalID(ctx context.Context, externalID string) (store.User, error) {
-	if err := ctx.Err(); err != nil {
-		return store.User{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.st.byExternal[externalID]
-	if !ok || externalID == "" {
-		return store.User{}, fmt.Errorf("memstore: user by external id: %w", store.ErrNotFound)
-	}
-	return copyUser(s.st.users[id]), nil
+	return locked(ctx, s, func(st *state) (store.User, error) {
+		id, ok := st.byExternal[externalID]
+		if !ok || externalID == "" {
+			return store.User{}, fmt.Errorf("memstore: user by external id: %w", store.ErrNotFound)
+		}
+		return copyUser(st.users[id]), nil
+	})
 }
 
 // GetIdentity implements store.Users.
 func (s *Store) GetIdentity(ctx context.Context, issuer, subject string) (store.Identity, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Identity{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.st.identities[identityKey(issuer, subject)]
-	if !ok {
-		return store.Identity{}, fmt.Errorf("memstore: identity: %w", store.ErrNotFound)
-	}
-	return id, nil
+	return locked(ctx, s, func(st *state) (store.Identity, error) {
+		id, ok := st.identities[identityKey(issuer, subject)]
+		if !ok {
+			return store.Identity{}, fmt.Errorf("memstore: identity: %w", store.ErrNotFound)
+		}
+		return id, nil
+	})
 }
 
 // LinkIdentity implements store.Users. It returns ErrNotFound when
 // id.UserID is not a user.
 func (s *Store) LinkIdentity(ctx context.Context, id store.Identity, ev store.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.st.users[id.UserID]; !ok {
-		return fmt.Errorf("memstore: link identity: user %q: %w", id.UserID, store.ErrNotFound)
-	}
-	linked, err := s.st.linkIdentity(id)
-	if err != nil || !linked {
-		return err
-	}
-	if ev.UserID == "" {
-		ev.UserID = id.UserID
-	}
-	s.st.appendEvent(ev)
-	return nil
+	return update(ctx, s, func(st *state) error {
+		if _, ok := st.users[id.UserID]; !ok {
+			return fmt.Errorf("memstore: link identity: user %q: %w", id.UserID, store.ErrNotFound)
+		}
+		linked, err := st.linkIdentity(id)
+		if err != nil || !linked {
+			return err
+		}
+		st.appendEvent(store.FillEvent(ev, "", id.UserID))
+		return nil
+	})
 }
 
 // linkIdentity inserts id, reporting false when the same link exists already.
@@ -246,47 +233,35 @@ func (s *state) linkIdentity(id store.Identity) (bool, error) {
 
 // RecordLogin implements store.Users. It leaves UpdateTime unchanged.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev store.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.st.users[userID]
-	if !ok {
-		return fmt.Errorf("memstore: record login: user %q: %w", userID, store.ErrNotFound)
-	}
-	u.LastLogin = &at
-	s.st.users[userID] = u
-	if ev.UserID == "" {
-		ev.UserID = userID
-	}
-	s.st.appendEvent(ev)
-	return nil
+	return update(ctx, s, func(st *state) error {
+		u, ok := st.users[userID]
+		if !ok {
+			return fmt.Errorf("memstore: record login: user %q: %w", userID, store.ErrNotFound)
+		}
+		u.LastLogin = &at
+		st.users[userID] = u
+		st.appendEvent(store.FillEvent(ev, "", userID))
+		return nil
+	})
 }
 
 // CreateMembership implements store.Memberships.
 func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
-	if err := ctx.Err(); err != nil {
-		return store.CreateMembershipResult{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.createMembership(p)
+	return locked(ctx, s, func(st *state) (store.CreateMembershipResult, error) {
+		return st.createMembership(p)
+	})
 }
 
 // CreateMemberships implements store.BatchCreator.
 func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]store.BatchResult, len(ps))
-	for i, p := range ps {
-		res, err := s.st.createMembership(p)
-		out[i] = store.BatchResult{CreateMembershipResult: res, Err: err}
-	}
-	return out, nil
+	return locked(ctx, s, func(st *state) ([]store.BatchResult, error) {
+		out := make([]store.BatchResult, len(ps))
+		for i, p := range ps {
+			res, err := st.createMembership(p)
+			out[i] = store.BatchResult{CreateMembershipResult: res, Err: err}
+		}
+		return out, nil
+	})
 }
 
 // createMembership checks everything before it writes anything.
@@ -351,10 +326,7 @@ func (s *state) createMembership(p store.CreateMembershipParams) (store.CreateMe
 	}
 	ev := p.Event
 	ev.UserID = user.ID
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = orgID
-	}
-	s.appendEvent(ev)
+	s.appendEvent(store.FillEvent(ev, orgID, user.ID))
 	return store.CreateMembershipResult{
 		User:        copyUser(user),
 		Membership:  copyMembership(m),
@@ -379,85 +351,64 @@ func (s *state) queue(msg store.OutboxMessage, orgID string) {
 
 // GetMembership implements store.Memberships.
 func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (store.Membership, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Membership{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.st.memberships[memberKey(orgID, userID)]
-	if !ok {
-		return store.Membership{}, fmt.Errorf("memstore: membership: %w", store.ErrNotFound)
-	}
-	return copyMembership(m), nil
+	return locked(ctx, s, func(st *state) (store.Membership, error) {
+		m, ok := st.memberships[memberKey(orgID, userID)]
+		if !ok {
+			return store.Membership{}, fmt.Errorf("memstore: membership: %w", store.ErrNotFound)
+		}
+		return copyMembership(m), nil
+	})
 }
 
 // ListUserMemberships implements store.Memberships. A user with no
 // memberships (or no such user) gets an empty list and no error.
 func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store.Membership, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []store.Membership
-	for _, m := range s.st.memberships {
-		if m.UserID == userID {
-			out = append(out, copyMembership(m))
+	return locked(ctx, s, func(st *state) ([]store.Membership, error) {
+		var out []store.Membership
+		for _, m := range st.memberships {
+			if m.UserID == userID {
+				out = append(out, copyMembership(m))
+			}
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
-	return out, nil
+		sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+		return out, nil
+	})
 }
 
 // ListMembers implements store.Memberships. The cursor is the decimal Seq of
 // the last member of the previous page.
 func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOptions) (store.Page, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Page{}, err
-	}
-	limit := opts.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	if limit > 1000 {
-		limit = 1000
-	}
-	var after int64
-	if opts.After != "" {
-		n, err := strconv.ParseInt(opts.After, 10, 64)
-		if err != nil || n < 0 {
-			return store.Page{}, fmt.Errorf("memstore: list members: cursor %q: %w", opts.After, store.ErrInvalidCursor)
+	return locked(ctx, s, func(st *state) (store.Page, error) {
+		limit, after, err := store.NormalizeListOptions(opts)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("memstore: list members: %w", err)
 		}
-		after = n
-	}
-	q := strings.ToLower(opts.Query)
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var ms []store.Membership
-	for _, m := range s.st.memberships {
-		if m.OrganizationID != orgID || m.Seq <= after {
-			continue
+		q := strings.ToLower(opts.Query)
+		var ms []store.Membership
+		for _, m := range st.memberships {
+			if m.OrganizationID != orgID || m.Seq <= after {
+				continue
+			}
+			if opts.Status != "" && m.EffectiveStatus(opts.Now) != opts.Status {
+				continue
+			}
+			if q != "" && !matches(st.users[m.UserID], q) {
+				continue
+			}
+			ms = append(ms, m)
 		}
-		if opts.Status != "" && m.EffectiveStatus(opts.Now) != opts.Status {
-			continue
+		sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
+		var page store.Page
+		if len(ms) > limit {
+			ms = ms[:limit]
+			page.Next = store.ListCursor(ms[limit-1].Seq)
 		}
-		if q != "" && !matches(s.st.users[m.UserID], q) {
-			continue
+		page.Members = make([]store.Member, len(ms))
+		for i, m := range ms {
+			page.Members[i] = store.Member{User: copyUser(st.users[m.UserID]), Membership: copyMembership(m)}
 		}
-		ms = append(ms, m)
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
-	var page store.Page
-	if len(ms) > limit {
-		ms = ms[:limit]
-		page.Next = strconv.FormatInt(ms[limit-1].Seq, 10)
-	}
-	page.Members = make([]store.Member, len(ms))
-	for i, m := range ms {
-		page.Members[i] = store.Member{User: copyUser(s.st.users[m.UserID]), Membership: copyMembership(m)}
-	}
-	return page, nil
+		return page, nil
+	})
 }
 
 // matches reports whether the user's email or a name contains the lowercase q.
@@ -473,54 +424,48 @@ func matches(u store.User, q string) bool {
 // UpdateMembership implements store.Memberships. A non-nil Metadata
 // replaces the whole map.
 func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u store.MembershipUpdate, now time.Time, ev store.Event) (store.Membership, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Membership{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := memberKey(orgID, userID)
-	m, ok := s.st.memberships[k]
-	if !ok {
-		return store.Membership{}, fmt.Errorf("memstore: update membership: %w", store.ErrNotFound)
-	}
-	if m.LosesRole(u.KeepRole, m.Status, u.Roles) && !s.st.otherActiveHolder(orgID, userID, u.KeepRole) {
-		return store.Membership{}, fmt.Errorf("memstore: update membership: role %q: %w", u.KeepRole, store.ErrLastRoleHolder)
-	}
-	if u.Roles != nil {
-		m.Roles = append([]string{}, u.Roles...)
-	}
-	if u.Metadata != nil {
-		m.Metadata = copyMap(u.Metadata)
-	}
-	m.UpdateTime = now
-	s.st.memberships[k] = m
-	s.st.appendEvent(fillEvent(ev, orgID, userID))
-	return copyMembership(m), nil
+	return locked(ctx, s, func(st *state) (store.Membership, error) {
+		k := memberKey(orgID, userID)
+		m, ok := st.memberships[k]
+		if !ok {
+			return store.Membership{}, fmt.Errorf("memstore: update membership: %w", store.ErrNotFound)
+		}
+		if m.LosesRole(u.KeepRole, m.Status, u.Roles) && !st.otherActiveHolder(orgID, userID, u.KeepRole) {
+			return store.Membership{}, fmt.Errorf("memstore: update membership: role %q: %w", u.KeepRole, store.ErrLastRoleHolder)
+		}
+		if u.Roles != nil {
+			m.Roles = append([]string{}, u.Roles...)
+		}
+		if u.Metadata != nil {
+			m.Metadata = copyMap(u.Metadata)
+		}
+		m.UpdateTime = now
+		st.memberships[k] = m
+		st.appendEvent(store.FillEvent(ev, orgID, userID))
+		return copyMembership(m), nil
+	})
 }
 
 // SetMembershipStatus implements store.Memberships.
 func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c store.StatusChange) (store.Membership, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Membership{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := memberKey(orgID, userID)
-	m, ok := s.st.memberships[k]
-	if !ok {
-		return store.Membership{}, fmt.Errorf("memstore: set membership status: %w", store.ErrNotFound)
-	}
-	if m.Status != c.From {
-		return store.Membership{}, fmt.Errorf("memstore: set membership status: is %s, not %s: %w", m.Status, c.From, store.ErrWrongStatus)
-	}
-	if m.LosesRole(c.KeepRole, c.To, nil) && !s.st.otherActiveHolder(orgID, userID, c.KeepRole) {
-		return store.Membership{}, fmt.Errorf("memstore: set membership status: role %q: %w", c.KeepRole, store.ErrLastRoleHolder)
-	}
-	m.Status = c.To
-	m.UpdateTime = c.Now
-	s.st.memberships[k] = m
-	s.st.appendEvent(fillEvent(c.Event, orgID, userID))
-	return copyMembership(m), nil
+	return locked(ctx, s, func(st *state) (store.Membership, error) {
+		k := memberKey(orgID, userID)
+		m, ok := st.memberships[k]
+		if !ok {
+			return store.Membership{}, fmt.Errorf("memstore: set membership status: %w", store.ErrNotFound)
+		}
+		if m.Status != c.From {
+			return store.Membership{}, fmt.Errorf("memstore: set membership status: is %s, not %s: %w", m.Status, c.From, store.ErrWrongStatus)
+		}
+		if m.LosesRole(c.KeepRole, c.To, nil) && !st.otherActiveHolder(orgID, userID, c.KeepRole) {
+			return store.Membership{}, fmt.Errorf("memstore: set membership status: role %q: %w", c.KeepRole, store.ErrLastRoleHolder)
+		}
+		m.Status = c.To
+		m.UpdateTime = c.Now
+		st.memberships[k] = m
+		st.appendEvent(store.FillEvent(c.Event, orgID, userID))
+		return copyMembership(m), nil
+	})
 }
 
 // otherActiveHolder reports whether an ACTIVE membership of orgID other
@@ -536,93 +481,84 @@ func (s *state) otherActiveHolder(orgID, userID, role string) bool {
 
 // GetInvitation implements store.Memberships.
 func (s *Store) GetInvitation(ctx context.Context, invitationID string) (store.Invitation, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Invitation{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inv, ok := s.st.invitations[invitationID]
-	if !ok {
-		return store.Invitation{}, fmt.Errorf("memstore: invitation: %w", store.ErrNotFound)
-	}
-	return copyInvitation(inv.inv), nil
+	return locked(ctx, s, func(st *state) (store.Invitation, error) {
+		inv, ok := st.invitations[invitationID]
+		if !ok {
+			return store.Invitation{}, fmt.Errorf("memstore: invitation: %w", store.ErrNotFound)
+		}
+		return copyInvitation(inv.inv), nil
+	})
 }
 
 // GetMembershipInvitation implements store.Memberships. "Newest" is the
 // last inserted; revoked and spent invitations count.
 func (s *Store) GetMembershipInvitation(ctx context.Context, orgID, userID string) (store.Invitation, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Invitation{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var best invitation
-	for _, inv := range s.st.invitations {
-		if inv.inv.OrganizationID == orgID && inv.inv.UserID == userID && inv.seq > best.seq {
-			best = inv
+	return locked(ctx, s, func(st *state) (store.Invitation, error) {
+		var best invitation
+		for _, inv := range st.invitations {
+			if inv.inv.OrganizationID == orgID && inv.inv.UserID == userID && inv.seq > best.seq {
+				best = inv
+			}
 		}
-	}
-	if best.seq == 0 {
-		return store.Invitation{}, fmt.Errorf("memstore: membership invitation: %w", store.ErrNotFound)
-	}
-	return copyInvitation(best.inv), nil
+		if best.seq == 0 {
+			return store.Invitation{}, fmt.Errorf("memstore: membership invitation: %w", store.ErrNotFound)
+		}
+		return copyInvitation(best.inv), nil
+	})
 }
 
 // AcceptInvitation implements store.Memberships. Checks run in this order:
 // ErrNotFound, ErrInviteUsed, ErrInviteRevoked, ErrInviteExpired,
 // ErrNotFound (membership), ErrWrongStatus, ErrIdentityTaken.
 func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (store.Membership, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Membership{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	row, m, err := s.pendingInvitation("accept", p.InvitationID, p.Now)
-	if err != nil {
-		return store.Membership{}, err
-	}
-	inv := row.inv
-	k := memberKey(inv.OrganizationID, inv.UserID)
-	id := p.Identity
-	id.UserID = inv.UserID
-	if cur, ok := s.st.identities[identityKey(id.Issuer, id.Subject)]; ok && cur.UserID != id.UserID {
-		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrIdentityTaken)
-	}
-
-	// Write.
-	if _, err := s.st.linkIdentity(id); err != nil {
-		return store.Membership{}, err // unreachable: checked above
-	}
-	spent := p.Now
-	inv.SpendTime = &spent
-	row.inv = inv
-	s.st.invitations[inv.ID] = row
-	if p.EmailVerified {
-		u := s.st.users[inv.UserID]
-		if !u.Profile.EmailVerified {
-			u.Profile.EmailVerified = true
-			u.UpdateTime = p.Now
-			s.st.users[u.ID] = u
+	return locked(ctx, s, func(st *state) (store.Membership, error) {
+		row, m, err := st.pendingInvitation("accept", p.InvitationID, p.Now)
+		if err != nil {
+			return store.Membership{}, err
 		}
-	}
-	m.Status = store.StatusActive
-	m.InviteExpireTime = time.Time{}
-	if p.IdentityProvider != "" {
-		m.PrimaryIdentityProvider = p.IdentityProvider
-	}
-	m.UpdateTime = p.Now
-	s.st.memberships[k] = m
-	s.st.appendEvent(fillEvent(p.Event, inv.OrganizationID, inv.UserID))
-	return copyMembership(m), nil
+		inv := row.inv
+		k := memberKey(inv.OrganizationID, inv.UserID)
+		id := p.Identity
+		id.UserID = inv.UserID
+		if cur, ok := st.identities[identityKey(id.Issuer, id.Subject)]; ok && cur.UserID != id.UserID {
+			return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrIdentityTaken)
+		}
+
+		// Write.
+		if _, err := st.linkIdentity(id); err != nil {
+			return store.Membership{}, err // unreachable: checked above
+		}
+		spent := p.Now
+		inv.SpendTime = &spent
+		row.inv = inv
+		st.invitations[inv.ID] = row
+		if p.EmailVerified {
+			u := st.users[inv.UserID]
+			if !u.Profile.EmailVerified {
+				u.Profile.EmailVerified = true
+				u.UpdateTime = p.Now
+				st.users[u.ID] = u
+			}
+		}
+		m.Status = store.StatusActive
+		m.InviteExpireTime = time.Time{}
+		if p.IdentityProvider != "" {
+			m.PrimaryIdentityProvider = p.IdentityProvider
+		}
+		m.UpdateTime = p.Now
+		st.memberships[k] = m
+		st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		return copyMembership(m), nil
+	})
 }
 
 // pendingInvitation returns an unspent, unrevoked invitation and its
 // PENDING_INVITE membership, or the error op (e.g. "accept") reports:
 // ErrNotFound, ErrInviteUsed, ErrInviteRevoked, then — when expiredAt is
 // not zero and the invitation expired by then — ErrInviteExpired, then
-// ErrNotFound (membership) or ErrWrongStatus. Callers hold s.mu.
-func (s *Store) pendingInvitation(op, invitationID string, expiredAt time.Time) (invitation, store.Membership, error) {
-	row, ok := s.st.invitations[invitationID]
+// ErrNotFound (membership) or ErrWrongStatus.
+func (s *state) pendingInvitation(op, invitationID string, expiredAt time.Time) (invitation, store.Membership, error) {
+	row, ok := s.invitations[invitationID]
 	if !ok {
 		return row, store.Membership{}, fmt.Errorf("memstore: %s: %w", op, store.ErrNotFound)
 	}
@@ -635,7 +571,7 @@ func (s *Store) pendingInvitation(op, invitationID string, expiredAt time.Time) 
 	case !expiredAt.IsZero() && !expiredAt.Before(inv.ExpireTime):
 		return row, store.Membership{}, fmt.Errorf("memstore: %s: %w", op, store.ErrInviteExpired)
 	}
-	m, ok := s.st.memberships[memberKey(inv.OrganizationID, inv.UserID)]
+	m, ok := s.memberships[memberKey(inv.OrganizationID, inv.UserID)]
 	if !ok {
 		return row, store.Membership{}, fmt.Errorf("memstore: %s: membership: %w", op, store.ErrNotFound)
 	}
@@ -649,122 +585,111 @@ func (s *Store) pendingInvitation(op, invitationID string, expiredAt time.Time) 
 // may be reissued; a spent or revoked one may not (ErrInviteUsed,
 // ErrInviteRevoked).
 func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (store.Invitation, error) {
-	if err := ctx.Err(); err != nil {
-		return store.Invitation{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	row, m, err := s.pendingInvitation("reissue", p.InvitationID, time.Time{}) // an expired invitation may be reissued
-	if err != nil {
-		return store.Invitation{}, err
-	}
-	inv := row.inv
-	k := memberKey(inv.OrganizationID, inv.UserID)
-	if p.Outbox != nil && p.Outbox.ID != "" {
-		if _, ok := s.st.outbox[p.Outbox.ID]; ok {
-			return store.Invitation{}, fmt.Errorf("memstore: reissue: outbox id %q is taken", p.Outbox.ID)
+	return locked(ctx, s, func(st *state) (store.Invitation, error) {
+		row, m, err := st.pendingInvitation("reissue", p.InvitationID, time.Time{}) // an expired invitation may be reissued
+		if err != nil {
+			return store.Invitation{}, err
 		}
-	}
+		inv := row.inv
+		k := memberKey(inv.OrganizationID, inv.UserID)
+		if p.Outbox != nil && p.Outbox.ID != "" {
+			if _, ok := st.outbox[p.Outbox.ID]; ok {
+				return store.Invitation{}, fmt.Errorf("memstore: reissue: outbox id %q is taken", p.Outbox.ID)
+			}
+		}
 
-	// Write.
-	inv.VerifierHash = append([]byte(nil), p.NewVerifierHash...)
-	inv.ExpireTime = p.NewExpireTime
-	row.inv = inv
-	s.st.invitations[inv.ID] = row
-	m.InviteExpireTime = p.NewExpireTime
-	m.UpdateTime = p.Now
-	s.st.memberships[k] = m
-	if p.Outbox != nil {
-		s.st.queue(*p.Outbox, inv.OrganizationID)
-	}
-	s.st.appendEvent(fillEvent(p.Event, inv.OrganizationID, inv.UserID))
-	return copyInvitation(inv), nil
+		// Write.
+		inv.VerifierHash = append([]byte(nil), p.NewVerifierHash...)
+		inv.ExpireTime = p.NewExpireTime
+		row.inv = inv
+		st.invitations[inv.ID] = row
+		m.InviteExpireTime = p.NewExpireTime
+		m.UpdateTime = p.Now
+		st.memberships[k] = m
+		if p.Outbox != nil {
+			st.queue(*p.Outbox, inv.OrganizationID)
+		}
+		st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		return copyInvitation(inv), nil
+	})
 }
 
 // RevokeInvitation implements store.Memberships. It marks every unspent,
 // unrevoked invitation of (orgID, userID) revoked at now.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now time.Time, ev store.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := memberKey(orgID, userID)
-	m, ok := s.st.memberships[k]
-	if !ok {
-		return fmt.Errorf("memstore: revoke: %w", store.ErrNotFound)
-	}
-	if m.Status != store.StatusPendingInvite {
-		return fmt.Errorf("memstore: revoke: membership is %s: %w", m.Status, store.ErrWrongStatus)
-	}
-	delete(s.st.memberships, k)
-	for id, row := range s.st.invitations {
-		inv := row.inv
-		if inv.OrganizationID == orgID && inv.UserID == userID && inv.SpendTime == nil && inv.RevokeTime == nil {
-			t := now
-			row.inv.RevokeTime = &t
-			s.st.invitations[id] = row
+	return update(ctx, s, func(st *state) error {
+		k := memberKey(orgID, userID)
+		m, ok := st.memberships[k]
+		if !ok {
+			return fmt.Errorf("memstore: revoke: %w", store.ErrNotFound)
 		}
-	}
-	s.st.appendEvent(fillEvent(ev, orgID, userID))
-	return nil
-}
-
-// fillEvent sets the event's organization and user when they are empty.
-func fillEvent(ev store.Event, orgID, userID string) store.Event {
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = orgID
-	}
-	if ev.UserID == "" {
-		ev.UserID = userID
-	}
-	return ev
+		if m.Status != store.StatusPendingInvite {
+			return fmt.Errorf("memstore: revoke: membership is %s: %w", m.Status, store.ErrWrongStatus)
+		}
+		delete(st.memberships, k)
+		for id, row := range st.invitations {
+			inv := row.inv
+			if inv.OrganizationID == orgID && inv.UserID == userID && inv.SpendTime == nil && inv.RevokeTime == nil {
+				t := now
+				row.inv.RevokeTime = &t
+				st.invitations[id] = row
+			}
+		}
+		st.appendEvent(store.FillEvent(ev, orgID, userID))
+		return nil
+	})
 }
 
 // AppendEvent implements store.Events.
 func (s *Store) AppendEvent(ctx context.Context, ev store.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.st.appendEvent(ev)
-	return nil
+	return update(ctx, s, func(st *state) error {
+		st.appendEvent(ev)
+		return nil
+	})
 }
 
 // ListEvents implements store.Events.
 func (s *Store) ListEvents(ctx context.Context, orgID string, afterSeq int64, limit int) ([]store.Event, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if limit <= 0 {
 		limit = 100
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := sort.Search(len(s.st.events), func(i int) bool { return s.st.events[i].Seq > afterSeq })
-	var out []store.Event
-	for ; i < len(s.st.events) && len(out) < limit; i++ {
-		if ev := s.st.events[i]; ev.OrganizationID == orgID {
-			out = append(out, copyEvent(ev))
+	return locked(ctx, s, func(st *state) ([]store.Event, error) {
+		i := sort.Search(len(st.events), func(i int) bool { return st.events[i].Seq > afterSeq })
+		var out []store.Event
+		for ; i < len(st.events) && len(out) < limit; i++ {
+			if ev := st.events[i]; ev.OrganizationID == orgID {
+				out = append(out, copyEvent(ev))
+			}
 		}
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // ClaimOutbox implements store.Outbox. A limit of 0 or less means 100.
 func (s *Store) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.OutboxMessage, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if limit <= 0 {
 		limit = 100
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return locked(ctx, s, func(st *state) ([]store.OutboxMessage, error) {
+		rows := st.oldestOutbox(limit, func(m store.OutboxMessage) bool {
+			return m.Status == store.OutboxQueued && !m.NextAttemptTime.After(now) && !m.LeaseUntil.After(now)
+		})
+		out := make([]store.OutboxMessage, len(rows))
+		for i, r := range rows {
+			r.msg.LeaseUntil = leaseUntil
+			st.outbox[r.msg.ID] = r
+			out[i] = copyOutbox(r.msg)
+		}
+		return out, nil
+	})
+}
+
+// oldestOutbox returns the first limit messages that keep accepts, oldest
+// first.
+func (s *state) oldestOutbox(limit int, keep func(store.OutboxMessage) bool) []outboxRow {
 	var rows []outboxRow
-	for _, r := range s.st.outbox {
-		if r.msg.Status == store.OutboxQueued && !r.msg.NextAttemptTime.After(now) && !r.msg.LeaseUntil.After(now) {
+	for _, r := range s.outbox {
+		if keep(r.msg) {
 			rows = append(rows, r)
 		}
 	}
@@ -772,13 +697,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, now, leaseUntil time.Time, limi
 	if len(rows) > limit {
 		rows = rows[:limit]
 	}
-	out := make([]store.OutboxMessage, len(rows))
-	for i, r := range rows {
-		r.msg.LeaseUntil = leaseUntil
-		s.st.outbox[r.msg.ID] = r
-		out[i] = copyOutbox(r.msg)
-	}
-	return out, nil
+	return rows
 }
 
 // outboxQueued returns the QUEUED message id, ok=false (and nil error) when
@@ -795,107 +714,82 @@ func (s *state) outboxQueued(id string) (outboxRow, bool, error) {
 // MarkOutboxSent implements store.Outbox. It is a no-op for a message that
 // is already SENT or DEAD.
 func (s *Store) MarkOutboxSent(ctx context.Context, id string, at time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok, err := s.st.outboxQueued(id)
-	if err != nil || !ok {
-		return err
-	}
-	r.msg.Status = store.OutboxSent
-	r.msg.SentTime = &at
-	r.msg.Sealed = nil
-	r.msg.LeaseUntil = time.Time{}
-	s.st.outbox[id] = r
-	return nil
+	return update(ctx, s, func(st *state) error {
+		r, ok, err := st.outboxQueued(id)
+		if err != nil || !ok {
+			return err
+		}
+		r.msg.Status = store.OutboxSent
+		r.msg.SentTime = &at
+		r.msg.Sealed = nil
+		r.msg.LeaseUntil = time.Time{}
+		st.outbox[id] = r
+		return nil
+	})
 }
 
 // MarkOutboxRetry implements store.Outbox. It is a no-op for a message that
 // is already SENT or DEAD.
 func (s *Store) MarkOutboxRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok, err := s.st.outboxQueued(id)
-	if err != nil || !ok {
-		return err
-	}
-	r.msg.Attempts = attempts
-	r.msg.LastError = lastErr
-	r.msg.NextAttemptTime = next
-	r.msg.LeaseUntil = time.Time{}
-	s.st.outbox[id] = r
-	return nil
+	return update(ctx, s, func(st *state) error {
+		r, ok, err := st.outboxQueued(id)
+		if err != nil || !ok {
+			return err
+		}
+		r.msg.Attempts = attempts
+		r.msg.LastError = lastErr
+		r.msg.NextAttemptTime = next
+		r.msg.LeaseUntil = time.Time{}
+		st.outbox[id] = r
+		return nil
+	})
 }
 
 // MarkOutboxDead implements store.Outbox. It is a no-op (no event) for a
 // message that is already SENT or DEAD.
 func (s *Store) MarkOutboxDead(ctx context.Context, id string, attempts int, lastErr string, at time.Time, ev store.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok, err := s.st.outboxQueued(id)
-	if err != nil || !ok {
-		return err
-	}
-	r.msg.Status = store.OutboxDead
-	r.msg.Attempts = attempts
-	r.msg.LastError = lastErr
-	r.msg.Sealed = nil
-	r.msg.LeaseUntil = time.Time{}
-	s.st.outbox[id] = r
-	if ev.OrganizationID == "" {
-		ev.OrganizationID = r.msg.OrganizationID
-	}
-	s.st.appendEvent(ev)
-	return nil
+	return update(ctx, s, func(st *state) error {
+		r, ok, err := st.outboxQueued(id)
+		if err != nil || !ok {
+			return err
+		}
+		r.msg.Status = store.OutboxDead
+		r.msg.Attempts = attempts
+		r.msg.LastError = lastErr
+		r.msg.Sealed = nil
+		r.msg.LeaseUntil = time.Time{}
+		st.outbox[id] = r
+		st.appendEvent(store.FillEvent(ev, r.msg.OrganizationID, ""))
+		return nil
+	})
 }
 
 // ListOutbox implements store.Outbox. An empty status means any status.
 func (s *Store) ListOutbox(ctx context.Context, orgID string, status store.OutboxStatus, limit int) ([]store.OutboxMessage, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if limit <= 0 {
 		limit = 100
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var rows []outboxRow
-	for _, r := range s.st.outbox {
-		if r.msg.OrganizationID == orgID && (status == "" || r.msg.Status == status) {
-			rows = append(rows, r)
+	return locked(ctx, s, func(st *state) ([]store.OutboxMessage, error) {
+		rows := st.oldestOutbox(limit, func(m store.OutboxMessage) bool {
+			return m.OrganizationID == orgID && (status == "" || m.Status == status)
+		})
+		out := make([]store.OutboxMessage, len(rows))
+		for i, r := range rows {
+			out[i] = copyOutbox(r.msg)
 		}
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
-	if len(rows) > limit {
-		rows = rows[:limit]
-	}
-	out := make([]store.OutboxMessage, len(rows))
-	for i, r := range rows {
-		out[i] = copyOutbox(r.msg)
-	}
-	return out, nil
+		return out, nil
+	})
 }
 
 // CountOutbox implements store.Outbox. An empty status means any status.
 func (s *Store) CountOutbox(ctx context.Context, status store.OutboxStatus) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.st.outbox {
-		if status == "" || r.msg.Status == status {
-			n++
+	return locked(ctx, s, func(st *state) (int, error) {
+		n := 0
+		for _, r := range st.outbox {
+			if status == "" || r.msg.Status == status {
+				n++
+			}
 		}
-	}
-	return n, nil
+		return n, nil
+	})
 }
