@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/invitekit/invitekit/mailer"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/pgstore"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // Replica tests: two app replicas, each with its own pool, Store and
@@ -302,4 +304,161 @@ func TestReplicasDispatchersDeliverOnce(t *testing.T) {
 	pool := rs[0].pool
 	assert.Equal(t, mails, count(t, pool, schema, `SELECT count(*) FROM %[1]s.outbox WHERE status = 'SENT' AND sealed IS NULL AND sent_time IS NOT NULL`))
 	assert.Equal(t, 0, count(t, pool, schema, `SELECT count(*) FROM %[1]s.outbox WHERE status <> 'SENT'`))
+}
+
+// Bootstrap tests: two replicas (two pools, two Stores, one schema) start
+// at once and each creates the same organization with the same first
+// admin, as a deployment's startup code would. Exactly one creates it; the
+// other is told store.ErrOrganizationExists (not ErrAlreadyMember, not a
+// unique violation, not a deadlock), and both go on using it.
+
+// holdAfterOrg is a pgx tracer that, once armed, holds the connection
+// about to look the organization's first user up (the statement after the
+// organization insert) until another backend is seen waiting on a lock:
+// the other replica's insert of the same organization, which then waits
+// on this transaction.
+type holdAfterOrg struct {
+	control *pgxpool.Pool
+	armed   atomic.Bool
+	waited  atomic.Bool // the other backend was seen waiting
+}
+
+func (h *holdAfterOrg) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if !strings.Contains(data.SQL, "INSERT INTO") || !strings.Contains(data.SQL, ".users (") || !h.armed.CompareAndSwap(true, false) {
+		return ctx
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		err := h.control.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND application_name = 'invitekit-bootstrap-B'`).Scan(&n)
+		if err == nil && n > 0 {
+			h.waited.Store(true)
+			return ctx
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return ctx
+}
+func (h *holdAfterOrg) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// bootstrapReplicas returns two Stores on one fresh schema, each on its own
+// pool named invitekit-bootstrap-A and -B; tracer, when not nil, traces A's.
+func bootstrapReplicas(t *testing.T, tracer pgx.QueryTracer) (string, *pgxpool.Pool, [2]*pgstore.Store) {
+	t.Helper()
+	schema := freshSchema(t)
+	var sts [2]*pgstore.Store
+	for i, name := range []string{"A", "B"} {
+		pool := newPool(t, func(cfg *pgxpool.Config) {
+			cfg.ConnConfig.RuntimeParams["application_name"] = "invitekit-bootstrap-" + name
+			if i == 0 && tracer != nil {
+				cfg.ConnConfig.Tracer = tracer
+			}
+		})
+		st, err := pgstore.New(t.Context(), pool, pgstore.Config{Schema: schema})
+		require.NoError(t, err)
+		sts[i] = st
+	}
+	return schema, newPool(t), sts
+}
+
+// bootstrap is what a replica runs at startup: the organization and its
+// first admin (invited), each replica with its own fresh ids.
+func bootstrap(ctx context.Context, st *pgstore.Store, orgID, email string, now time.Time) error {
+	org := store.Organization{ID: orgID, Name: "Acme", Locale: "en", CreateTime: now, UpdateTime: now}
+	ev := store.Event{ID: store.NewID("evt"), OrganizationID: orgID, Type: store.EventOrganizationCreated, CreateTime: now}
+	p := storetest.InviteParams(orgID, email, now)
+	p.Membership.Roles = []string{"admin"}
+	_, err := st.CreateOrganizationWithMember(ctx, org, ev, p)
+	return err
+}
+
+// checkBootstrapped checks that both replicas go on with the organization
+// (one of everything written) and can both use it.
+func checkBootstrapped(t *testing.T, control *pgxpool.Pool, schema string, sts [2]*pgstore.Store, orgID, email string, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	countOf := func(query string, args ...any) int { return count(t, control, schema, query, args...) }
+	assert.Equal(t, 1, countOf(`SELECT count(*) FROM %[1]s.organizations WHERE id = $1`, orgID))
+	assert.Equal(t, 1, countOf(`SELECT count(*) FROM %[1]s.users WHERE email = $1`, email))
+	assert.Equal(t, 1, countOf(`SELECT count(*) FROM %[1]s.memberships WHERE org_id = $1`, orgID))
+	assert.Equal(t, 1, countOf(`SELECT count(*) FROM %[1]s.invitations WHERE org_id = $1`, orgID))
+	assert.Equal(t, 1, countOf(`SELECT count(*) FROM %[1]s.outbox WHERE org_id = $1`, orgID))
+	assert.Equal(t, 2, countOf(`SELECT count(*) FROM %[1]s.events WHERE org_id = $1`, orgID), "organization.created and membership.invited, once")
+
+	for i, st := range sts {
+		org, err := st.GetOrganization(ctx, orgID)
+		require.NoError(t, err, "replica %d", i)
+		assert.Equal(t, "Acme", org.Name)
+		admin, err := st.GetUserByEmail(ctx, email)
+		require.NoError(t, err, "replica %d", i)
+		m, err := st.GetMembership(ctx, orgID, admin.ID)
+		require.NoError(t, err, "replica %d", i)
+		assert.True(t, m.HasRole("admin"))
+		_, err = st.CreateMembership(ctx, storetest.InviteParams(orgID, fmt.Sprintf("member%d.%s", i, email), now))
+		require.NoError(t, err, "replica %d invites into the organization", i)
+	}
+}
+
+// TestBootstrapOverlapping: replica A has inserted the organization and
+// holds its transaction open while replica B's insert of the same
+// organization waits on it; then A commits. B gets ErrOrganizationExists.
+func TestBootstrapOverlapping(t *testing.T) {
+	hold := &holdAfterOrg{control: newPool(t)}
+	schema, control, sts := bootstrapReplicas(t, hold)
+	ctx := t.Context()
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	orgID, email := "org_bootstrap", "founder@example.com"
+
+	hold.armed.Store(true)
+	errA := make(chan error, 1)
+	go func() { errA <- bootstrap(ctx, sts[0], orgID, email, now) }()
+	// B starts once A has inserted the organization (A is then held until
+	// B waits on it).
+	require.Eventually(t, func() bool { return !hold.armed.Load() }, 10*time.Second, time.Millisecond, "A reached its user insert")
+	errB := bootstrap(ctx, sts[1], orgID, email, now)
+	require.NoError(t, <-errA, "replica A creates the organization")
+	require.True(t, hold.waited.Load(), "replica B's insert waited on replica A's transaction")
+	require.ErrorIs(t, errB, store.ErrOrganizationExists, "replica B")
+	assert.NotErrorIs(t, errB, store.ErrAlreadyMember)
+
+	checkBootstrapped(t, control, schema, sts, orgID, email, now)
+}
+
+// TestBootstrapRacing: the two replicas start at the same instant, many
+// times over (a fresh organization each round): exactly one creates it,
+// the other gets ErrOrganizationExists.
+func TestBootstrapRacing(t *testing.T) {
+	schema, control, sts := bootstrapReplicas(t, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second) // a deadlock fails, not hangs
+	defer cancel()
+	now := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	const rounds = 25
+	for round := range rounds {
+		orgID, email := fmt.Sprintf("org_race%02d", round), fmt.Sprintf("founder%02d@example.com", round)
+		var (
+			errs  [2]error
+			wg    sync.WaitGroup
+			start = make(chan struct{})
+		)
+		for i, st := range sts {
+			wg.Go(func() {
+				<-start
+				errs[i] = bootstrap(ctx, st, orgID, email, now)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var created int
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, store.ErrOrganizationExists):
+				t.Errorf("round %d, replica %d: %v, want nil or ErrOrganizationExists", round, i, err)
+			}
+		}
+		require.Equal(t, 1, created, "round %d: exactly one replica creates the organization (errors %v)", round, errs)
+		checkBootstrapped(t, control, schema, sts, orgID, email, now)
+	}
 }

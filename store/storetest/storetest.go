@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"Organization/CreateGet", testOrganizationCreateGet},
 		{"Organization/WithMember", testOrganizationWithMember},
+		{"Organization/Repeated", testOrganizationRepeated},
 		{"NotFound", testNotFound},
 		{"CreateMembership/NewUser", testCreateNewUser},
 		{"CreateMembership/ReusesUserByEmail", testReuseUserByEmail},

@@ -350,3 +350,49 @@ func testOrganizationWithMember(t *testing.T, f *fixture) {
 	assert.Equal(t, store.StatusActive, res.Membership.Status)
 	assert.Len(t, f.events(lost.ID), 2)
 }
+
+// testOrganizationRepeated: creating an organization again with the same id
+// and the same first admin (a bootstrap that runs twice) is refused with
+// ErrOrganizationExists, not with the admin's ErrAlreadyMember, and writes
+// nothing.
+func testOrganizationRepeated(t *testing.T, f *fixture) {
+	oc, ok := f.st.(store.OrganizationMemberCreator)
+	if !ok {
+		t.Skip("the store does not implement store.OrganizationMemberCreator")
+	}
+	for _, tc := range []struct {
+		name   string
+		params func(orgID, email string) store.CreateMembershipParams
+	}{
+		{"Invite", func(orgID, email string) store.CreateMembershipParams { return InviteParams(orgID, email, f.now) }},
+		{"Add", func(orgID, email string) store.CreateMembershipParams { return AddParams(orgID, email, f.now) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			org := store.Organization{ID: store.NewID("org"), Name: "Acme", Locale: "en", CreateTime: f.now, UpdateTime: f.now}
+			email := f.email("admin")
+			first, err := oc.CreateOrganizationWithMember(f.ctx, org, f.ev(org.ID, "", store.EventOrganizationCreated), tc.params(org.ID, email))
+			require.NoError(t, err)
+			before := f.snapshot(org.ID)
+
+			// The same organization and the same admin, with fresh ids
+			// (invitation, mail, event), as a second run would send them.
+			again := org
+			again.Name = "Acme again"
+			_, err = oc.CreateOrganizationWithMember(f.ctx, again, f.ev(org.ID, "", store.EventOrganizationCreated), tc.params(org.ID, email))
+			require.ErrorIs(t, err, store.ErrOrganizationExists)
+			assert.NotErrorIs(t, err, store.ErrAlreadyMember)
+
+			// Without the admin, too.
+			err = f.st.CreateOrganization(f.ctx, again, f.ev(org.ID, "", store.EventOrganizationCreated))
+			require.ErrorIs(t, err, store.ErrOrganizationExists)
+
+			assert.Equal(t, before, f.snapshot(org.ID), "a refused repeat writes nothing")
+			got, err := f.st.GetOrganization(f.ctx, org.ID)
+			require.NoError(t, err)
+			assert.Equal(t, "Acme", got.Name)
+			u, err := f.st.GetUserByEmail(f.ctx, email)
+			require.NoError(t, err)
+			assert.Equal(t, first.User.ID, u.ID, "the admin is the first run's user")
+		})
+	}
+}
