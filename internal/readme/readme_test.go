@@ -569,7 +569,7 @@ func TestCheckerCatchesErrors(t *testing.T) {
 // main function of examples/minimal/main.go, as the README says.
 func TestQuickStartIsMinimalExample(t *testing.T) {
 	md := readREADME(t)
-	_, after, ok := strings.Cut(md, "\n## Quick start\n")
+	before, after, ok := strings.Cut(md, "\n## Quick start\n")
 	if !ok {
 		t.Fatal(`README.md has no "## Quick start" section`)
 	}
@@ -586,6 +586,14 @@ func TestQuickStartIsMinimalExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(mainGo), block+"\n") {
-		t.Errorf("the README's Quick start block is not the func main of examples/minimal/main.go; update one of them")
+		first := ""
+		for i, line := range strings.Split(block, "\n") {
+			if !strings.Contains(string(mainGo), line+"\n") {
+				at := strings.Count(before, "\n") + 2 + sns[0].Line + i // lines of before, the heading, the block
+				first = fmt.Sprintf("; %s:%d is not in it: %s", readmeName, at, strings.TrimSpace(line))
+				break
+			}
+		}
+		t.Errorf("the README's Quick start block is not the func main of examples/minimal/main.go%s; update one of them", first)
 	}
 }
