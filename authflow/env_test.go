@@ -20,7 +20,7 @@ import (
 
 	"github.com/invitekit/invitekit/authflow"
 	"github.com/invitekit/invitekit/invite"
-	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/middleware"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
@@ -58,7 +58,7 @@ type env struct {
 	app    *httptest.Server
 	op     *testOP
 	tamper *tamperTransport
-	sealer *mailer.Sealer
+	sealer *outbox.Sealer
 	logs   *syncBuffer // everything the kit logged, at debug level
 	org    store.Organization
 	admin  store.User
@@ -91,10 +91,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sealer, err = mailer.NewSealer(secretKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.sealer = e.svc.Sealer()
 	e.tamper = &tamperTransport{base: http.DefaultTransport}
 	e.flow, err = authflow.New(e.svc, e.sm, authflow.Config{
 		Issuer:              e.op.issuer,
@@ -187,7 +184,7 @@ func (e *env) linkFor(email string) string {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		link := secret["accept_url"]
+		link := secret[outbox.SecretAcceptURL]
 		if !strings.HasPrefix(link, e.app.URL+"/accept?token=") {
 			e.t.Fatalf("accept link %q", link)
 		}

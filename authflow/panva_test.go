@@ -20,7 +20,6 @@ import (
 
 	"github.com/invitekit/invitekit/authflow"
 	"github.com/invitekit/invitekit/invite"
-	"github.com/invitekit/invitekit/mailer"
 	"github.com/invitekit/invitekit/middleware"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
@@ -219,9 +218,7 @@ func (e *env) setupKit(t *testing.T, mkCfg func(*scs.SessionManager, *invite.Ser
 	if e.svc, err = invite.New(e.st, invite.Config{SecretKey: secretKey, AcceptURL: e.app.URL + "/accept", Now: e.clock.Now}); err != nil {
 		t.Fatal(err)
 	}
-	if e.sealer, err = mailer.NewSealer(secretKey); err != nil {
-		t.Fatal(err)
-	}
+	e.sealer = e.svc.Sealer()
 	if e.flow, err = authflow.New(e.svc, e.sm, mkCfg(e.sm, e.svc)); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/csvimport"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 	"github.com/invitekit/invitekit/store/sqlitestore"
@@ -187,7 +188,7 @@ func TestBulkInviteCSV(t *testing.T) {
 			t.Fatalf("%d queued mails, want 4", len(msgs))
 		}
 		for _, m := range msgs {
-			if m.Kind != store.MailInvitation || m.Data[invite.DataInviterName] != "boss@example.com" || len(m.Sealed) == 0 {
+			if m.Kind != store.MailInvitation || m.Data[outbox.DataInviterName] != "boss@example.com" || len(m.Sealed) == 0 {
 				t.Fatalf("mail %+v", m)
 			}
 			if link := openLink(t, m); !strings.HasPrefix(link, acceptURL+"?token=inv_") {
@@ -352,7 +353,7 @@ func TestBulkJSONLines(t *testing.T) {
 			t.Fatalf("line %d", rep.Results[3].Line)
 		}
 		msgs := e.queued(t, "org_a")
-		if len(msgs) != 1 || msgs[0].To != "ann@example.com" || msgs[0].Data[invite.DataLocale] != "de" {
+		if len(msgs) != 1 || msgs[0].To != "ann@example.com" || msgs[0].Data[outbox.DataLocale] != "de" {
 			t.Fatalf("mails %+v", msgs)
 		}
 	})

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/invite"
-	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 )
@@ -274,7 +274,7 @@ func (e *env) queued(t testing.TB, orgID string) []store.OutboxMessage {
 // openLink unseals the accept link of an outbox message.
 func openLink(t testing.TB, msg store.OutboxMessage) string {
 	t.Helper()
-	sealer, err := mailer.NewSealer(testKey)
+	sealer, err := outbox.NewSealer(testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,5 +282,5 @@ func openLink(t testing.TB, msg store.OutboxMessage) string {
 	if err != nil {
 		t.Fatalf("open sealed data of %s: %v", msg.ID, err)
 	}
-	return secret["accept_url"]
+	return secret[outbox.SecretAcceptURL]
 }

@@ -5,47 +5,32 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 )
 
-// Outbox data keys. Data holds only non-secret strings; the accept link is
-// sealed (mailer.Sealer, bound to the message id) under SealedAcceptURL.
-const (
-	DataOrgID       = "org_id"
-	DataOrgName     = "org_name"
-	DataFirstName   = "first_name"
-	DataLastName    = "last_name"
-	DataName        = "name"
-	DataInviterName = "inviter_name"
-	DataEmail       = "email"
-	DataLocale      = "locale"      // the invitee's locale, else the org's
-	DataOrgLocale   = "org_locale"  // the org's locale: the renderer's fallback when the invitee's has no templates
-	DataExpireTime  = "expire_time" // RFC 3339; absent for MailAdded
-
-	SealedAcceptURL = "accept_url"
-)
-
-// mail builds an outbox message of the given kind to recipient. link is
-// sealed for every kind except store.MailAdded. inviterName is shown in the
-// mail (see Service.inviterName).
+// mail builds an outbox message of the given kind to recipient, with the
+// data keys of the outbox contract (package mailer/outbox). link is sealed
+// under outbox.SecretAcceptURL for every kind that has one (outbox.HasLink).
+// inviterName is shown in the mail (see Service.inviterName).
 func (s *Service) mail(kind string, org store.Organization, recipient store.User, inviterName string, expire time.Time, link string, now time.Time) (*store.OutboxMessage, error) {
 	locale := recipient.Profile.Locale
 	if locale == "" {
 		locale = s.orgLocale(org)
 	}
 	data := map[string]string{
-		DataOrgID:       org.ID,
-		DataOrgName:     org.Name,
-		DataFirstName:   recipient.Profile.FirstName,
-		DataLastName:    recipient.Profile.LastName,
-		DataName:        recipient.Profile.Name,
-		DataInviterName: inviterName,
-		DataEmail:       recipient.Email,
-		DataLocale:      locale,
-		DataOrgLocale:   s.orgLocale(org),
+		outbox.DataOrgID:       org.ID,
+		outbox.DataOrgName:     org.Name,
+		outbox.DataFirstName:   recipient.Profile.FirstName,
+		outbox.DataLastName:    recipient.Profile.LastName,
+		outbox.DataName:        recipient.Profile.Name,
+		outbox.DataInviterName: inviterName,
+		outbox.DataEmail:       recipient.Email,
+		outbox.DataLocale:      locale,
+		outbox.DataOrgLocale:   s.orgLocale(org),
 	}
 	if !expire.IsZero() {
-		data[DataExpireTime] = formatTime(expire)
+		data[outbox.DataExpireTime] = formatTime(expire)
 	}
 	id := store.NewID("msg")
 	msg := &store.OutboxMessage{
@@ -59,8 +44,8 @@ func (s *Service) mail(kind string, org store.Organization, recipient store.User
 		NextAttemptTime: now,
 		CreateTime:      now,
 	}
-	if kind != store.MailAdded {
-		sealed, err := s.sealer.Seal(id, map[string]string{SealedAcceptURL: link})
+	if outbox.HasLink(kind) {
+		sealed, err := s.sealer.Seal(id, map[string]string{outbox.SecretAcceptURL: link})
 		if err != nil {
 			return nil, fmt.Errorf("invite: %w", err)
 		}
@@ -80,3 +65,8 @@ func (s *Service) inviterName(ctx context.Context, userID string) string {
 	}
 	return userDisplayName(u)
 }
+
+// Sealer returns the Sealer built from Config.SecretKey. Hand it to the
+// outbox dispatcher (mailer.NewDispatcher) so the key is configured once:
+// the dispatcher opens exactly what the service sealed.
+func (s *Service) Sealer() *outbox.Sealer { return s.sealer }

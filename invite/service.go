@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
-	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -44,8 +44,9 @@ type Config struct {
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// SecretKey (32 bytes, REQUIRED) seals the accept link in the outbox
-	// (see mailer.Sealer). Keep it secret and stable: queued mails sealed
-	// with an old key cannot be delivered.
+	// (see outbox.Sealer; Service.Sealer hands it to the dispatcher). Keep
+	// it secret and stable: queued mails sealed with an old key cannot be
+	// delivered.
 	SecretKey []byte
 	// AcceptURL is the REQUIRED absolute http(s) URL of the accept page; a
 	// link is AcceptURL + "?token=" + token.
@@ -91,7 +92,7 @@ type PolicyInput struct {
 type Service struct {
 	st              store.Store
 	cfg             Config
-	sealer          *mailer.Sealer
+	sealer          *outbox.Sealer
 	acceptURL       *url.URL
 	roles           []string
 	roleSet         map[string]bool
@@ -107,7 +108,7 @@ func New(st store.Store, cfg Config) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("invite: New: nil store")
 	}
-	sealer, err := mailer.NewSealer(cfg.SecretKey)
+	sealer, err := outbox.NewSealer(cfg.SecretKey)
 	if err != nil {
 		return nil, fmt.Errorf("invite: Config.SecretKey: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -118,7 +120,7 @@ type Dispatcher struct {
 	ob     store.Outbox
 	mailer Mailer
 	r      *Renderer
-	sealer *Sealer
+	sealer *outbox.Sealer
 	cfg    DispatcherConfig
 	log    *slog.Logger
 	wake   chan struct{}
@@ -131,8 +133,9 @@ type Dispatcher struct {
 
 // NewDispatcher returns a dispatcher draining ob through m. r renders the
 // mails (nil: NewRenderer with a zero RenderConfig); s opens the sealed
-// accept links (it may be nil only if no message carries sealed data).
-func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *Sealer, cfg DispatcherConfig) (*Dispatcher, error) {
+// accept links: pass invite's Service.Sealer() so the secret key is
+// configured once (s may be nil only if no message carries sealed data).
+func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *outbox.Sealer, cfg DispatcherConfig) (*Dispatcher, error) {
 	if ob == nil {
 		return nil, errors.New("mailer: dispatcher: outbox is nil")
 	}
@@ -444,12 +447,12 @@ func (d *Dispatcher) deliver(ctx context.Context, m store.OutboxMessage) error {
 		}
 	}
 	data := m.Data
-	if data["email"] == "" {
-		data = make(map[string]string, len(m.Data)+1)
-		for k, v := range m.Data {
-			data[k] = v
+	if data[outbox.DataEmail] == "" {
+		data = maps.Clone(m.Data)
+		if data == nil {
+			data = map[string]string{}
 		}
-		data["email"] = m.To
+		data[outbox.DataEmail] = m.To
 	}
 	r, err := d.r.Render(m.Kind, "", data, secret)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 )
@@ -28,7 +29,7 @@ func mustDispatcher(t testing.TB, ob store.Outbox, m mailer.Mailer, cfg mailer.D
 	return d
 }
 
-func outbox(t testing.TB, st store.Store, orgID string, status store.OutboxStatus) []store.OutboxMessage {
+func listOutbox(t testing.TB, st store.Store, orgID string, status store.OutboxStatus) []store.OutboxMessage {
 	t.Helper()
 	msgs, err := st.ListOutbox(context.Background(), orgID, status, 1000)
 	if err != nil {
@@ -70,7 +71,7 @@ func TestDispatcherDeliversRendersAndErasesSeal(t *testing.T) {
 			t.Errorf("mail %d (locale %s): subject %q", i, locales[i], m.Subject)
 		}
 	}
-	sent := outbox(t, st, "org_mail", store.OutboxSent)
+	sent := listOutbox(t, st, "org_mail", store.OutboxSent)
 	if len(sent) != 3 {
 		t.Fatalf("%d SENT, want 3", len(sent))
 	}
@@ -109,7 +110,7 @@ func TestDispatcherBackoff(t *testing.T) {
 		if n, err := d.DrainOnce(context.Background()); n != 0 || err != nil {
 			t.Fatalf("attempt %d: DrainOnce = %d, %v", attempt+1, n, err)
 		}
-		q := outbox(t, st, "org_mail", store.OutboxQueued)
+		q := listOutbox(t, st, "org_mail", store.OutboxQueued)
 		if len(q) != 1 {
 			t.Fatalf("attempt %d: %d queued", attempt+1, len(q))
 		}
@@ -156,7 +157,7 @@ func TestDispatcherDeadLetter(t *testing.T) {
 			clk := newClock()
 			sealer := mustSealer(t)
 			if tt.corruptSeal {
-				other, _ := mailer.NewSealer([]byte("another key, 32 bytes long......"))
+				other, _ := outbox.NewSealer([]byte("another key, 32 bytes long......"))
 				sealer = other
 			}
 			msg := queueMails(t, st, sealer, queueSpec{N: 1, Now: clk.Now()})[0]
@@ -172,9 +173,9 @@ func TestDispatcherDeadLetter(t *testing.T) {
 				}
 				clk.Add(time.Hour)
 			}
-			got := outbox(t, st, "org_mail", store.OutboxDead)
+			got := listOutbox(t, st, "org_mail", store.OutboxDead)
 			if len(got) != 1 {
-				t.Fatalf("%d DEAD messages, want 1 (queued: %d)", len(got), len(outbox(t, st, "org_mail", store.OutboxQueued)))
+				t.Fatalf("%d DEAD messages, want 1 (queued: %d)", len(got), len(listOutbox(t, st, "org_mail", store.OutboxQueued)))
 			}
 			m := got[0]
 			if m.Attempts != tt.wantAttempts || m.Sealed != nil || m.LastError == "" {
@@ -196,7 +197,7 @@ func TestDispatcherDeadLetter(t *testing.T) {
 			if found == nil {
 				t.Fatal("no mail.dead_lettered event")
 			}
-			if found.Data["message_id"] != msg.ID || found.Data["kind"] != store.MailInvitation || found.Data["to"] != msg.To || found.Data["last_error"] != m.LastError {
+			if found.Data["message_id"] != msg.ID || found.Data["kind"] != outbox.KindInvitation || found.Data["to"] != msg.To || found.Data["last_error"] != m.LastError {
 				t.Fatalf("event data %v", found.Data)
 			}
 			if s := d.Stats(); s.Dead != 1 || s.Failed != int64(tt.wantAttempts) || s.Sent != 0 {
@@ -233,7 +234,7 @@ func TestDispatcherAtLeastOnceWithStableMessageID(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Delivered, but the store could not record it: still queued and leased.
-	if q := outbox(t, st, "org_mail", store.OutboxQueued); len(q) != 1 {
+	if q := listOutbox(t, st, "org_mail", store.OutboxQueued); len(q) != 1 {
 		t.Fatalf("queued = %d", len(q))
 	}
 	if n, _ := d.DrainOnce(context.Background()); n != 0 {
@@ -247,7 +248,7 @@ func TestDispatcherAtLeastOnceWithStableMessageID(t *testing.T) {
 	if len(sent) != 2 || sent[0].MessageID != msg.MessageID || sent[1].MessageID != msg.MessageID {
 		t.Fatalf("sends: %d, Message-IDs %q; want 2 with %q", len(sent), []string{sent[0].MessageID}, msg.MessageID)
 	}
-	if len(outbox(t, st, "org_mail", store.OutboxSent)) != 1 {
+	if len(listOutbox(t, st, "org_mail", store.OutboxSent)) != 1 {
 		t.Fatal("message not SENT after the second delivery")
 	}
 }
@@ -306,12 +307,12 @@ func TestDispatcherRunWakeAndShutdown(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v, want nil after a clean shutdown", err)
 	}
-	if got := len(outbox(t, st, "org_mail", store.OutboxSent)); got != 2 {
+	if got := len(listOutbox(t, st, "org_mail", store.OutboxSent)); got != 2 {
 		t.Fatalf("%d SENT, want the 2 in flight", got)
 	}
 	// The 8 claimed but unstarted messages were handed back: claimable now,
 	// no attempt counted.
-	q := outbox(t, st, "org_mail", store.OutboxQueued)
+	q := listOutbox(t, st, "org_mail", store.OutboxQueued)
 	if len(q) != 8 {
 		t.Fatalf("%d queued, want 8", len(q))
 	}
@@ -344,7 +345,7 @@ func TestDispatcherShutdownTimeout(t *testing.T) {
 	if err := <-done; !errors.Is(err, mailer.ErrShutdownTimeout) {
 		t.Fatalf("Run = %v, want ErrShutdownTimeout", err)
 	}
-	q := outbox(t, st, "org_mail", store.OutboxQueued)
+	q := listOutbox(t, st, "org_mail", store.OutboxQueued)
 	if len(q) != 1 || q[0].Attempts != 0 || q[0].Sealed == nil {
 		t.Fatalf("aborted message: %+v", q)
 	}
@@ -362,7 +363,7 @@ func TestDispatcherDrainOnceCancelled(t *testing.T) {
 	if _, err := d.DrainOnce(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("DrainOnce = %v", err)
 	}
-	if got := len(outbox(t, st, "org_mail", store.OutboxQueued)); got != 2 {
+	if got := len(listOutbox(t, st, "org_mail", store.OutboxQueued)); got != 2 {
 		t.Fatalf("%d queued after a cancelled drain, want 2", got)
 	}
 }
@@ -393,7 +394,7 @@ func TestNewDispatcherErrors(t *testing.T) {
 	if _, err := d.DrainOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if len(outbox(t, st, "org_mail", store.OutboxDead)) != 1 || len(in.Messages()) != 0 {
+	if len(listOutbox(t, st, "org_mail", store.OutboxDead)) != 1 || len(in.Messages()) != 0 {
 		t.Fatal("sealed message without a Sealer was not dead-lettered")
 	}
 }
@@ -433,7 +434,7 @@ func TestDispatcherNeverStartsASendItsLeaseCannotCover(t *testing.T) {
 	if len(st.retries) != 1 || st.retries[0] != msgs[1].ID {
 		t.Fatalf("released %v, want [%s]", st.retries, msgs[1].ID)
 	}
-	for _, m := range outbox(t, st, "org_mail", store.OutboxSent) {
+	for _, m := range listOutbox(t, st, "org_mail", store.OutboxSent) {
 		if m.Attempts != 0 {
 			t.Fatalf("message %s: %d attempts counted", m.ID, m.Attempts)
 		}

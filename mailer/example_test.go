@@ -11,6 +11,7 @@ import (
 
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store/memstore"
 )
 
@@ -77,7 +78,7 @@ func ExampleRenderer_Render() {
 		log.Fatal(err)
 	}
 	data := map[string]string{"first_name": "Jürgen", "org_name": "Acme", "inviter_name": "Ann", "locale": "de-AT"}
-	secret := map[string]string{mailer.SecretAcceptURL: "https://app.example/accept?token=inv_1.abc"}
+	secret := map[string]string{outbox.SecretAcceptURL: "https://app.example/accept?token=inv_1.abc"}
 	out, err := r.Render("invitation", "", data, secret)
 	if err != nil {
 		log.Fatal(err)
@@ -101,7 +102,7 @@ func ExampleRenderConfig_overrides() {
 		log.Fatal(err)
 	}
 	out, _ := r.Render("invitation", "en", map[string]string{"first_name": "Ann", "org_name": "Acme"},
-		map[string]string{mailer.SecretAcceptURL: "https://app.example/accept?token=inv_1.abc"})
+		map[string]string{outbox.SecretAcceptURL: "https://app.example/accept?token=inv_1.abc"})
 	fmt.Println(out.Subject)
 	// Output: Ann, join Acme on Shipyard
 }
@@ -126,12 +127,9 @@ func ExampleNewDispatcher() {
 		log.Fatal(err)
 	}
 
-	sealer, err := mailer.NewSealer(key)
-	if err != nil {
-		log.Fatal(err)
-	}
 	inbox := mailer.NewDevInbox(nil) // or an *SMTPMailer
-	d, err := mailer.NewDispatcher(st, inbox, nil, sealer, mailer.DispatcherConfig{})
+	// svc.Sealer() opens what svc sealed: the key is configured once.
+	d, err := mailer.NewDispatcher(st, inbox, nil, svc.Sealer(), mailer.DispatcherConfig{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 )
@@ -16,9 +17,9 @@ import (
 // testKey is a fixed 32-byte secret key for tests.
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
-func mustSealer(t testing.TB) *mailer.Sealer {
+func mustSealer(t testing.TB) *outbox.Sealer {
 	t.Helper()
-	s, err := mailer.NewSealer(testKey)
+	s, err := outbox.NewSealer(testKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func acceptLink(base string, i int) string {
 // service does (one membership, invitation and outbox message per mail).
 type queueSpec struct {
 	N          int
-	Kind       string // default store.MailInvitation
+	Kind       string // default outbox.KindInvitation
 	Locale     func(i int) string
 	AcceptBase string // default "https://app.example/accept"
 	Now        time.Time
@@ -42,11 +43,11 @@ type queueSpec struct {
 }
 
 // queueMails creates the org (once) and N outbox messages; it returns them.
-func queueMails(t testing.TB, st store.Store, sealer *mailer.Sealer, q queueSpec) []store.OutboxMessage {
+func queueMails(t testing.TB, st store.Store, sealer *outbox.Sealer, q queueSpec) []store.OutboxMessage {
 	t.Helper()
 	ctx := context.Background()
 	if q.Kind == "" {
-		q.Kind = store.MailInvitation
+		q.Kind = outbox.KindInvitation
 	}
 	if q.AcceptBase == "" {
 		q.AcceptBase = "https://app.example/accept"
@@ -71,7 +72,7 @@ func queueMails(t testing.TB, st store.Store, sealer *mailer.Sealer, q queueSpec
 		}
 		email := fmt.Sprintf("user%05d-%s@example.com", i, store.NewID("x")[2:10])
 		id := store.NewID("msg")
-		sealed, err := sealer.Seal(id, map[string]string{mailer.SecretAcceptURL: acceptLink(q.AcceptBase, i)})
+		sealed, err := sealer.Seal(id, map[string]string{outbox.SecretAcceptURL: acceptLink(q.AcceptBase, i)})
 		if err != nil {
 			t.Fatal(err)
 		}

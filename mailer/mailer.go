@@ -15,18 +15,21 @@
 //   - Renderer (NewRenderer): the embedded html/template + text/template
 //     templates per mail kind and locale ("en", "de"), overridable file by
 //     file (RenderConfig.Overrides) and branded (Branding).
-//   - Sealer (NewSealer): AES-256-GCM for the accept link while it waits in
-//     the outbox.
-//   - Dispatcher (NewDispatcher): leases due outbox messages, unseals,
+//   - Dispatcher (NewDispatcher): leases due outbox messages, unseals
+//     (with the outbox.Sealer of package mailer/outbox, AES-256-GCM),
 //     renders and sends them with Concurrency (default 4) deliveries in
 //     flight, retries with exponential backoff and full jitter (30s doubling
 //     up to 1h), dead-letters after MaxAttempts (default 8) with a
 //     store.EventMailDeadLettered event. Delivery is at least once; every
 //     attempt of a message carries the same Message-ID.
 //
-// The caller wires them: the invite service queues mail in the store; the
-// app runs one Dispatcher per process (several may share a store) with
-// Run(ctx) and cancels ctx on shutdown.
+// The contract with the code that queues mail (kinds, data keys, the Sealer)
+// is package mailer/outbox, which depends on the standard library only.
+//
+// The caller wires them: the invite service queues mail in the store and
+// seals its links with the key of invite.Config.SecretKey; the app hands
+// that service's Sealer() to NewDispatcher, runs one Dispatcher per process
+// (several may share a store) with Run(ctx) and cancels ctx on shutdown.
 //
 // No header ever carries a user-provided line break: subjects and display
 // names are flattened (SanitizeHeaderText), addresses must parse as exactly

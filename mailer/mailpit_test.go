@@ -97,7 +97,7 @@ func TestInvitationThroughMailpit(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	queued := outbox(t, st, org.ID, store.OutboxQueued)
+	queued := listOutbox(t, st, org.ID, store.OutboxQueued)
 	if len(queued) != 2 {
 		t.Fatalf("%d mails queued, want 2", len(queued))
 	}
@@ -187,7 +187,7 @@ func TestInvitationThroughMailpit(t *testing.T) {
 		})
 	}
 	// Delivered: the sealed link is erased from the store.
-	for _, m := range outbox(t, st, org.ID, store.OutboxSent) {
+	for _, m := range listOutbox(t, st, org.ID, store.OutboxSent) {
 		if m.Sealed != nil {
 			t.Fatalf("sent message %s still holds its sealed link", m.ID)
 		}
@@ -235,7 +235,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	// fails at least once and the failure is recorded.
 	inviteRange(0, 50)
 	waitFor(t, "every queued mail to fail once", func() bool {
-		q := outbox(t, st, org.ID, store.OutboxQueued)
+		q := listOutbox(t, st, org.ID, store.OutboxQueued)
 		return len(q) == 50 && !slices.ContainsFunc(q, func(m store.OutboxMessage) bool { return m.Attempts == 0 || m.LastError == "" })
 	})
 	if s := d.Stats(); s.Sent != 0 || s.Retried < 50 || s.Queued != 50 || s.Dead != 0 {
@@ -248,7 +248,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	mp.Stop()
 	inviteRange(50, 100) // queued while the server is down again
 	waitFor(t, "failures after the second outage", func() bool {
-		q := outbox(t, st, org.ID, store.OutboxQueued)
+		q := listOutbox(t, st, org.ID, store.OutboxQueued)
 		return len(q) > 0 && !slices.ContainsFunc(q, func(m store.OutboxMessage) bool { return m.Attempts == 0 })
 	})
 
@@ -260,7 +260,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := outbox(t, st, org.ID, store.OutboxSent)
+	sent := listOutbox(t, st, org.ID, store.OutboxSent)
 	if len(sent) != 100 {
 		t.Fatalf("%d SENT in the store, want 100", len(sent))
 	}
@@ -414,7 +414,7 @@ func TestBulkImportThrottledThroughMailpit(t *testing.T) {
 	for _, c := range caught {
 		seen[c.MessageID]++
 	}
-	sent := outbox(t, st, org.ID, store.OutboxSent)
+	sent := listOutbox(t, st, org.ID, store.OutboxSent)
 	if len(caught) != 30 || len(sent) != 30 {
 		t.Fatalf("Mailpit caught %d, store marked %d sent; want 30", len(caught), len(sent))
 	}

@@ -14,7 +14,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
-	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/mailer/outbox"
 )
 
 //go:embed templates
@@ -27,14 +27,6 @@ var (
 	// ErrMissingLink means an invitation-type mail was rendered without a
 	// usable accept_url in its secret data.
 	ErrMissingLink = errors.New("mailer: invitation mail needs an http(s) accept_url")
-)
-
-// Secret and data keys the default templates read. They match the keys the
-// invite service writes into the outbox.
-const (
-	SecretAcceptURL = "accept_url"
-	DataLocale      = "locale"
-	DataOrgLocale   = "org_locale"
 )
 
 // Branding is what the default templates show of the app. Every field is
@@ -76,7 +68,7 @@ type RenderConfig struct {
 	//	<locale>/<kind>.html      HTML part (html/template): defines "content" to
 	//	                          use the layout, or is a whole document itself
 	//
-	// Kinds are store.MailInvitation, MailReminder, MailRenewed, MailAdded.
+	// Kinds are outbox.KindInvitation, KindReminder, KindRenewed, KindAdded.
 	Overrides fs.FS
 }
 
@@ -107,7 +99,7 @@ type TemplateData struct {
 	InviterName string
 	Email       string
 
-	AcceptURL  string    // from the sealed secret data ("" for MailAdded)
+	AcceptURL  string    // from the sealed secret data ("" for outbox.KindAdded)
 	ExpireTime time.Time // zero when unknown
 	Expires    string    // ExpireTime formatted for Locale ("" when unknown)
 
@@ -234,10 +226,10 @@ func (r *Renderer) Locales() []string {
 }
 
 // Locale returns the locale Render would use for kind: the first of locale,
-// data["locale"] (the invitee's), data["org_locale"] and the default that
-// has templates for kind, each tried with its fallbacks ("de-AT" → "de").
+// data[outbox.DataLocale] (the invitee's), data[outbox.DataOrgLocale] and
+// the default that has templates for kind, each tried with its fallbacks ("de-AT" → "de").
 func (r *Renderer) Locale(kind, locale string, data map[string]string) string {
-	for _, cand := range []string{locale, data[DataLocale], data[DataOrgLocale], r.defaultLocale} {
+	for _, cand := range []string{locale, data[outbox.DataLocale], data[outbox.DataOrgLocale], r.defaultLocale} {
 		for _, loc := range localeFallbacks(NormalizeLocale(cand)) {
 			if r.sets[loc+"/"+kind] != nil {
 				return loc
@@ -247,9 +239,10 @@ func (r *Renderer) Locale(kind, locale string, data map[string]string) string {
 	return ""
 }
 
-// Render renders mail kind for the given data and secret. locale, when not
-// empty, is preferred over data's locales (see Locale). The invitation,
-// reminder and renewed kinds need secret["accept_url"], an http(s) URL.
+// Render renders mail kind for the given data and secret (keys of package
+// mailer/outbox). locale, when not empty, is preferred over data's locales
+// (see Locale). The kinds with a link (outbox.HasLink) need
+// secret[outbox.SecretAcceptURL], an http(s) URL.
 //
 // User-provided values can inject nothing: the HTML part is escaped by
 // html/template (a URL that is not http(s)/mailto becomes "#ZgotmplZ"), and
@@ -261,11 +254,8 @@ func (r *Renderer) Render(kind, locale string, data, secret map[string]string) (
 	}
 	set := r.sets[loc+"/"+kind]
 	td := r.templateData(kind, loc, data, secret)
-	switch kind {
-	case store.MailInvitation, store.MailReminder, store.MailRenewed:
-		if !isHTTPURL(td.AcceptURL) {
-			return Rendered{}, ErrMissingLink
-		}
+	if outbox.HasLink(kind) && !isHTTPURL(td.AcceptURL) {
+		return Rendered{}, ErrMissingLink
 	}
 	var subj, text, html bytes.Buffer
 	if err := set.subject.Execute(&subj, td); err != nil {
@@ -296,21 +286,21 @@ func (r *Renderer) templateData(kind, loc string, data, secret map[string]string
 		Kind:        kind,
 		Locale:      loc,
 		App:         r.branding,
-		OrgID:       data["org_id"],
-		OrgName:     oneLine(data["org_name"]),
-		FirstName:   oneLine(data["first_name"]),
-		LastName:    oneLine(data["last_name"]),
-		Name:        oneLine(data["name"]),
-		InviterName: oneLine(data["inviter_name"]),
-		Email:       oneLine(data["email"]),
-		AcceptURL:   strings.TrimSpace(secret[SecretAcceptURL]),
+		OrgID:       data[outbox.DataOrgID],
+		OrgName:     oneLine(data[outbox.DataOrgName]),
+		FirstName:   oneLine(data[outbox.DataFirstName]),
+		LastName:    oneLine(data[outbox.DataLastName]),
+		Name:        oneLine(data[outbox.DataName]),
+		InviterName: oneLine(data[outbox.DataInviterName]),
+		Email:       oneLine(data[outbox.DataEmail]),
+		AcceptURL:   strings.TrimSpace(secret[outbox.SecretAcceptURL]),
 		Data:        data,
 		Secret:      secret,
 	}
 	if td.Name == "" {
 		td.Name = strings.TrimSpace(td.FirstName + " " + td.LastName)
 	}
-	if t, err := time.Parse(time.RFC3339Nano, data["expire_time"]); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, data[outbox.DataExpireTime]); err == nil {
 		td.ExpireTime = t
 		td.Expires = formatExpire(loc, t)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/mailer/outbox"
 )
 
 const testLink = "https://app.example/accept?token=inv_01abc.c2VjcmV0LXZlcmlmaWVy"
@@ -37,20 +37,20 @@ func TestRenderAllKindsAndLocales(t *testing.T) {
 		kind, locale, subject, textHas string
 		link                           bool
 	}{
-		{store.MailInvitation, "en", "Bob Boss invited you to join Acme", "Accept the invitation:", true},
-		{store.MailInvitation, "de", "Bob Boss hat Sie zu Acme eingeladen", "Einladung annehmen:", true},
-		{store.MailReminder, "en", "Reminder: your invitation to join Acme", "this is a reminder", true},
-		{store.MailReminder, "de", "Erinnerung: Ihre Einladung zu Acme", "wir möchten Sie erinnern", true},
-		{store.MailRenewed, "en", "Your new invitation to join Acme", "has been renewed", true},
-		{store.MailRenewed, "de", "Ihre neue Einladung zu Acme", "wurde erneuert", true},
-		{store.MailAdded, "en", "You were added to Acme", "There is nothing to accept", false},
-		{store.MailAdded, "de", "Sie wurden zu Acme hinzugefügt", "Sie müssen nichts annehmen", false},
+		{outbox.KindInvitation, "en", "Bob Boss invited you to join Acme", "Accept the invitation:", true},
+		{outbox.KindInvitation, "de", "Bob Boss hat Sie zu Acme eingeladen", "Einladung annehmen:", true},
+		{outbox.KindReminder, "en", "Reminder: your invitation to join Acme", "this is a reminder", true},
+		{outbox.KindReminder, "de", "Erinnerung: Ihre Einladung zu Acme", "wir möchten Sie erinnern", true},
+		{outbox.KindRenewed, "en", "Your new invitation to join Acme", "has been renewed", true},
+		{outbox.KindRenewed, "de", "Ihre neue Einladung zu Acme", "wurde erneuert", true},
+		{outbox.KindAdded, "en", "You were added to Acme", "There is nothing to accept", false},
+		{outbox.KindAdded, "de", "Sie wurden zu Acme hinzugefügt", "Sie müssen nichts annehmen", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+"/"+tt.locale, func(t *testing.T) {
 			var secret map[string]string
 			if tt.link {
-				secret = map[string]string{SecretAcceptURL: testLink}
+				secret = map[string]string{outbox.SecretAcceptURL: testLink}
 			}
 			out, err := r.Render(tt.kind, "", testData(tt.locale), secret)
 			if err != nil {
@@ -108,7 +108,7 @@ func TestRenderLocaleChoice(t *testing.T) {
 			for k, v := range tt.data {
 				data[k] = v
 			}
-			out, err := r.Render(store.MailInvitation, tt.arg, data, map[string]string{SecretAcceptURL: testLink})
+			out, err := r.Render(outbox.KindInvitation, tt.arg, data, map[string]string{outbox.SecretAcceptURL: testLink})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +119,7 @@ func TestRenderLocaleChoice(t *testing.T) {
 	}
 	t.Run("default locale de", func(t *testing.T) {
 		r := mustRenderer(t, RenderConfig{DefaultLocale: "de"})
-		out, err := r.Render(store.MailInvitation, "", map[string]string{"locale": "fr"}, map[string]string{SecretAcceptURL: testLink})
+		out, err := r.Render(outbox.KindInvitation, "", map[string]string{"locale": "fr"}, map[string]string{outbox.SecretAcceptURL: testLink})
 		if err != nil || out.Locale != "de" {
 			t.Fatalf("got %q, %v", out.Locale, err)
 		}
@@ -140,7 +140,7 @@ func TestRenderMaliciousInput(t *testing.T) {
 			t.Run(locale+"/"+name, func(t *testing.T) {
 				data := testData(locale)
 				data["first_name"], data["inviter_name"], data["org_name"] = name, name, name
-				out, err := r.Render(store.MailInvitation, "", data, map[string]string{SecretAcceptURL: testLink})
+				out, err := r.Render(outbox.KindInvitation, "", data, map[string]string{outbox.SecretAcceptURL: testLink})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -157,13 +157,13 @@ func TestRenderMaliciousInput(t *testing.T) {
 		}
 	}
 	t.Run("javascript accept link is neutralised or refused", func(t *testing.T) {
-		_, err := r.Render(store.MailInvitation, "", testData("en"), map[string]string{SecretAcceptURL: "javascript:alert(1)"})
+		_, err := r.Render(outbox.KindInvitation, "", testData("en"), map[string]string{outbox.SecretAcceptURL: "javascript:alert(1)"})
 		if !errors.Is(err, ErrMissingLink) {
 			t.Fatalf("err = %v, want ErrMissingLink", err)
 		}
 	})
 	t.Run("missing link", func(t *testing.T) {
-		for _, kind := range []string{store.MailInvitation, store.MailReminder, store.MailRenewed} {
+		for _, kind := range []string{outbox.KindInvitation, outbox.KindReminder, outbox.KindRenewed} {
 			if _, err := r.Render(kind, "", testData("en"), nil); !errors.Is(err, ErrMissingLink) {
 				t.Errorf("%s: err = %v, want ErrMissingLink", kind, err)
 			}
@@ -195,9 +195,9 @@ func TestRenderOverridesAndBranding(t *testing.T) {
 		Overrides: over,
 		Branding:  Branding{AppName: "Shipyard", LogoURL: "https://cdn.example/logo.png", PrimaryColor: "#ff0066", SupportEmail: "help@shipyard.test", FooterText: "Shipyard Ltd, Dock 1"},
 	})
-	secret := map[string]string{SecretAcceptURL: testLink}
+	secret := map[string]string{outbox.SecretAcceptURL: testLink}
 
-	out, err := r.Render(store.MailInvitation, "", testData("en"), secret)
+	out, err := r.Render(outbox.KindInvitation, "", testData("en"), secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +210,12 @@ func TestRenderOverridesAndBranding(t *testing.T) {
 		}
 	}
 
-	out, err = r.Render(store.MailInvitation, "", testData("fr-CA"), secret)
+	out, err = r.Render(outbox.KindInvitation, "", testData("fr-CA"), secret)
 	if err != nil || out.Locale != "fr" || out.Subject != "Invitation à rejoindre Acme" || !strings.Contains(out.Text, testLink) {
 		t.Fatalf("fr: %+v %v", out, err)
 	}
 	// fr has no reminder: falls back to the default locale.
-	out, err = r.Render(store.MailReminder, "", testData("fr"), secret)
+	out, err = r.Render(outbox.KindReminder, "", testData("fr"), secret)
 	if err != nil || out.Locale != "en" {
 		t.Fatalf("fr reminder: %q %v", out.Locale, err)
 	}
@@ -259,7 +259,7 @@ func FuzzRender(f *testing.F) {
 	r := mustRenderer(f, RenderConfig{})
 	f.Fuzz(func(t *testing.T, name, org, locale string) {
 		data := map[string]string{"first_name": name, "inviter_name": name, "org_name": org, "locale": locale}
-		out, err := r.Render(store.MailInvitation, "", data, map[string]string{SecretAcceptURL: testLink})
+		out, err := r.Render(outbox.KindInvitation, "", data, map[string]string{outbox.SecretAcceptURL: testLink})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +274,7 @@ func FuzzRender(f *testing.F) {
 			}
 			return "x"
 		}
-		base, err := r.Render(store.MailInvitation, out.Locale, map[string]string{"first_name": safe(name), "inviter_name": safe(name), "org_name": safe(org)}, map[string]string{SecretAcceptURL: testLink})
+		base, err := r.Render(outbox.KindInvitation, out.Locale, map[string]string{"first_name": safe(name), "inviter_name": safe(name), "org_name": safe(org)}, map[string]string{outbox.SecretAcceptURL: testLink})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/invitekit/invitekit/mailer"
 	"github.com/invitekit/invitekit/mailer/mailpittest"
+	"github.com/invitekit/invitekit/mailer/outbox"
 )
 
 func plainSMTP(t testing.TB, host string, port int, mod func(*mailer.SMTPConfig)) *mailer.SMTPMailer {
@@ -429,7 +430,7 @@ func BenchmarkSMTPToMailpit(b *testing.B) {
 		b.Fatal(err)
 	}
 	out, err := r.Render("invitation", "de", map[string]string{"first_name": "Ann", "org_name": "Acme", "email": "ann@example.com"},
-		map[string]string{mailer.SecretAcceptURL: "https://app.example/accept?token=inv_x.y"})
+		map[string]string{outbox.SecretAcceptURL: "https://app.example/accept?token=inv_x.y"})
 	if err != nil {
 		b.Fatal(err)
 	}

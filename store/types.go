@@ -2,6 +2,8 @@ package store
 
 import (
 	"time"
+
+	"github.com/invitekit/invitekit/mailer/outbox"
 )
 
 // MembershipStatus is the state of a person's membership in an organization.
@@ -208,12 +210,14 @@ const (
 	OutboxDead   OutboxStatus = "DEAD"
 )
 
-// Mail kinds queued by the kit.
+// Mail kinds queued by the kit (OutboxMessage.Kind). They are the kinds of
+// the outbox contract, package mailer/outbox (a standard-library-only leaf),
+// under the names store users have always used.
 const (
-	MailInvitation = "invitation" // first invitation
-	MailReminder   = "reminder"   // resend while the invitation is valid
-	MailRenewed    = "renewed"    // fresh token and expiry after expiry
-	MailAdded      = "added"      // "you were added" notice for a direct add
+	MailInvitation = outbox.KindInvitation // first invitation
+	MailReminder   = outbox.KindReminder   // resend while the invitation is valid
+	MailRenewed    = outbox.KindRenewed    // fresh token and expiry after expiry
+	MailAdded      = outbox.KindAdded      // "you were added" notice for a direct add
 )
 
 // OutboxMessage is a mail waiting to be delivered. It is written in the same
@@ -226,11 +230,11 @@ const (
 type OutboxMessage struct {
 	ID              string // "msg_…"
 	OrganizationID  string
-	Kind            string // MailInvitation, MailReminder, …
+	Kind            string // outbox.KindInvitation, KindReminder, … (MailInvitation, …)
 	To              string
 	MessageID       string            // stable RFC 5322 Message-ID, the same on every attempt
-	Data            map[string]string // non-secret template data (names, org name, locale, …)
-	Sealed          []byte            // sealed secret template data; nil once delivered
+	Data            map[string]string // non-secret template data (names, org name, locale, …); keys outbox.Data…
+	Sealed          []byte            // secret template data sealed by an outbox.Sealer; nil once delivered
 	Status          OutboxStatus
 	Attempts        int
 	NextAttemptTime time.Time

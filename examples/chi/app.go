@@ -20,6 +20,7 @@ import (
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/teampage"
 	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/middleware"
 	"github.com/invitekit/invitekit/store/memstore"
 )
@@ -82,7 +83,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	key := make([]byte, mailer.KeySize) // a new key per run: the store is in memory too
+	key := make([]byte, outbox.KeySize) // a new key per run: the store is in memory too
 	rand.Read(key)
 	a := &app{Store: memstore.New(), sessions: scs.New()}
 	a.sessions.Cookie.Secure = false // plain http on localhost; keep true in production
@@ -120,11 +121,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 
 	a.Inbox = mailer.NewDevInbox(cfg.MailLog)
-	sealer, err := mailer.NewSealer(key)
-	if err != nil {
-		return nil, err
-	}
-	a.Dispatcher, err = mailer.NewDispatcher(a.Store, a.Inbox, nil, sealer, mailer.DispatcherConfig{
+	a.Dispatcher, err = mailer.NewDispatcher(a.Store, a.Inbox, nil, a.Service.Sealer(), mailer.DispatcherConfig{
 		PollInterval: 200 * time.Millisecond, Logger: cfg.Logger,
 	})
 	if err != nil {

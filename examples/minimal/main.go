@@ -33,8 +33,7 @@ func main() {
 		Username: os.Getenv("SMTP_USER"), Password: os.Getenv("SMTP_PASSWORD")})
 	must(err)
 	renderer, _ := mailer.NewRenderer(mailer.RenderConfig{Branding: mailer.Branding{AppName: "Acme"}})
-	sealer, _ := mailer.NewSealer(key)
-	outbox, err := mailer.NewDispatcher(st, smtp, renderer, sealer, mailer.DispatcherConfig{})
+	outbox, err := mailer.NewDispatcher(st, smtp, renderer, svc.Sealer(), mailer.DispatcherConfig{})
 	must(err)
 	go outbox.Run(ctx) // delivers queued invitation mail, with retries
 

@@ -19,6 +19,7 @@ import (
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/teampage"
 	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/middleware"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/sqlitestore"
@@ -119,11 +120,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := mailer.NewSealer(key)
-	if err != nil {
-		return nil, err
-	}
-	a.Dispatcher, err = mailer.NewDispatcher(st, a.Inbox, renderer, sealer, mailer.DispatcherConfig{
+	a.Dispatcher, err = mailer.NewDispatcher(st, a.Inbox, renderer, svc.Sealer(), mailer.DispatcherConfig{
 		PollInterval: 200 * time.Millisecond, BaseBackoff: time.Second, Logger: cfg.Logger,
 	})
 	if err != nil {
@@ -230,15 +227,15 @@ func seed(ctx context.Context, svc *invite.Service) error {
 func loadOrCreateKey(path string) ([]byte, error) {
 	key, err := os.ReadFile(path)
 	if err == nil {
-		if len(key) != mailer.KeySize {
-			return nil, fmt.Errorf("quickstart: %s must hold %d bytes", path, mailer.KeySize)
+		if len(key) != outbox.KeySize {
+			return nil, fmt.Errorf("quickstart: %s must hold %d bytes", path, outbox.KeySize)
 		}
 		return key, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	key = make([]byte, mailer.KeySize)
+	key = make([]byte, outbox.KeySize)
 	rand.Read(key)
 	return key, os.WriteFile(path, key, 0o600)
 }

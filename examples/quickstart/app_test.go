@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -72,7 +72,7 @@ func TestRestartKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	key1, err := os.ReadFile(filepath.Join(dir, "secret.key"))
-	if err != nil || len(key1) != mailer.KeySize {
+	if err != nil || len(key1) != outbox.KeySize {
 		t.Fatalf("secret.key: %d bytes, %v", len(key1), err)
 	}
 	a.Close()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/mailer"
+	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/pgstore"
 	"github.com/invitekit/invitekit/store/storetest"
@@ -261,7 +262,7 @@ func TestReplicasDispatchersDeliverOnce(t *testing.T) {
 		delivered = map[string]int{} // Message-ID → deliveries
 		byReplica = map[string]int{}
 	)
-	sealer, err := mailer.NewSealer(replicaKey)
+	sealer, err := outbox.NewSealer(replicaKey)
 	require.NoError(t, err)
 	dispatchers := make([]*mailer.Dispatcher, len(rs))
 	for i, r := range rs {
