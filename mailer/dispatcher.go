@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -135,6 +136,7 @@ type Dispatcher struct {
 // mails (nil: NewRenderer with a zero RenderConfig); s opens the sealed
 // accept links: pass invite's Service.Sealer() so the secret key is
 // configured once (s may be nil only if no message carries sealed data).
+// It validates cfg (see DispatcherConfig) and does no I/O.
 func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *outbox.Sealer, cfg DispatcherConfig) (*Dispatcher, error) {
 	if ob == nil {
 		return nil, errors.New("mailer: dispatcher: outbox is nil")
@@ -142,60 +144,14 @@ func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *outbox.Sealer, cfg
 	if m == nil {
 		return nil, errors.New("mailer: dispatcher: mailer is nil")
 	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	if r == nil {
-		var err error
 		if r, err = NewRenderer(RenderConfig{}); err != nil {
 			return nil, err
 		}
-	}
-	if cfg.Concurrency < 0 || cfg.BatchSize < 0 || cfg.RateLimit < 0 || cfg.Burst < 0 || cfg.MaxAttempts < 0 || cfg.BaseBackoff < 0 ||
-		cfg.MaxBackoff < 0 || cfg.Lease < 0 || cfg.PollInterval < 0 || cfg.SendTimeout < 0 || cfg.ShutdownTimeout < 0 {
-		return nil, errors.New("mailer: dispatcher: config values must not be negative")
-	}
-	def := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	if cfg.Concurrency == 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
-	if cfg.BatchSize == 0 {
-		cfg.BatchSize = DefaultBatchSize
-	}
-	if cfg.Burst == 0 {
-		cfg.Burst = 1
-	}
-	if cfg.MaxAttempts == 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
-	}
-	def(&cfg.BaseBackoff, DefaultBaseBackoff)
-	def(&cfg.MaxBackoff, DefaultMaxBackoff)
-	def(&cfg.Lease, DefaultLease)
-	def(&cfg.PollInterval, DefaultPollInterval)
-	if cfg.SendTimeout == 0 {
-		cfg.SendTimeout = min(DefaultSendTimeout, cfg.Lease/2)
-	}
-	def(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
-	if cfg.Lease <= cfg.SendTimeout {
-		return nil, fmt.Errorf("mailer: dispatcher: Lease (%v) must be longer than SendTimeout (%v)", cfg.Lease, cfg.SendTimeout)
-	}
-	if cfg.MaxBackoff < cfg.BaseBackoff {
-		cfg.MaxBackoff = cfg.BaseBackoff
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Jitter == nil {
-		cfg.Jitter = func(max time.Duration) time.Duration {
-			if max <= 0 {
-				return 0
-			}
-			return rand.N(max + 1)
-		}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	d := &Dispatcher{ob: ob, mailer: m, r: r, sealer: s, cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1), claimSize: cfg.BatchSize}
 	if cfg.RateLimit > 0 {
@@ -203,6 +159,64 @@ func NewDispatcher(ob store.Outbox, m Mailer, r *Renderer, s *outbox.Sealer, cfg
 		d.claimSize = min(cfg.BatchSize, int(math.Ceil(cfg.RateLimit))+cfg.Burst)
 	}
 	return d, nil
+}
+
+// withDefaults validates c and fills its zero fields with the defaults.
+func (c DispatcherConfig) withDefaults() (DispatcherConfig, error) {
+	if name := c.negativeField(); name != "" {
+		return DispatcherConfig{}, fmt.Errorf("mailer: dispatcher: %s must not be negative", name)
+	}
+	c.Concurrency = cmp.Or(c.Concurrency, DefaultConcurrency)
+	c.BatchSize = cmp.Or(c.BatchSize, DefaultBatchSize)
+	c.Burst = cmp.Or(c.Burst, 1)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.BaseBackoff = cmp.Or(c.BaseBackoff, DefaultBaseBackoff)
+	c.MaxBackoff = max(cmp.Or(c.MaxBackoff, DefaultMaxBackoff), c.BaseBackoff)
+	c.Lease = cmp.Or(c.Lease, DefaultLease)
+	c.PollInterval = cmp.Or(c.PollInterval, DefaultPollInterval)
+	c.SendTimeout = cmp.Or(c.SendTimeout, min(DefaultSendTimeout, c.Lease/2))
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
+	if c.Lease <= c.SendTimeout {
+		return DispatcherConfig{}, fmt.Errorf("mailer: dispatcher: Lease (%v) must be longer than SendTimeout (%v)", c.Lease, c.SendTimeout)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Jitter == nil {
+		c.Jitter = fullJitter
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// negativeField names the first numeric field of c that is negative, or
+// returns "".
+func (c DispatcherConfig) negativeField() string {
+	for _, f := range []struct {
+		name  string
+		value float64
+	}{
+		{"Concurrency", float64(c.Concurrency)}, {"BatchSize", float64(c.BatchSize)},
+		{"RateLimit", c.RateLimit}, {"Burst", float64(c.Burst)}, {"MaxAttempts", float64(c.MaxAttempts)},
+		{"BaseBackoff", float64(c.BaseBackoff)}, {"MaxBackoff", float64(c.MaxBackoff)},
+		{"Lease", float64(c.Lease)}, {"PollInterval", float64(c.PollInterval)},
+		{"SendTimeout", float64(c.SendTimeout)}, {"ShutdownTimeout", float64(c.ShutdownTimeout)},
+	} {
+		if f.value < 0 {
+			return f.name
+		}
+	}
+	return ""
+}
+
+// fullJitter returns a uniformly random duration in [0, max].
+func fullJitter(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return rand.N(max + 1)
 }
 
 // Wake makes a running Run look for due messages now instead of at its next

@@ -1,6 +1,7 @@
 package mailer
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -113,99 +114,18 @@ type smtpConn struct {
 // with NOOP.
 const staleAfter = time.Second
 
-// NewSMTP validates cfg and returns an SMTP mailer. It does not connect:
-// the first Send does.
+// NewSMTP validates cfg and returns an SMTP mailer. It does not connect
+// (nor resolve Host): the first Send does.
 func NewSMTP(cfg SMTPConfig) (*SMTPMailer, error) {
-	if strings.TrimSpace(cfg.Host) == "" {
-		return nil, errors.New("mailer: smtp: Host is required")
-	}
-	if hasControl(cfg.Host) {
-		return nil, fmt.Errorf("mailer: smtp: Host: %w", ErrHeaderInjection)
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	from, err := ParseAddress(cfg.From)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: smtp: From: %w", err)
 	}
-	if cfg.Timeout < 0 || cfg.MaxConns < 0 || cfg.IdleTimeout < 0 || cfg.Port < 0 || cfg.Port > 65535 {
-		return nil, errors.New("mailer: smtp: Port, Timeout, MaxConns and IdleTimeout must not be negative")
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultSMTPTimeout
-	}
-	if cfg.MaxConns == 0 {
-		cfg.MaxConns = DefaultSMTPMaxConns
-	}
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultSMTPIdleTimeout
-	}
-	if cfg.TLS == "" {
-		cfg.TLS = TLSStartTLS
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-
-	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if cfg.TLSConfig != nil {
-		tlsCfg = cfg.TLSConfig.Clone()
-		if tlsCfg.MinVersion == 0 {
-			tlsCfg.MinVersion = tls.VersionTLS12
-		}
-	}
-	if tlsCfg.ServerName == "" {
-		tlsCfg.ServerName = cfg.Host
-	}
-
-	opts := []gomail.Option{
-		gomail.WithTimeout(cfg.Timeout),
-		gomail.WithTLSConfig(tlsCfg),
-		// The mailer checks idle connections itself and does not need a
-		// RSET after a completed transaction: two round trips saved per mail.
-		gomail.WithoutNoop(),
-		gomail.WithoutRset(),
-	}
-	port := cfg.Port
-	switch cfg.TLS {
-	case TLSStartTLS:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
-		if port == 0 {
-			port = gomail.DefaultPortTLS
-		}
-	case TLSImplicit:
-		opts = append(opts, gomail.WithSSL(), gomail.WithTLSPolicy(gomail.NoTLS))
-		if port == 0 {
-			port = gomail.DefaultPortSSL
-		}
-	case InsecureTLSOpportunistic:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
-		if port == 0 {
-			port = gomail.DefaultPortTLS
-		}
-	case InsecureTLSNone:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
-		if port == 0 {
-			port = gomail.DefaultPort
-		}
-	default:
-		return nil, fmt.Errorf("mailer: smtp: unknown TLS mode %q (want %q, %q, %q or %q)",
-			cfg.TLS, TLSStartTLS, TLSImplicit, InsecureTLSOpportunistic, InsecureTLSNone)
-	}
-	opts = append(opts, gomail.WithPort(port))
-	if cfg.Username != "" {
-		auth := gomail.SMTPAuthAutoDiscover
-		if cfg.TLS == InsecureTLSNone {
-			auth = gomail.SMTPAuthPlainNoEnc
-		}
-		opts = append(opts, gomail.WithSMTPAuth(auth),
-			gomail.WithUsername(cfg.Username), gomail.WithPassword(cfg.Password))
-	}
-	if cfg.HELO != "" {
-		if hasControl(cfg.HELO) || strings.ContainsAny(cfg.HELO, " ") {
-			return nil, fmt.Errorf("mailer: smtp: HELO: %w", ErrHeaderInjection)
-		}
-		opts = append(opts, gomail.WithHELO(cfg.HELO))
-	}
-	client, err := gomail.NewClient(cfg.Host, opts...)
+	client, err := gomail.NewClient(cfg.Host, cfg.clientOptions()...)
 	if err != nil {
 		return nil, fmt.Errorf("mailer: smtp: %w", err)
 	}
@@ -216,6 +136,101 @@ func NewSMTP(cfg SMTPConfig) (*SMTPMailer, error) {
 		log:         cfg.Logger,
 		slots:       make(chan struct{}, cfg.MaxConns),
 	}, nil
+}
+
+// tlsMode is how go-mail implements a TLSMode.
+type tlsMode struct {
+	policy gomail.TLSPolicy
+	ssl    bool // TLS from the first byte
+	port   int  // default port
+}
+
+var tlsModes = map[TLSMode]tlsMode{
+	TLSStartTLS:              {policy: gomail.TLSMandatory, port: gomail.DefaultPortTLS},
+	TLSImplicit:              {policy: gomail.NoTLS, ssl: true, port: gomail.DefaultPortSSL},
+	InsecureTLSOpportunistic: {policy: gomail.TLSOpportunistic, port: gomail.DefaultPortTLS},
+	InsecureTLSNone:          {policy: gomail.NoTLS, port: gomail.DefaultPort},
+}
+
+// withDefaults validates c and fills its zero fields with the defaults
+// (Port by TLS mode). It does no I/O.
+func (c SMTPConfig) withDefaults() (SMTPConfig, error) {
+	if err := c.validate(); err != nil {
+		return SMTPConfig{}, err
+	}
+	c.TLS = cmp.Or(c.TLS, TLSStartTLS)
+	mode, ok := tlsModes[c.TLS]
+	if !ok {
+		return SMTPConfig{}, fmt.Errorf("mailer: smtp: unknown TLS mode %q (want %q, %q, %q or %q)",
+			c.TLS, TLSStartTLS, TLSImplicit, InsecureTLSOpportunistic, InsecureTLSNone)
+	}
+	c.Port = cmp.Or(c.Port, mode.port)
+	c.Timeout = cmp.Or(c.Timeout, DefaultSMTPTimeout)
+	c.MaxConns = cmp.Or(c.MaxConns, DefaultSMTPMaxConns)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultSMTPIdleTimeout)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}
+
+// validate checks the fields that have no default.
+func (c SMTPConfig) validate() error {
+	switch {
+	case strings.TrimSpace(c.Host) == "":
+		return errors.New("mailer: smtp: Host is required")
+	case hasControl(c.Host):
+		return fmt.Errorf("mailer: smtp: Host: %w", ErrHeaderInjection)
+	case c.Timeout < 0 || c.MaxConns < 0 || c.IdleTimeout < 0 || c.Port < 0 || c.Port > 65535:
+		return errors.New("mailer: smtp: Port, Timeout, MaxConns and IdleTimeout must not be negative")
+	case hasControl(c.HELO) || strings.Contains(c.HELO, " "):
+		return fmt.Errorf("mailer: smtp: HELO: %w", ErrHeaderInjection)
+	}
+	if _, err := ParseAddress(c.From); err != nil {
+		return fmt.Errorf("mailer: smtp: From: %w", err)
+	}
+	return nil
+}
+
+// tlsConfig is c.TLSConfig cloned (or a new one), at least TLS 1.2, with
+// ServerName defaulting to Host.
+func (c SMTPConfig) tlsConfig() *tls.Config {
+	t := &tls.Config{}
+	if c.TLSConfig != nil {
+		t = c.TLSConfig.Clone()
+	}
+	t.MinVersion = cmp.Or(t.MinVersion, tls.VersionTLS12)
+	t.ServerName = cmp.Or(t.ServerName, c.Host)
+	return t
+}
+
+// clientOptions are go-mail's options for c, which withDefaults returned.
+func (c SMTPConfig) clientOptions() []gomail.Option {
+	mode := tlsModes[c.TLS]
+	opts := []gomail.Option{
+		gomail.WithTimeout(c.Timeout),
+		gomail.WithTLSConfig(c.tlsConfig()),
+		// The mailer checks idle connections itself and does not need a
+		// RSET after a completed transaction: two round trips saved per mail.
+		gomail.WithoutNoop(),
+		gomail.WithoutRset(),
+		gomail.WithTLSPolicy(mode.policy),
+		gomail.WithPort(c.Port),
+	}
+	if mode.ssl {
+		opts = append(opts, gomail.WithSSL())
+	}
+	if c.Username != "" {
+		auth := gomail.SMTPAuthAutoDiscover
+		if c.TLS == InsecureTLSNone {
+			auth = gomail.SMTPAuthPlainNoEnc
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(c.Username), gomail.WithPassword(c.Password))
+	}
+	if c.HELO != "" {
+		opts = append(opts, gomail.WithHELO(c.HELO))
+	}
+	return opts
 }
 
 // Send delivers one message, reusing a pooled connection when one is idle.
