@@ -2,6 +2,7 @@ package mailer
 
 import (
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -229,5 +230,24 @@ func TestFullJitter(t *testing.T) {
 	}
 	if len(seen) != 4 {
 		t.Errorf("fullJitter(3) gave %v over 2000 draws, want all of 0..3", seen)
+	}
+}
+
+func TestHeldByTemplates(t *testing.T) {
+	te := &TemplateError{Kind: "invitation", Locale: "en", Part: "text", File: "en/invitation.txt", Err: errors.New("x"), reason: "x"}
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{te, true},
+		{Permanent(te), true},
+		{ErrUnknownKind, true},
+		{ErrMissingLink, false},
+		{Permanent(errors.New("550 no such user")), false},
+		{errors.New("connection refused"), false},
+	} {
+		if got := heldByTemplates(tt.err); got != tt.want {
+			t.Errorf("heldByTemplates(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }

@@ -109,6 +109,14 @@ type DispatcherStats struct {
 // MarkOutboxDead with an EventMailDeadLettered event. The store erases the
 // sealed accept link of a sent or dead message.
 //
+// A message the templates cannot render (a *TemplateError, or a kind with no
+// templates) is never dead-lettered, since that would erase its link: it is
+// held, queued with its sealed link and LastError naming the template and
+// field, and tried again every MaxBackoff without counting an attempt, so it
+// goes out once a fixed template is deployed. NewRenderer executes every
+// template with sample data, so only a failure that depends on a message's
+// data gets this far.
+//
 // Delivery is at least once: a message whose outcome could not be recorded
 // (crash, store error, aborted shutdown) is sent again after its lease ends,
 // always with the same Message-ID (OutboxMessage.MessageID), so receivers
@@ -410,6 +418,10 @@ func (d *Dispatcher) process(hard context.Context, m store.OutboxMessage) bool {
 	}
 	d.failed.Add(1)
 	msg := truncate(err.Error(), maxErrorLen)
+	if heldByTemplates(err) {
+		d.hold(sctx, log, m, msg, now)
+		return false
+	}
 	if IsPermanent(err) || attempt >= d.cfg.MaxAttempts {
 		ev := store.Event{
 			ID:             store.NewID("evt"),
@@ -448,6 +460,29 @@ func (d *Dispatcher) process(hard context.Context, m store.OutboxMessage) bool {
 	return false
 }
 
+// heldByTemplates reports a failure of this process's templates rather than
+// of the message: a template that fails on the message's data
+// (*TemplateError) or a kind without templates (ErrUnknownKind, say a kind a
+// newer replica queued). Such a message is held, never dead-lettered.
+func heldByTemplates(err error) bool {
+	var te *TemplateError
+	return errors.As(err, &te) || errors.Is(err, ErrUnknownKind)
+}
+
+// hold keeps a message the templates cannot render queued, with its sealed
+// link, for another try after MaxBackoff. No attempt is counted: fixing the
+// template (and restarting) is what makes it go out, however long it takes.
+func (d *Dispatcher) hold(ctx context.Context, log *slog.Logger, m store.OutboxMessage, msg string, now time.Time) {
+	next := now.Add(d.cfg.MaxBackoff)
+	if err := d.ob.MarkOutboxRetry(ctx, m.ID, m.Attempts, next, msg); err != nil {
+		log.Error("mailer: recording failed attempt failed", "err", err)
+		return
+	}
+	d.retried.Add(1)
+	log.Error("mailer: mail held: its template does not render; it stays queued with its link, fix the template",
+		"err", msg, "next_attempt", next)
+}
+
 // deliver unseals, renders and sends one message.
 func (d *Dispatcher) deliver(ctx context.Context, m store.OutboxMessage) error {
 	var secret map[string]string
@@ -470,6 +505,9 @@ func (d *Dispatcher) deliver(ctx context.Context, m store.OutboxMessage) error {
 	}
 	r, err := d.r.Render(m.Kind, "", data, secret)
 	if err != nil {
+		if heldByTemplates(err) {
+			return err
+		}
 		return Permanent(err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.cfg.SendTimeout)

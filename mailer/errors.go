@@ -3,9 +3,10 @@ package mailer
 import "errors"
 
 // PermanentError marks a delivery failure that retrying cannot fix: a
-// malformed address, a header injection attempt, a template or unsealing
-// error, a recipient the server rejected for good. The dispatcher
-// dead-letters such a message at once instead of retrying it.
+// malformed address, a header injection attempt, an unsealing error, a
+// missing accept link, a recipient the server rejected for good. The
+// dispatcher dead-letters such a message at once instead of retrying it. (A
+// template that fails is not permanent: see Dispatcher.)
 type PermanentError struct {
 	Err error
 }
