@@ -57,7 +57,7 @@ func (s *Service) checkToken(ctx context.Context, token string) (store.Invitatio
 	case errors.Is(err, store.ErrNotFound):
 		return store.Invitation{}, ErrInvalidToken
 	case err != nil:
-		return store.Invitation{}, storeErr(err)
+		return store.Invitation{}, err
 	}
 	if !verifierMatches(verifier, inv.VerifierHash) {
 		return store.Invitation{}, ErrInvalidToken
@@ -70,11 +70,11 @@ func (s *Service) checkToken(ctx context.Context, token string) (store.Invitatio
 func (s *Service) invitationInfo(ctx context.Context, inv store.Invitation) (InvitationInfo, error) {
 	org, err := s.st.GetOrganization(ctx, inv.OrganizationID)
 	if err != nil {
-		return InvitationInfo{}, storeErr(err)
+		return InvitationInfo{}, err
 	}
 	user, err := s.st.GetUser(ctx, inv.UserID)
 	if err != nil {
-		return InvitationInfo{}, storeErr(err)
+		return InvitationInfo{}, err
 	}
 	inv.VerifierHash = nil
 	info := InvitationInfo{
@@ -132,7 +132,7 @@ func (s *Service) AcceptInvitationByID(ctx context.Context, invitationID string,
 	case errors.Is(err, store.ErrNotFound):
 		return store.Membership{}, ErrInvalidToken
 	case err != nil:
-		return store.Membership{}, storeErr(err)
+		return store.Membership{}, err
 	}
 	return s.accept(ctx, inv, id)
 }
@@ -180,7 +180,7 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Membership{}, fmt.Errorf("%w (%w)", ErrInvalidToken, err)
 		}
-		return store.Membership{}, storeErr(err)
+		return store.Membership{}, err
 	}
 	s.changed(inv.OrganizationID, inv.UserID)
 	s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", inv.OrganizationID, "user_id", inv.UserID, "email_mismatch", !match)
@@ -221,7 +221,7 @@ func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []
 	switch {
 	case err == nil:
 		if user, err = s.st.GetUser(ctx, ident.UserID); err != nil {
-			return store.User{}, nil, storeErr(err)
+			return store.User{}, nil, err
 		}
 	case errors.Is(err, store.ErrNotFound):
 		email, nerr := NormalizeEmail(id.Email)
@@ -233,17 +233,17 @@ func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []
 		case errors.Is(err, store.ErrNotFound):
 			return store.User{}, nil, ErrNoMembership
 		case err != nil:
-			return store.User{}, nil, storeErr(err)
+			return store.User{}, nil, err
 		case !id.EmailVerified:
 			return store.User{}, nil, ErrEmailNotVerified
 		}
 		link = true
 	default:
-		return store.User{}, nil, storeErr(err)
+		return store.User{}, nil, err
 	}
 	all, err := s.st.ListUserMemberships(ctx, user.ID)
 	if err != nil {
-		return store.User{}, nil, storeErr(err)
+		return store.User{}, nil, err
 	}
 	var active []store.Membership
 	for _, m := range all {
@@ -261,12 +261,12 @@ func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []
 		ev := s.event(orgID, EventIdentityLinked, user.ID, user.ID, now, map[string]string{"issuer": id.Issuer})
 		err := s.st.LinkIdentity(ctx, store.Identity{Issuer: id.Issuer, Subject: id.Subject, UserID: user.ID, Email: email, CreateTime: now}, ev)
 		if err != nil {
-			return store.User{}, nil, storeErr(err)
+			return store.User{}, nil, err
 		}
 	}
 	ev := s.event(orgID, store.EventUserLoggedIn, user.ID, user.ID, now, map[string]string{"issuer": id.Issuer})
 	if err := s.st.RecordLogin(ctx, user.ID, now, ev); err != nil {
-		return store.User{}, nil, storeErr(err)
+		return store.User{}, nil, err
 	}
 	user.LastLogin = &now
 	s.log.InfoContext(ctx, "invite: signed in", "user_id", user.ID, "linked", link)
@@ -290,7 +290,7 @@ func (s *Service) RequestNewInvitation(ctx context.Context, token string) error 
 	ev := s.event(inv.OrganizationID, store.EventInvitationRenewRequest, inv.UserID, inv.UserID, s.now(),
 		map[string]string{"invitation_id": inv.ID, "email": inv.Email})
 	if err := s.st.AppendEvent(ctx, ev); err != nil {
-		return storeErr(err)
+		return err
 	}
 	s.log.InfoContext(ctx, "invite: new invitation requested", "org_id", inv.OrganizationID, "user_id", inv.UserID)
 	return nil

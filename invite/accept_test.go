@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 )
@@ -16,12 +17,12 @@ func TestAcceptInvitation(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		res := e.invite(t, "org_a", "ann@example.com", "admin")
-		e.clock.Advance(time.Hour)
+		e.Org(t, "org_a")
+		res := e.Invite(t, "org_a", "ann@example.com", "admin")
+		e.Clock.Advance(time.Hour)
 		id := verified("  ANN@example.com")
 		id.Provider = "GOOGLE"
-		m, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(res.AcceptLink), id)
+		m, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(res.AcceptLink), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,10 +34,10 @@ func TestAcceptInvitation(t *testing.T) {
 			t.Errorf("identity = %+v, %v", ident, err)
 		}
 		u, err := st.GetUser(ctx, res.User.ID)
-		if err != nil || !u.Profile.EmailVerified || u.LastLogin == nil || !u.LastLogin.Equal(e.clock.Now()) {
+		if err != nil || !u.Profile.EmailVerified || u.LastLogin == nil || !u.LastLogin.Equal(e.Clock.Now()) {
 			t.Errorf("user after accept = %+v (lastLogin %v), %v", u.Profile, u.LastLogin, err)
 		}
-		evs := e.events(t, "org_a")
+		evs := e.Events(t, "org_a")
 		acc, login := evs[len(evs)-2], evs[len(evs)-1]
 		if acc.Type != store.EventMembershipAccepted || acc.UserID != res.User.ID || acc.ActorID != res.User.ID || acc.Data["email_mismatch"] != "" {
 			t.Errorf("accept event = %+v", acc)
@@ -44,7 +45,7 @@ func TestAcceptInvitation(t *testing.T) {
 		if login.Type != store.EventUserLoggedIn {
 			t.Errorf("login event = %+v", login)
 		}
-		if calls := e.changeCalls(); calls[len(calls)-1] != "org_a/"+res.User.ID {
+		if calls := e.ChangeCalls(); calls[len(calls)-1] != "org_a/"+res.User.ID {
 			t.Errorf("OnMembershipChange = %v", calls)
 		}
 	})
@@ -84,33 +85,33 @@ func TestAcceptEmailPolicy(t *testing.T) {
 				}
 			})
 			ctx := context.Background()
-			e.org(t, "org_a")
-			res := e.invite(t, "org_a", "ann@example.com")
-			before := takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com", "bob@example.com"})
-			_, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(res.AcceptLink), tt.id)
+			e.Org(t, "org_a")
+			res := e.Invite(t, "org_a", "ann@example.com")
+			before := takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com", "bob@example.com"})
+			_, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(res.AcceptLink), tt.id)
 			switch {
 			case tt.wantField != "":
 				assertFieldError(t, err, invite.CodeInvalidArgument, tt.wantField)
-				assertUnchanged(t, before, takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com", "bob@example.com"}))
+				assertUnchanged(t, before, takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com", "bob@example.com"}))
 				return
 			case tt.want != nil:
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("err = %v, want %v", err, tt.want)
 				}
-				if invite.HTTPStatus(err) != 403 {
-					t.Errorf("status = %d", invite.HTTPStatus(err))
+				if inviteapi.ProblemOf(err).Status != 403 {
+					t.Errorf("status = %d", inviteapi.ProblemOf(err).Status)
 				}
-				assertUnchanged(t, before, takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com", "bob@example.com"}))
+				assertUnchanged(t, before, takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com", "bob@example.com"}))
 				return
 			case err != nil:
 				t.Fatal(err)
 			}
-			evs := e.events(t, "org_a")
+			evs := e.Events(t, "org_a")
 			acc := evs[len(evs)-2]
 			if (acc.Data["email_mismatch"] == "true") != tt.wantMismatch {
 				t.Errorf("event data = %v, want mismatch=%v", acc.Data, tt.wantMismatch)
 			}
-			u, _ := e.st.GetUser(ctx, res.User.ID)
+			u, _ := e.St.GetUser(ctx, res.User.ID)
 			if u.Profile.EmailVerified != tt.wantVerified {
 				t.Errorf("EmailVerified = %v, want %v", u.Profile.EmailVerified, tt.wantVerified)
 			}
@@ -124,14 +125,14 @@ func TestAcceptEmailPolicy(t *testing.T) {
 func TestAcceptConcurrent(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
-		tok := invite.TokenFromLink(e.invite(t, "org_a", "ann@example.com").AcceptLink)
+		e.Org(t, "org_a")
+		tok := invite.TokenFromLink(e.Invite(t, "org_a", "ann@example.com").AcceptLink)
 		const n = 30
 		var wg sync.WaitGroup
 		errs := make([]error, n)
 		for i := range n {
 			wg.Go(func() {
-				_, errs[i] = e.svc.AcceptInvitation(context.Background(), tok, verified("ann@example.com"))
+				_, errs[i] = e.Svc.AcceptInvitation(context.Background(), tok, verified("ann@example.com"))
 			})
 		}
 		wg.Wait()
@@ -149,7 +150,7 @@ func TestAcceptConcurrent(t *testing.T) {
 			t.Fatalf("%d accepts succeeded, want exactly 1", ok)
 		}
 		accepted := 0
-		for _, ev := range e.events(t, "org_a") {
+		for _, ev := range e.Events(t, "org_a") {
 			if ev.Type == store.EventMembershipAccepted {
 				accepted++
 			}
@@ -163,22 +164,22 @@ func TestAcceptConcurrent(t *testing.T) {
 func TestAcceptInvitationByID(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
 	ctx := context.Background()
-	e.org(t, "org_a")
-	res := e.invite(t, "org_a", "ann@example.com")
-	info, err := e.svc.LookupInvitation(ctx, invite.TokenFromLink(res.AcceptLink))
+	e.Org(t, "org_a")
+	res := e.Invite(t, "org_a", "ann@example.com")
+	info, err := e.Svc.LookupInvitation(ctx, invite.TokenFromLink(res.AcceptLink))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{"", "inv_nope", "garbage!", info.Invitation.ID + "x"} {
-		if _, err := e.svc.AcceptInvitationByID(ctx, bad, verified("ann@example.com")); !errors.Is(err, invite.ErrInvalidToken) {
+		if _, err := e.Svc.AcceptInvitationByID(ctx, bad, verified("ann@example.com")); !errors.Is(err, invite.ErrInvalidToken) {
 			t.Errorf("AcceptInvitationByID(%q) = %v, want ErrInvalidToken", bad, err)
 		}
 	}
-	m, err := e.svc.AcceptInvitationByID(ctx, info.Invitation.ID, verified("ann@example.com"))
+	m, err := e.Svc.AcceptInvitationByID(ctx, info.Invitation.ID, verified("ann@example.com"))
 	if err != nil || m.Status != store.StatusActive {
 		t.Fatalf("accept by id = %+v, %v", m, err)
 	}
-	if _, err := e.svc.AcceptInvitationByID(ctx, info.Invitation.ID, verified("ann@example.com")); !errors.Is(err, invite.ErrInviteUsed) {
+	if _, err := e.Svc.AcceptInvitationByID(ctx, info.Invitation.ID, verified("ann@example.com")); !errors.Is(err, invite.ErrInviteUsed) {
 		t.Errorf("second accept by id: %v", err)
 	}
 }
@@ -187,21 +188,21 @@ func TestAcceptIdentityTaken(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		ann := e.invite(t, "org_a", "ann@example.com")
-		bob := e.invite(t, "org_a", "bob@example.com")
+		e.Org(t, "org_a")
+		ann := e.Invite(t, "org_a", "ann@example.com")
+		bob := e.Invite(t, "org_a", "bob@example.com")
 		id := verified("ann@example.com")
-		if _, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(ann.AcceptLink), id); err != nil {
+		if _, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(ann.AcceptLink), id); err != nil {
 			t.Fatal(err)
 		}
 		// Ann's identity cannot join as Bob.
 		id.JoinAsSignedIn = true
 		before := takeSnapshot(t, st, []string{"org_a"}, nil)
-		if _, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(bob.AcceptLink), id); !errors.Is(err, invite.ErrIdentityTaken) {
+		if _, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(bob.AcceptLink), id); !errors.Is(err, invite.ErrIdentityTaken) {
 			t.Fatalf("err = %v, want ErrIdentityTaken", err)
 		}
 		assertUnchanged(t, before, takeSnapshot(t, st, []string{"org_a"}, nil))
-		if _, err := e.svc.LookupInvitation(ctx, invite.TokenFromLink(bob.AcceptLink)); err != nil {
+		if _, err := e.Svc.LookupInvitation(ctx, invite.TokenFromLink(bob.AcceptLink)); err != nil {
 			t.Errorf("bob's invitation was spent: %v", err)
 		}
 	})
@@ -211,40 +212,40 @@ func TestSignIn(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		e.org(t, "org_b")
-		ann := e.invite(t, "org_a", "ann@example.com")
+		e.Org(t, "org_a")
+		e.Org(t, "org_b")
+		ann := e.Invite(t, "org_a", "ann@example.com")
 		id := verified("ann@example.com")
-		if _, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(ann.AcceptLink), id); err != nil {
+		if _, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(ann.AcceptLink), id); err != nil {
 			t.Fatal(err)
 		}
-		bob := e.addActive(t, "org_b", "bob@example.com")
-		e.invite(t, "org_a", "pend@example.com")
-		gone := e.addActive(t, "org_a", "gone@example.com")
-		if _, err := e.svc.DeactivateMembership(ctx, "org_a", gone.User.ID, ""); err != nil {
+		bob := e.AddActive(t, "org_b", "bob@example.com")
+		e.Invite(t, "org_a", "pend@example.com")
+		gone := e.AddActive(t, "org_a", "gone@example.com")
+		if _, err := e.Svc.DeactivateMembership(ctx, "org_a", gone.User.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 
 		// Returning member by identity.
-		e.clock.Advance(time.Hour)
-		u, ms, err := e.svc.SignIn(ctx, id)
-		if err != nil || u.ID != ann.User.ID || len(ms) != 1 || ms[0].OrganizationID != "org_a" || u.LastLogin == nil || !u.LastLogin.Equal(e.clock.Now()) {
+		e.Clock.Advance(time.Hour)
+		u, ms, err := e.Svc.SignIn(ctx, id)
+		if err != nil || u.ID != ann.User.ID || len(ms) != 1 || ms[0].OrganizationID != "org_a" || u.LastLogin == nil || !u.LastLogin.Equal(e.Clock.Now()) {
 			t.Fatalf("SignIn = %+v %+v %v", u, ms, err)
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.Type != store.EventUserLoggedIn || ev.UserID != ann.User.ID {
+		if ev := e.LastEvent(t, "org_a"); ev.Type != store.EventUserLoggedIn || ev.UserID != ann.User.ID {
 			t.Errorf("event = %+v", ev)
 		}
 
 		// Directly added member: linked by verified email on first sign-in.
 		bobID := verified("Bob@Example.com")
-		u, _, err = e.svc.SignIn(ctx, bobID)
+		u, _, err = e.Svc.SignIn(ctx, bobID)
 		if err != nil || u.ID != bob.User.ID {
 			t.Fatalf("SignIn bob = %+v %v", u, err)
 		}
 		if ident, err := st.GetIdentity(ctx, bobID.Issuer, bobID.Subject); err != nil || ident.UserID != bob.User.ID {
 			t.Errorf("identity not linked: %+v %v", ident, err)
 		}
-		evs := e.events(t, "org_b")
+		evs := e.Events(t, "org_b")
 		if evs[len(evs)-2].Type != invite.EventIdentityLinked {
 			t.Errorf("link event = %+v", evs[len(evs)-2])
 		}
@@ -264,7 +265,7 @@ func TestSignIn(t *testing.T) {
 		for _, tt := range bad {
 			t.Run(tt.name, func(t *testing.T) {
 				before := takeSnapshot(t, st, orgs, nil)
-				if _, _, err := e.svc.SignIn(ctx, tt.id); !errors.Is(err, tt.want) {
+				if _, _, err := e.Svc.SignIn(ctx, tt.id); !errors.Is(err, tt.want) {
 					t.Fatalf("err = %v, want %v", err, tt.want)
 				}
 				if _, err := st.GetIdentity(ctx, tt.id.Issuer, tt.id.Subject); !errors.Is(err, store.ErrNotFound) {
@@ -273,7 +274,7 @@ func TestSignIn(t *testing.T) {
 				assertUnchanged(t, before, takeSnapshot(t, st, orgs, nil))
 			})
 		}
-		_, _, err = e.svc.SignIn(ctx, invite.AcceptIdentity{Email: "ann@example.com"})
+		_, _, err = e.Svc.SignIn(ctx, invite.AcceptIdentity{Email: "ann@example.com"})
 		assertFieldError(t, err, invite.CodeInvalidArgument, "issuer")
 	})
 }
@@ -281,19 +282,19 @@ func TestSignIn(t *testing.T) {
 func TestRequestNewInvitation(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
 	ctx := context.Background()
-	e.org(t, "org_a")
-	res := e.invite(t, "org_a", "ann@example.com")
+	e.Org(t, "org_a")
+	res := e.Invite(t, "org_a", "ann@example.com")
 	tok := invite.TokenFromLink(res.AcceptLink)
-	before := takeSnapshot(t, e.st, []string{"org_a"}, nil)
-	if err := e.svc.RequestNewInvitation(ctx, tok); !errors.Is(err, invite.ErrWrongStatus) {
+	before := takeSnapshot(t, e.St, []string{"org_a"}, nil)
+	if err := e.Svc.RequestNewInvitation(ctx, tok); !errors.Is(err, invite.ErrWrongStatus) {
 		t.Fatalf("valid invitation: %v, want ErrWrongStatus", err)
 	}
-	assertUnchanged(t, before, takeSnapshot(t, e.st, []string{"org_a"}, nil))
-	e.clock.Advance(16 * 24 * time.Hour)
-	if err := e.svc.RequestNewInvitation(ctx, tok); err != nil {
+	assertUnchanged(t, before, takeSnapshot(t, e.St, []string{"org_a"}, nil))
+	e.Clock.Advance(16 * 24 * time.Hour)
+	if err := e.Svc.RequestNewInvitation(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	ev := e.lastEvent(t, "org_a")
+	ev := e.LastEvent(t, "org_a")
 	if ev.Type != store.EventInvitationRenewRequest || ev.UserID != res.User.ID || ev.Data["email"] != "ann@example.com" {
 		t.Errorf("event = %+v", ev)
 	}

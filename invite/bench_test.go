@@ -13,14 +13,14 @@ import (
 // sealed outbox mail and event) per store.
 func BenchmarkCreateUserAndMembership(b *testing.B) {
 	for _, sc := range storeCases() {
-		b.Run(sc.name, func(b *testing.B) {
-			e := newEnv(b, sc.open(b), func(c *invite.Config) { c.OnMembershipChange = nil })
-			e.org(b, "org_bench")
+		b.Run(sc.Name, func(b *testing.B) {
+			e := newEnv(b, sc.Open(b), func(c *invite.Config) { c.OnMembershipChange = nil })
+			e.Org(b, "org_bench")
 			ctx := context.Background()
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				_, err := e.svc.CreateUserAndMembership(ctx, "org_bench", invite.InviteRequest{
+				_, err := e.Svc.CreateUserAndMembership(ctx, "org_bench", invite.InviteRequest{
 					Email:       fmt.Sprintf("user%d@example.com", i),
 					Roles:       []string{"member"},
 					UserProfile: &invite.ProfileInput{FirstName: "Ann", LastName: "Lee"},
@@ -40,14 +40,14 @@ func BenchmarkCreateUserAndMembership(b *testing.B) {
 // per store. The invitations are created before the timer starts.
 func BenchmarkAcceptInvitation(b *testing.B) {
 	for _, sc := range storeCases() {
-		b.Run(sc.name, func(b *testing.B) {
-			e := newEnv(b, sc.open(b), func(c *invite.Config) { c.OnMembershipChange = nil })
-			e.org(b, "org_bench")
+		b.Run(sc.Name, func(b *testing.B) {
+			e := newEnv(b, sc.Open(b), func(c *invite.Config) { c.OnMembershipChange = nil })
+			e.Org(b, "org_bench")
 			ctx := context.Background()
 			no := false
 			tokens := make([]string, b.N)
 			for i := range b.N {
-				res, err := e.svc.CreateUserAndMembership(ctx, "org_bench", invite.InviteRequest{
+				res, err := e.Svc.CreateUserAndMembership(ctx, "org_bench", invite.InviteRequest{
 					Email: fmt.Sprintf("user%d@example.com", i), SendInvitationEmail: &no, ReturnAcceptLink: true,
 				})
 				if err != nil {
@@ -58,7 +58,7 @@ func BenchmarkAcceptInvitation(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				_, err := e.svc.AcceptInvitation(ctx, tokens[i], invite.AcceptIdentity{
+				_, err := e.Svc.AcceptInvitation(ctx, tokens[i], invite.AcceptIdentity{
 					Issuer: "https://idp.example.com", Subject: fmt.Sprintf("sub-%d", i),
 					Email: fmt.Sprintf("user%d@example.com", i), EmailVerified: true,
 				})

@@ -195,7 +195,7 @@ type BulkProgress struct {
 // meanwhile, so memory stays flat at any size); a fatal problem
 // (ErrBulkTooLarge, ErrBulkTooManyRows, ErrBulkRecordTooLarge,
 // ErrBulkBadHeader, ErrBulkBadFormat, ErrNotFound for the organization) is
-// returned with a nil report and nothing written. DescribeBulkError maps
+// returned with a nil report and nothing written. inviteapi.ProblemOf maps
 // these errors to an HTTP status, code, field and message.
 //
 // Then it validates every row (the rules of CreateUserAndMembership),
@@ -222,7 +222,7 @@ type BulkProgress struct {
 // OnMembershipChange is called once per created row. Safe for concurrent
 // use; several imports may run at once.
 func (s *Service) BulkInvite(ctx context.Context, orgID string, src io.Reader, opts BulkOptions) (*BulkReport, error) {
-	opts, err := opts.withDefaults()
+	opts, err := opts.WithDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -230,10 +230,10 @@ func (s *Service) BulkInvite(ctx context.Context, orgID string, src io.Reader, o
 	if err != nil {
 		return nil, err
 	}
-	in, err := prepareBulkInput(ctx, src, opts)
+	in, err := PrepareBulk(ctx, src, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer in.close()
-	return s.runBulk(ctx, org, in, opts)
+	defer in.Close()
+	return s.RunBulk(ctx, org, in, opts)
 }

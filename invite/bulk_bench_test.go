@@ -54,7 +54,7 @@ func (h *heapSampler) Stop() uint64 {
 
 // benchRows generates n valid rows without holding them in memory.
 func benchRows(n int, prefix string) *rowSource {
-	return &rowSource{header: "email,first_name,last_name,roles,metadata.dept\n", n: n, row: func(i int) string {
+	return &rowSource{Header: "email,first_name,last_name,roles,metadata.dept\n", N: n, Row: func(i int) string {
 		return fmt.Sprintf("%s%06d@example.com,First%d,Last%d,member,Sales\n", prefix, i, i, i)
 	}}
 }
@@ -67,13 +67,13 @@ func benchBulk(b *testing.B, rows int, open func(b *testing.B) store.Store) {
 		b.StopTimer()
 		st := open(b)
 		e := newEnv(b, st, nil)
-		e.org(b, "org_bench")
-		admin := e.addActive(b, "org_bench", "admin@example.com", "admin")
+		e.Org(b, "org_bench")
+		admin := e.AddActive(b, "org_bench", "admin@example.com", "admin")
 		runtime.GC()
 		b.StartTimer()
 		sampler := startHeapSampler()
 		start := time.Now()
-		rep, err := e.svc.BulkInvite(context.Background(), "org_bench", benchRows(rows, "u"), invite.BulkOptions{ActorID: admin.User.ID, MaxRows: rows})
+		rep, err := e.Svc.BulkInvite(context.Background(), "org_bench", benchRows(rows, "u"), invite.BulkOptions{ActorID: admin.User.ID, MaxRows: rows})
 		elapsed += time.Since(start)
 		if p := sampler.Stop(); p > peak {
 			peak = p
@@ -105,7 +105,7 @@ func BenchmarkBulkInvite100k(b *testing.B) {
 	b.Run("discard", func(b *testing.B) {
 		benchBulk(b, 100_000, func(b *testing.B) store.Store { return discardBatches{memstore.New()} })
 	})
-	b.Run("sqlitestore", func(b *testing.B) { benchBulk(b, 100_000, func(b *testing.B) store.Store { return openSQLiteBulk(b) }) })
+	b.Run("sqlitestore", func(b *testing.B) { benchBulk(b, 100_000, func(b *testing.B) store.Store { return openSQLite(b) }) })
 	for name, open := range extraBenchStores() {
 		b.Run(name, func(b *testing.B) { benchBulk(b, 100_000, open) })
 	}

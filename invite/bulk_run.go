@@ -20,8 +20,9 @@ import (
 // bulkLookupWorkers bounds the concurrent store reads of one batch.
 const bulkLookupWorkers = 8
 
-// withDefaults fills zero options and checks the rest.
-func (o BulkOptions) withDefaults() (BulkOptions, error) {
+// WithDefaults fills zero options and checks the rest. It is pure: the
+// Service and the bulk HTTP API both call it.
+func (o BulkOptions) WithDefaults() (BulkOptions, error) {
 	switch o.Format {
 	case "":
 		o.Format = BulkFormatCSV
@@ -54,21 +55,28 @@ func (o BulkOptions) readerConfig() csvimport.Config {
 	return csvimport.Config{Format: o.Format, MaxBytes: o.MaxBytes, MaxRows: o.MaxRows}
 }
 
-// bulkInput is an input that was read once and checked: it can be read
-// again from the start.
-type bulkInput struct {
+// BulkInput is an input that was read once and checked (limits, header):
+// it can be imported, and read again from the start, for example to
+// confirm a dry run without a new upload. Close it when done. A BulkInput
+// is not safe for concurrent use.
+type BulkInput struct {
 	r     io.ReadSeeker
 	start int64
 	rows  int
 	spool *os.File // nil when the caller's reader was seekable
 }
 
-func (in *bulkInput) rewind() error {
+// Rows is the number of data rows in the input.
+func (in *BulkInput) Rows() int { return in.rows }
+
+// Rewind makes the next RunBulk read the input from its start again.
+func (in *BulkInput) Rewind() error {
 	_, err := in.r.Seek(in.start, io.SeekStart)
 	return err
 }
 
-func (in *bulkInput) close() {
+// Close removes the input's spool file, if any. It is idempotent.
+func (in *BulkInput) Close() {
 	if in.spool != nil {
 		in.spool.Close()
 		os.Remove(in.spool.Name())
@@ -76,11 +84,13 @@ func (in *bulkInput) close() {
 	}
 }
 
-// prepareBulkInput reads src once through the parser (checking limits and
-// the header) and leaves it ready to be read again. A seekable src is
-// re-read in place; any other is copied to a temporary file on the way.
-func prepareBulkInput(ctx context.Context, src io.Reader, opts BulkOptions) (*bulkInput, error) {
-	in := &bulkInput{}
+// PrepareBulk reads src once through the parser (checking the limits and
+// the header of opts, which must come from WithDefaults) and leaves it
+// ready for RunBulk. A seekable src is re-read in place; any other is
+// copied to a temporary file in opts.TempDir on the way, so an input that
+// must outlive src (a background job) should hide its Seek method.
+func PrepareBulk(ctx context.Context, src io.Reader, opts BulkOptions) (*BulkInput, error) {
+	in := &BulkInput{}
 	pass := src
 	if rs, ok := src.(io.ReadSeeker); ok {
 		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
@@ -104,10 +114,10 @@ func prepareBulkInput(ctx context.Context, src io.Reader, opts BulkOptions) (*bu
 		}
 	}
 	if err == nil {
-		err = in.rewind()
+		err = in.Rewind()
 	}
 	if err != nil {
-		in.close()
+		in.Close()
 		return nil, err
 	}
 	in.rows = rows
@@ -164,8 +174,10 @@ type bulkRun struct {
 	inflight    []*bulkWrite // the batches being written, oldest first
 }
 
-// runBulk validates and imports a checked input.
-func (s *Service) runBulk(ctx context.Context, org store.Organization, in *bulkInput, opts BulkOptions) (*BulkReport, error) {
+// RunBulk validates and imports a prepared input into org (see
+// BulkInvite, which is PrepareBulk followed by RunBulk). opts must come
+// from WithDefaults.
+func (s *Service) RunBulk(ctx context.Context, org store.Organization, in *BulkInput, opts BulkOptions) (*BulkReport, error) {
 	report := &BulkReport{
 		OrganizationID: org.ID,
 		DryRun:         opts.DryRun,
@@ -211,7 +223,7 @@ func (run *bulkRun) progress(phase string) {
 	})
 }
 
-func (run *bulkRun) readAll(ctx context.Context, in *bulkInput) error {
+func (run *bulkRun) readAll(ctx context.Context, in *BulkInput) error {
 	rd, err := csvimport.NewReader(in.r, run.opts.readerConfig())
 	if err != nil {
 		return bulkInputErr(err) // the input changed since it was checked
@@ -562,7 +574,7 @@ func (run *bulkRun) waitOldest(ctx context.Context) error {
 		if isCancel(w.err) {
 			return w.err
 		}
-		return fmt.Errorf("invite: bulk: batch of rows %d–%d not written: %w", first, last, storeErr(w.err))
+		return fmt.Errorf("invite: bulk: batch of rows %d–%d not written: %w", first, last, w.err)
 	}
 	return nil
 }

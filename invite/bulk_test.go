@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,32 +17,21 @@ import (
 	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
-	"github.com/invitekit/invitekit/store/sqlitestore"
 )
 
 // bulkStores are the stores the bulk tests run on: the in-memory one and
 // the real SQLite one.
 func bulkStores() []storeCase {
 	return []storeCase{
-		{"memstore", func(tb testing.TB) store.Store { return memstore.New() }},
-		{"sqlitestore", openSQLiteBulk},
-		{"pgstore", openPGBulk},
+		{Name: "memstore", Open: func(tb testing.TB) store.Store { return memstore.New() }},
+		{Name: "sqlitestore", Open: openSQLite},
+		{Name: "pgstore", Open: openPGBulk},
 	}
-}
-
-func openSQLiteBulk(tb testing.TB) store.Store {
-	tb.Helper()
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(tb.TempDir(), "kit.db"), sqlitestore.Config{})
-	if err != nil {
-		tb.Fatalf("sqlitestore.Open: %v", err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	return st
 }
 
 func forEachBulkStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
 	for _, sc := range bulkStores() {
-		t.Run(sc.name, func(t *testing.T) { fn(t, sc.open(t)) })
+		t.Run(sc.Name, func(t *testing.T) { fn(t, sc.Open(t)) })
 	}
 }
 
@@ -52,43 +40,12 @@ type noBatchStore struct{ store.Store }
 
 func bulk(t *testing.T, e *env, orgID, in string, opts invite.BulkOptions) *invite.BulkReport {
 	t.Helper()
-	rep, err := e.svc.BulkInvite(context.Background(), orgID, strings.NewReader(in), opts)
+	rep, err := e.Svc.BulkInvite(context.Background(), orgID, strings.NewReader(in), opts)
 	if err != nil {
 		t.Fatalf("BulkInvite: %v", err)
 	}
 	checkSummary(t, rep)
 	return rep
-}
-
-// checkSummary checks the summary adds up to the results.
-func checkSummary(t testing.TB, rep *invite.BulkReport) {
-	t.Helper()
-	var sum invite.BulkSummary
-	for i, r := range rep.Results {
-		sum.Rows++
-		switch r.Status {
-		case invite.BulkCreated:
-			sum.Created++
-		case invite.BulkAlreadyMember:
-			sum.AlreadyMember++
-		case invite.BulkInvalid:
-			sum.Invalid++
-		case invite.BulkRefused:
-			sum.Refused++
-		case invite.BulkDuplicateInFile:
-			sum.DuplicateInFile++
-		case invite.BulkFailed:
-			sum.Failed++
-		default:
-			t.Fatalf("result %d has status %q", i, r.Status)
-		}
-		if r.Row != i+1 {
-			t.Fatalf("result %d is row %d", i, r.Row)
-		}
-	}
-	if sum != rep.Summary {
-		t.Fatalf("summary %+v, counted %+v", rep.Summary, sum)
-	}
 }
 
 type wantRow struct {
@@ -143,8 +100,8 @@ var mixedWant = []wantRow{
 func TestBulkInviteCSV(t *testing.T) {
 	forEachBulkStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
-		admin := e.addActive(t, "org_a", "boss@example.com", "admin")
+		e.Org(t, "org_a")
+		admin := e.AddActive(t, "org_a", "boss@example.com", "admin")
 		rep := bulk(t, e, "org_a", mixedCSV, invite.BulkOptions{ActorID: admin.User.ID})
 		checkRows(t, rep, mixedWant)
 		if rep.DryRun || rep.OrganizationID != "org_a" || rep.Format != "csv" {
@@ -159,7 +116,7 @@ func TestBulkInviteCSV(t *testing.T) {
 			t.Fatalf("lines %d, %d", rep.Results[0].Line, rep.Results[1].Line)
 		}
 		ctx := context.Background()
-		bob, err := e.svc.GetMember(ctx, "org_a", invite.UserRef{Email: "bob@example.com"})
+		bob, err := e.Svc.GetMember(ctx, "org_a", invite.UserRef{Email: "bob@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,19 +128,19 @@ func TestBulkInviteCSV(t *testing.T) {
 		if rep.Results[1].UserID != bob.User.ID || rep.Results[1].MembershipStatus != store.StatusPendingInvite {
 			t.Fatalf("bob's result %+v", rep.Results[1])
 		}
-		ann, err := e.svc.GetMember(ctx, "org_a", invite.UserRef{ExternalID: "ext-ann"})
+		ann, err := e.Svc.GetMember(ctx, "org_a", invite.UserRef{ExternalID: "ext-ann"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ann.Membership.Metadata["dept"] != "Sales" || strings.Join(ann.Membership.Roles, ",") != "admin,member" {
 			t.Fatalf("ann = %+v", ann.Membership)
 		}
-		dora, _ := e.svc.GetMember(ctx, "org_a", invite.UserRef{Email: "dora@example.com"})
+		dora, _ := e.Svc.GetMember(ctx, "org_a", invite.UserRef{Email: "dora@example.com"})
 		if dora.Membership.Metadata["dept"] != "Research, Development" {
 			t.Fatalf("dora metadata %v", dora.Membership.Metadata)
 		}
 		// One invitation mail per created row, with the inviter's name.
-		msgs := e.queued(t, "org_a")
+		msgs := e.Queued(t, "org_a")
 		if len(msgs) != 4 {
 			t.Fatalf("%d queued mails, want 4", len(msgs))
 		}
@@ -196,12 +153,12 @@ func TestBulkInviteCSV(t *testing.T) {
 			}
 		}
 		// The links work: a bulk invitee can accept.
-		if _, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(openLink(t, msgs[0])), verified(msgs[0].To)); err != nil {
+		if _, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(openLink(t, msgs[0])), verified(msgs[0].To)); err != nil {
 			t.Fatalf("accept a bulk invitation: %v", err)
 		}
 		// One membership.invited event per created row.
 		n := 0
-		for _, ev := range e.events(t, "org_a") {
+		for _, ev := range e.Events(t, "org_a") {
 			if ev.Type == store.EventMembershipInvited {
 				n++
 				if ev.ActorID != admin.User.ID || ev.UserID == "" {
@@ -216,11 +173,11 @@ func TestBulkInviteCSV(t *testing.T) {
 }
 
 func TestBulkWithoutBatchCreator(t *testing.T) {
-	e := newEnv(t, noBatchStore{openSQLiteBulk(t)}, nil)
-	e.org(t, "org_a")
+	e := newEnv(t, noBatchStore{openSQLite(t)}, nil)
+	e.Org(t, "org_a")
 	rep := bulk(t, e, "org_a", mixedCSV, invite.BulkOptions{})
 	checkRows(t, rep, mixedWant)
-	if got := len(e.queued(t, "org_a")); got != 4 {
+	if got := len(e.Queued(t, "org_a")); got != 4 {
 		t.Fatalf("%d mails", got)
 	}
 }
@@ -228,8 +185,8 @@ func TestBulkWithoutBatchCreator(t *testing.T) {
 func TestBulkDryRunChangesNothing(t *testing.T) {
 	forEachBulkStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
-		e.invite(t, "org_a", "dora@example.com")
+		e.Org(t, "org_a")
+		e.Invite(t, "org_a", "dora@example.com")
 		emails := []string{"ann@example.com", "bob@example.com", "dora@example.com", "gina@example.com", "not-an-email"}
 		before := takeSnapshot(t, st, []string{"org_a"}, emails)
 		dry := bulk(t, e, "org_a", mixedCSV, invite.BulkOptions{DryRun: true})
@@ -261,7 +218,7 @@ func TestBulkDryRunChangesNothing(t *testing.T) {
 func TestBulkReuploadIdempotent(t *testing.T) {
 	forEachBulkStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
+		e.Org(t, "org_a")
 		in := "email,first_name,roles\n"
 		var emails []string
 		for i := range 25 {
@@ -274,8 +231,8 @@ func TestBulkReuploadIdempotent(t *testing.T) {
 			t.Fatalf("first run %+v", first.Summary)
 		}
 		// Accept one, deactivate another: a re-upload leaves both alone.
-		msgs := e.queued(t, "org_a")
-		if _, err := e.svc.AcceptInvitation(context.Background(), invite.TokenFromLink(openLink(t, msgs[0])), verified(msgs[0].To)); err != nil {
+		msgs := e.Queued(t, "org_a")
+		if _, err := e.Svc.AcceptInvitation(context.Background(), invite.TokenFromLink(openLink(t, msgs[0])), verified(msgs[0].To)); err != nil {
 			t.Fatal(err)
 		}
 		after := takeSnapshot(t, st, []string{"org_a"}, emails)
@@ -322,7 +279,7 @@ func TestBulkEdgeCases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, memstore.New(), nil)
-			e.org(t, "org_a")
+			e.Org(t, "org_a")
 			checkRows(t, bulk(t, e, "org_a", tt.in, invite.BulkOptions{}), tt.want)
 		})
 	}
@@ -331,7 +288,7 @@ func TestBulkEdgeCases(t *testing.T) {
 func TestBulkJSONLines(t *testing.T) {
 	forEachBulkStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
+		e.Org(t, "org_a")
 		in := `{"email":"ann@example.com","roles":["admin"],"userProfile":{"firstName":"Ann","locale":"de"},"metadata":{"team":"blue"}}` + "\n" +
 			`{"email":"bob@example.com","sendActivationEmail":false}` + "\n" +
 			"\n" +
@@ -352,7 +309,7 @@ func TestBulkJSONLines(t *testing.T) {
 		if rep.Results[3].Line != 5 {
 			t.Fatalf("line %d", rep.Results[3].Line)
 		}
-		msgs := e.queued(t, "org_a")
+		msgs := e.Queued(t, "org_a")
 		if len(msgs) != 1 || msgs[0].To != "ann@example.com" || msgs[0].Data[outbox.DataLocale] != "de" {
 			t.Fatalf("mails %+v", msgs)
 		}
@@ -360,8 +317,8 @@ func TestBulkJSONLines(t *testing.T) {
 }
 
 func TestBulkDirectAdd(t *testing.T) {
-	e := newEnv(t, openSQLiteBulk(t), nil)
-	e.org(t, "org_a")
+	e := newEnv(t, openSQLite(t), nil)
+	e.Org(t, "org_a")
 	no := false
 	rep := bulk(t, e, "org_a", "email\na@example.com\nb@example.com\n", invite.BulkOptions{SendInvitationEmail: &no})
 	for _, r := range rep.Results {
@@ -369,10 +326,10 @@ func TestBulkDirectAdd(t *testing.T) {
 			t.Fatalf("result %+v", r)
 		}
 	}
-	if n := len(e.queued(t, "org_a")); n != 0 {
+	if n := len(e.Queued(t, "org_a")); n != 0 {
 		t.Fatalf("%d mails queued for direct adds", n)
 	}
-	if ev := e.lastEvent(t, "org_a"); ev.Type != store.EventMembershipAdded {
+	if ev := e.LastEvent(t, "org_a"); ev.Type != store.EventMembershipAdded {
 		t.Fatalf("event %s", ev.Type)
 	}
 }
@@ -392,11 +349,11 @@ func TestBulkPolicyAndExternalIDs(t *testing.T) {
 				return nil
 			}
 		})
-		e.org(t, "org_a")
-		e.org(t, "org_b")
+		e.Org(t, "org_a")
+		e.Org(t, "org_b")
 		// A user from another org with an external id.
 		ctx := context.Background()
-		if _, err := e.svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{Email: "old@example.com", ExternalID: "hr-1"}); err != nil {
+		if _, err := e.Svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{Email: "old@example.com", ExternalID: "hr-1"}); err != nil {
 			t.Fatal(err)
 		}
 		seen = nil
@@ -430,43 +387,12 @@ func TestBulkPolicyAndExternalIDs(t *testing.T) {
 	})
 }
 
-// rowSource produces a CSV of n rows generated on the fly (never held in
-// memory), each made by row(i).
-type rowSource struct {
-	header string
-	n, i   int
-	row    func(i int) string
-	buf    []byte
-}
-
-func (s *rowSource) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(s.buf) == 0 {
-			switch {
-			case s.header != "":
-				s.buf, s.header = []byte(s.header), ""
-			case s.i < s.n:
-				s.buf = append(s.buf[:0], s.row(s.i)...)
-				s.i++
-			case n == 0:
-				return 0, io.EOF
-			default:
-				return n, nil
-			}
-		}
-		c := copy(p[n:], s.buf)
-		s.buf, n = s.buf[c:], n+c
-	}
-	return n, nil
-}
-
 func TestBulkTenThousandInvalidRows(t *testing.T) {
 	forEachBulkStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
+		e.Org(t, "org_a")
 		before := takeSnapshot(t, st, []string{"org_a"}, []string{"user0@example.com"})
-		src := &rowSource{header: "email,first_name,roles\n", n: 10000, row: func(i int) string {
+		src := &rowSource{Header: "email,first_name,roles\n", N: 10000, Row: func(i int) string {
 			switch i % 3 {
 			case 0:
 				return fmt.Sprintf("user%d.example.com,U,member\n", i) // no @
@@ -475,7 +401,7 @@ func TestBulkTenThousandInvalidRows(t *testing.T) {
 			}
 			return fmt.Sprintf("user%d@example.com,\"U\x01\",member\n", i) // control character
 		}}
-		rep, err := e.svc.BulkInvite(context.Background(), "org_a", src, invite.BulkOptions{})
+		rep, err := e.Svc.BulkInvite(context.Background(), "org_a", src, invite.BulkOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -495,9 +421,9 @@ func TestBulkTenThousandInvalidRows(t *testing.T) {
 }
 
 func TestBulkFileLimits(t *testing.T) {
-	st := openSQLiteBulk(t)
+	st := openSQLite(t)
 	e := newEnv(t, st, nil)
-	e.org(t, "org_a")
+	e.Org(t, "org_a")
 	emails := []string{"user0@example.com", "user1@example.com"}
 	before := takeSnapshot(t, st, []string{"org_a"}, emails)
 	ctx := context.Background()
@@ -506,57 +432,57 @@ func TestBulkFileLimits(t *testing.T) {
 	t.Run("50 MB over the default limit", func(t *testing.T) {
 		// About 50 MB of valid rows, generated while read. (With the
 		// default row limit the 100,001st row would stop it first.)
-		src := &rowSource{header: "email,first_name,last_name,roles\n", n: 50 << 20 / 40, row: goodRow}
-		rep, err := e.svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{MaxRows: -1})
+		src := &rowSource{Header: "email,first_name,last_name,roles\n", N: 50 << 20 / 40, Row: goodRow}
+		rep, err := e.Svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{MaxRows: -1})
 		if !errors.Is(err, invite.ErrBulkTooLarge) || rep != nil {
 			t.Fatalf("err = %v, report %v", err, rep != nil)
 		}
-		status, code, field, msg := invite.DescribeBulkError(err)
+		status, code, field, msg := describe(err)
 		if status != http.StatusRequestEntityTooLarge || code != "too_large" || field != "file" || msg != "the file is larger than the limit of 32 MiB" {
 			t.Fatalf("described as %d %s %s %q", status, code, field, msg)
 		}
-		if src.i*40 > 40<<20 {
-			t.Fatalf("read %d rows past the limit", src.i)
+		if src.Produced()*40 > 40<<20 {
+			t.Fatalf("read %d rows past the limit", src.Produced())
 		}
 	})
 	t.Run("configured byte limit", func(t *testing.T) {
-		src := &rowSource{header: "email\n", n: 1000, row: goodRow}
-		_, err := e.svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{MaxBytes: 10 << 10})
+		src := &rowSource{Header: "email\n", N: 1000, Row: goodRow}
+		_, err := e.Svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{MaxBytes: 10 << 10})
 		if !errors.Is(err, invite.ErrBulkTooLarge) || !strings.Contains(err.Error(), "10240 bytes") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("row limit", func(t *testing.T) {
-		src := &rowSource{header: "email,first_name,last_name,roles\n", n: 11, row: goodRow}
-		_, err := e.svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{MaxRows: 10, BatchSize: 2})
+		src := &rowSource{Header: "email,first_name,last_name,roles\n", N: 11, Row: goodRow}
+		_, err := e.Svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{MaxRows: 10, BatchSize: 2})
 		if !errors.Is(err, invite.ErrBulkTooManyRows) {
 			t.Fatalf("err = %v", err)
 		}
-		if _, code, _, msg := invite.DescribeBulkError(err); code != "too_many_rows" || !strings.Contains(msg, "10 rows") {
+		if _, code, _, msg := describe(err); code != "too_many_rows" || !strings.Contains(msg, "10 rows") {
 			t.Fatalf("described as %s %q", code, msg)
 		}
 	})
 	t.Run("unknown column", func(t *testing.T) {
-		_, err := e.svc.BulkInvite(ctx, "org_a", strings.NewReader("email,favourite_colour\na@example.com,red\n"), invite.BulkOptions{})
+		_, err := e.Svc.BulkInvite(ctx, "org_a", strings.NewReader("email,favourite_colour\na@example.com,red\n"), invite.BulkOptions{})
 		var he *csvimport.HeaderError
 		if !errors.Is(err, invite.ErrBulkBadHeader) || !errors.As(err, &he) || he.Column != "favourite_colour" {
 			t.Fatalf("err = %v", err)
 		}
-		status, code, field, msg := invite.DescribeBulkError(err)
+		status, code, field, msg := describe(err)
 		if status != 422 || code != "bad_header" || field != "favourite_colour" || !strings.Contains(msg, `"favourite_colour": unknown column`) {
 			t.Fatalf("described as %d %s %s %q", status, code, field, msg)
 		}
 	})
 	t.Run("bad format and options", func(t *testing.T) {
-		_, err := e.svc.BulkInvite(ctx, "org_a", strings.NewReader("email\n"), invite.BulkOptions{Format: "xlsx"})
+		_, err := e.Svc.BulkInvite(ctx, "org_a", strings.NewReader("email\n"), invite.BulkOptions{Format: "xlsx"})
 		if !errors.Is(err, invite.ErrBulkBadFormat) {
 			t.Fatalf("err = %v", err)
 		}
-		_, err = e.svc.BulkInvite(ctx, "org_a", strings.NewReader("email\n"), invite.BulkOptions{BatchSize: -1})
+		_, err = e.Svc.BulkInvite(ctx, "org_a", strings.NewReader("email\n"), invite.BulkOptions{BatchSize: -1})
 		assertFieldError(t, err, invite.CodeInvalidArgument, "batchSize")
 	})
 	t.Run("unknown org", func(t *testing.T) {
-		_, err := e.svc.BulkInvite(ctx, "org_nope", strings.NewReader("email\na@example.com\n"), invite.BulkOptions{})
+		_, err := e.Svc.BulkInvite(ctx, "org_nope", strings.NewReader("email\na@example.com\n"), invite.BulkOptions{})
 		if !errors.Is(err, invite.ErrNotFound) {
 			t.Fatalf("err = %v", err)
 		}
@@ -567,16 +493,16 @@ func TestBulkFileLimits(t *testing.T) {
 // A limit hit late in the file writes nothing: the whole input is checked
 // before the first batch.
 func TestBulkLimitLateInFileWritesNothing(t *testing.T) {
-	st := openSQLiteBulk(t)
+	st := openSQLite(t)
 	e := newEnv(t, st, nil)
-	e.org(t, "org_a")
+	e.Org(t, "org_a")
 	before := takeSnapshot(t, st, []string{"org_a"}, []string{"user0@example.com"})
 	in := "email\n" + strings.Repeat("", 0)
 	for i := range 50 {
 		in += fmt.Sprintf("user%d@example.com\n", i)
 	}
 	in += "\"" + strings.Repeat("x", 70<<10) + "\"\n" // a 70 KiB row at the end
-	_, err := e.svc.BulkInvite(context.Background(), "org_a", io.MultiReader(strings.NewReader(in)), invite.BulkOptions{BatchSize: 10})
+	_, err := e.Svc.BulkInvite(context.Background(), "org_a", io.MultiReader(strings.NewReader(in)), invite.BulkOptions{BatchSize: 10})
 	if !errors.Is(err, invite.ErrBulkRecordTooLarge) {
 		t.Fatalf("err = %v", err)
 	}
@@ -584,11 +510,11 @@ func TestBulkLimitLateInFileWritesNothing(t *testing.T) {
 }
 
 func TestBulkProgressAndCancel(t *testing.T) {
-	e := newEnv(t, openSQLiteBulk(t), nil)
-	e.org(t, "org_a")
-	src := &rowSource{header: "email\n", n: 100, row: func(i int) string { return fmt.Sprintf("p%d@example.com\n", i) }}
+	e := newEnv(t, openSQLite(t), nil)
+	e.Org(t, "org_a")
+	src := &rowSource{Header: "email\n", N: 100, Row: func(i int) string { return fmt.Sprintf("p%d@example.com\n", i) }}
 	var got []invite.BulkProgress
-	rep, err := e.svc.BulkInvite(context.Background(), "org_a", src, invite.BulkOptions{BatchSize: 30, Progress: func(p invite.BulkProgress) {
+	rep, err := e.Svc.BulkInvite(context.Background(), "org_a", src, invite.BulkOptions{BatchSize: 30, Progress: func(p invite.BulkProgress) {
 		got = append(got, p)
 	}})
 	if err != nil {
@@ -607,8 +533,8 @@ func TestBulkProgressAndCancel(t *testing.T) {
 
 	// Canceling between batches keeps the finished batches and reports the error.
 	ctx, cancel := context.WithCancel(context.Background())
-	src = &rowSource{header: "email\n", n: 100, row: func(i int) string { return fmt.Sprintf("q%d@example.com\n", i) }}
-	rep, err = e.svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{BatchSize: 30, Progress: func(p invite.BulkProgress) {
+	src = &rowSource{Header: "email\n", N: 100, Row: func(i int) string { return fmt.Sprintf("q%d@example.com\n", i) }}
+	rep, err = e.Svc.BulkInvite(ctx, "org_a", src, invite.BulkOptions{BatchSize: 30, Progress: func(p invite.BulkProgress) {
 		if p.Rows >= 30 {
 			cancel()
 		}
@@ -621,7 +547,7 @@ func TestBulkProgressAndCancel(t *testing.T) {
 		t.Fatalf("err %v, report %+v", err, rep.Summary)
 	}
 	checkSummary(t, rep)
-	page, err := e.svc.ListMembers(context.Background(), "org_a", store.ListOptions{Query: "q", Limit: 1000})
+	page, err := e.Svc.ListMembers(context.Background(), "org_a", store.ListOptions{Query: "q", Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -632,7 +558,7 @@ func TestBulkProgressAndCancel(t *testing.T) {
 
 func TestBulkReportExport(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
-	e.org(t, "org_a")
+	e.Org(t, "org_a")
 	rep := bulk(t, e, "org_a", "email,first_name\n=cmd@example.com,A\n\"@SUM(1)\",B\nok@example.com,C\n", invite.BulkOptions{})
 
 	var buf bytes.Buffer
@@ -685,13 +611,13 @@ func FuzzBulkCSV(f *testing.F) {
 	f.Add("email,external_id\na@example.com,e\nb@example.com,e\n")
 	st := memstore.New()
 	e := newEnv(f, st, nil)
-	e.org(f, "org_a")
-	e.invite(f, "org_a", "a@example.com")
+	e.Org(f, "org_a")
+	e.Invite(f, "org_a", "a@example.com")
 	before := takeSnapshot(f, st, []string{"org_a"}, nil)
 	f.Fuzz(func(t *testing.T, in string) {
-		rep, err := e.svc.BulkInvite(context.Background(), "org_a", strings.NewReader(in), invite.BulkOptions{DryRun: true, MaxBytes: 1 << 16, MaxRows: 200, BatchSize: 7})
+		rep, err := e.Svc.BulkInvite(context.Background(), "org_a", strings.NewReader(in), invite.BulkOptions{DryRun: true, MaxBytes: 1 << 16, MaxRows: 200, BatchSize: 7})
 		if err != nil {
-			if status, _, _, _ := invite.DescribeBulkError(err); status >= 500 {
+			if status, _, _, _ := describe(err); status >= 500 {
 				t.Fatalf("server error for bad input: %v", err)
 			}
 			return

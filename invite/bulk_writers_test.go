@@ -41,7 +41,7 @@ func TestBulkConcurrentWriters(t *testing.T) {
 		reports := map[int]*invite.BulkReport{}
 		for _, writers := range []int{1, 4} {
 			org := fmt.Sprintf("org_w%d", writers)
-			e.org(t, org)
+			e.Org(t, org)
 			// Rows 0–49 are invited first: the big import reports them unchanged.
 			pre := bulk(t, e, org, strings.Join(strings.SplitAfter(writersCSV("u"), "\n")[:51], ""), invite.BulkOptions{Writers: 1})
 			rep := bulk(t, e, org, writersCSV("u"), invite.BulkOptions{BatchSize: 20, Writers: writers})
@@ -67,7 +67,7 @@ func TestBulkConcurrentWriters(t *testing.T) {
 			if rep.Summary.Created != 200 || pre.Summary.Created != 40 {
 				t.Fatalf("writers %d: created %d then %d", writers, pre.Summary.Created, rep.Summary.Created)
 			}
-			page, err := e.svc.ListMembers(ctx, org, store.ListOptions{Limit: 1000})
+			page, err := e.Svc.ListMembers(ctx, org, store.ListOptions{Limit: 1000})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,12 +78,12 @@ func TestBulkConcurrentWriters(t *testing.T) {
 				if r.Status != invite.BulkCreated {
 					continue
 				}
-				m, err := e.svc.GetMember(ctx, org, invite.UserRef{Email: r.Email})
+				m, err := e.Svc.GetMember(ctx, org, invite.UserRef{Email: r.Email})
 				if err != nil || m.User.ID != r.UserID || m.Membership.Status != store.StatusPendingInvite {
 					t.Fatalf("writers %d: row %d (%s): member %+v, %v", writers, r.Row, r.Email, m, err)
 				}
 			}
-			evs := e.events(t, org)
+			evs := e.Events(t, org)
 			invited := 0
 			for i, ev := range evs {
 				if i > 0 && ev.Seq <= evs[i-1].Seq {
@@ -96,7 +96,7 @@ func TestBulkConcurrentWriters(t *testing.T) {
 			if invited != created {
 				t.Fatalf("writers %d: %d invited events, %d created", writers, invited, created)
 			}
-			if n := len(e.queued(t, org)); n != created {
+			if n := len(e.Queued(t, org)); n != created {
 				t.Fatalf("writers %d: %d queued mails, %d created", writers, n, created)
 			}
 		}
@@ -143,9 +143,9 @@ func TestBulkWriterFailureKeepsLaterBatches(t *testing.T) {
 		ctx := context.Background()
 		fs := &failSecondBatch{Store: st, bc: bc, failEmail: "f10@example.com", afterEmail: "f20@example.com", afterDone: make(chan struct{})}
 		e := newEnv(t, fs, nil)
-		e.org(t, "org_f")
-		src := &rowSource{header: "email\n", n: 50, row: func(i int) string { return fmt.Sprintf("f%d@example.com\n", i) }}
-		rep, err := e.svc.BulkInvite(ctx, "org_f", src, invite.BulkOptions{BatchSize: 10, Writers: 3})
+		e.Org(t, "org_f")
+		src := &rowSource{Header: "email\n", N: 50, Row: func(i int) string { return fmt.Sprintf("f%d@example.com\n", i) }}
+		rep, err := e.Svc.BulkInvite(ctx, "org_f", src, invite.BulkOptions{BatchSize: 10, Writers: 3})
 		if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "rows 11–20") {
 			t.Fatalf("err = %v", err)
 		}
@@ -161,7 +161,7 @@ func TestBulkWriterFailureKeepsLaterBatches(t *testing.T) {
 				t.Fatalf("row %d: %+v", r.Row, r)
 			}
 		}
-		page, err := e.svc.ListMembers(ctx, "org_f", store.ListOptions{Limit: 100})
+		page, err := e.Svc.ListMembers(ctx, "org_f", store.ListOptions{Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,16 +172,16 @@ func TestBulkWriterFailureKeepsLaterBatches(t *testing.T) {
 }
 
 func TestBulkWritersOption(t *testing.T) {
-	e := newEnv(t, openSQLiteBulk(t), nil)
-	e.org(t, "org_o")
+	e := newEnv(t, openSQLite(t), nil)
+	e.Org(t, "org_o")
 	for _, n := range []int{-1, invite.MaxBulkWriters + 1} {
-		_, err := e.svc.BulkInvite(context.Background(), "org_o", strings.NewReader("email\na@example.com\n"), invite.BulkOptions{Writers: n})
+		_, err := e.Svc.BulkInvite(context.Background(), "org_o", strings.NewReader("email\na@example.com\n"), invite.BulkOptions{Writers: n})
 		var fe *invite.FieldError
 		if !errors.As(err, &fe) || fe.Field != "writers" {
 			t.Fatalf("Writers %d: err = %v", n, err)
 		}
 	}
-	page, err := e.svc.ListMembers(context.Background(), "org_o", store.ListOptions{})
+	page, err := e.Svc.ListMembers(context.Background(), "org_o", store.ListOptions{})
 	if err != nil || len(page.Members) != 0 {
 		t.Fatalf("members %d, %v", len(page.Members), err)
 	}

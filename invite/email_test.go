@@ -67,7 +67,7 @@ func TestNormalizeEmail(t *testing.T) {
 			t.Errorf("NormalizeEmail(%q) = %q, want an error", in, got)
 			continue
 		}
-		if code, field := invite.ErrorCode(err); code != invite.CodeInvalidArgument || field != "email" {
+		if code, field := errorCode(err); code != invite.CodeInvalidArgument || field != "email" {
 			t.Errorf("NormalizeEmail(%q) error code/field = %q/%q", in, code, field)
 		}
 		if len(in) > 3 && strings.Contains(err.Error(), in) {
@@ -90,7 +90,7 @@ func FuzzNormalizeEmail(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		out, err := invite.NormalizeEmail(in)
 		if err != nil {
-			if code, field := invite.ErrorCode(err); code != invite.CodeInvalidArgument || field != "email" {
+			if code, field := errorCode(err); code != invite.CodeInvalidArgument || field != "email" {
 				t.Fatalf("error %v has code/field %q/%q", err, code, field)
 			}
 			return

@@ -15,8 +15,8 @@ const (
 	EventIdentityLinked = "identity.linked"
 )
 
-// maxListLimit bounds limits of list calls.
-const maxListLimit = 1000
+// MaxListLimit bounds the page size and limit of list calls.
+const MaxListLimit = 1000
 
 // event builds an Event. data must hold only non-secret details: never a
 // token, verifier or link.
@@ -48,15 +48,15 @@ func (s *Service) Events(ctx context.Context, orgID string, after int64, limit i
 	if after < 0 {
 		return nil, invalid("after", "after must not be negative")
 	}
-	if limit < 0 || limit > maxListLimit {
-		return nil, invalid("limit", "limit must be between 0 and %d", maxListLimit)
+	if limit < 0 || limit > MaxListLimit {
+		return nil, invalid("limit", "limit must be between 0 and %d", MaxListLimit)
 	}
 	if _, err := s.Organization(ctx, orgID); err != nil {
 		return nil, err
 	}
 	evs, err := s.st.ListEvents(ctx, orgID, after, limit)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, err
 	}
 	return evs, nil
 }
@@ -65,15 +65,15 @@ func (s *Service) Events(ctx context.Context, orgID string, after int64, limit i
 // first, at most limit; 0 means 100, at most 1000). Their sealed links are
 // already erased.
 func (s *Service) DeadLetters(ctx context.Context, orgID string, limit int) ([]store.OutboxMessage, error) {
-	if limit < 0 || limit > maxListLimit {
-		return nil, invalid("limit", "limit must be between 0 and %d", maxListLimit)
+	if limit < 0 || limit > MaxListLimit {
+		return nil, invalid("limit", "limit must be between 0 and %d", MaxListLimit)
 	}
 	if _, err := s.Organization(ctx, orgID); err != nil {
 		return nil, err
 	}
 	msgs, err := s.st.ListOutbox(ctx, orgID, store.OutboxDead, limit)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, err
 	}
 	return msgs, nil
 }

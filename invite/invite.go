@@ -113,7 +113,11 @@ func (s *Service) CreateOrganization(ctx context.Context, req CreateOrganization
 			admin.Roles = append(admin.Roles, s.cfg.AdminRole)
 		}
 		var err error
-		if existing, err = s.existingUser(ctx, org.ID, admin); err != nil {
+		// The organization is new, so the admin can have no membership in
+		// it: if its id is taken, the store's write says
+		// ErrOrganizationExists (also when another replica creates it at
+		// the same moment), not ErrAlreadyInvited or ErrAlreadyMember.
+		if existing, err = s.existingUser(ctx, "", admin); err != nil {
 			return store.Organization{}, nil, err
 		}
 		if err := s.checkPolicy(ctx, org, admin, existing); err != nil {
@@ -133,7 +137,7 @@ func (s *Service) CreateOrganization(ctx context.Context, req CreateOrganization
 		return org, res, nil
 	}
 	if err := s.st.CreateOrganization(ctx, org, ev); err != nil {
-		return store.Organization{}, nil, storeErr(err)
+		return store.Organization{}, nil, err
 	}
 	s.log.InfoContext(ctx, "invite: organization created", "org_id", org.ID)
 	if req.Admin == nil {
@@ -176,8 +180,8 @@ func (s *Service) CreateUserAndMembership(ctx context.Context, orgID string, req
 }
 
 // existingUser returns the user with req.Email (nil if none) after checking
-// that they have no membership in orgID yet and that req.ExternalID does
-// not clash.
+// that req.ExternalID does not clash and, unless orgID is "" (an
+// organization being created), that they have no membership in orgID yet.
 func (s *Service) existingUser(ctx context.Context, orgID string, req InviteRequest) (*store.User, error) {
 	u, err := s.st.GetUserByEmail(ctx, req.Email)
 	switch {
@@ -188,19 +192,21 @@ func (s *Service) existingUser(ctx context.Context, orgID string, req InviteRequ
 			case err == nil:
 				return nil, ErrExternalIDTaken
 			case !errors.Is(err, store.ErrNotFound):
-				return nil, storeErr(err)
+				return nil, err
 			}
 		}
 		return nil, nil
 	case err != nil:
-		return nil, storeErr(err)
+		return nil, err
 	}
-	m, err := s.st.GetMembership(ctx, orgID, u.ID)
-	switch {
-	case err == nil:
-		return nil, membershipConflict(m)
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, storeErr(err)
+	if orgID != "" {
+		m, err := s.st.GetMembership(ctx, orgID, u.ID)
+		switch {
+		case err == nil:
+			return nil, membershipConflict(m)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
 	}
 	if req.ExternalID != "" && req.ExternalID != u.ExternalID {
 		return nil, fmt.Errorf("%w: the user with this email has a different external id", ErrExternalIDTaken)
@@ -357,7 +363,7 @@ func (s *Service) createErr(ctx context.Context, orgID, email string, err error)
 			}
 		}
 	}
-	return storeErr(err)
+	return err
 }
 
 // newUser builds the user CreateMembership inserts when none exists.

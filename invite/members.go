@@ -51,14 +51,14 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	}
 	m, err := s.st.GetMembership(ctx, orgID, userID)
 	if err != nil {
-		return store.Membership{}, "", storeErr(err)
+		return store.Membership{}, "", err
 	}
 	if m.Status != store.StatusPendingInvite {
 		return store.Membership{}, "", ErrWrongStatus
 	}
 	inv, err := s.st.GetMembershipInvitation(ctx, orgID, userID)
 	if err != nil {
-		return store.Membership{}, "", storeErr(err)
+		return store.Membership{}, "", err
 	}
 	switch {
 	case inv.RevokeTime != nil:
@@ -68,7 +68,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	}
 	user, err := s.st.GetUser(ctx, userID)
 	if err != nil {
-		return store.Membership{}, "", storeErr(err)
+		return store.Membership{}, "", err
 	}
 	now := s.now()
 	expire, kind, evType := inv.ExpireTime, store.MailReminder, store.EventInvitationResent
@@ -103,7 +103,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 		Event:           s.event(orgID, evType, userID, actorID, now, data),
 	})
 	if err != nil {
-		return store.Membership{}, "", storeErr(err)
+		return store.Membership{}, "", err
 	}
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: invitation reissued", "org_id", orgID, "user_id", userID, "event", evType, "delivery", data["delivery"])
@@ -122,7 +122,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID string) error {
 	m, err := s.st.GetMembership(ctx, orgID, userID)
 	if err != nil {
-		return storeErr(err)
+		return err
 	}
 	if m.Status != store.StatusPendingInvite {
 		return ErrWrongStatus
@@ -134,7 +134,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID s
 	now := s.now()
 	ev := s.event(orgID, store.EventMembershipRevoked, userID, actorID, now, data)
 	if err := s.st.RevokeInvitation(ctx, orgID, userID, now, ev); err != nil {
-		return storeErr(err)
+		return err
 	}
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: invitation revoked", "org_id", orgID, "user_id", userID)
@@ -163,7 +163,7 @@ func (s *Service) setStatus(ctx context.Context, orgID, userID, actorID string, 
 	}
 	m, err := s.st.SetMembershipStatus(ctx, orgID, userID, c)
 	if err != nil {
-		return store.Membership{}, storeErr(err)
+		return store.Membership{}, err
 	}
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: membership status changed", "org_id", orgID, "user_id", userID, "status", string(to))
@@ -186,7 +186,7 @@ func (s *Service) UpdateMembership(ctx context.Context, orgID, userID string, re
 	}
 	if req.Roles == nil && req.Metadata == nil {
 		m, err := s.st.GetMembership(ctx, orgID, userID)
-		return m, storeErr(err)
+		return m, err
 	}
 	var u store.MembershipUpdate
 	data := map[string]string{}
@@ -204,7 +204,7 @@ func (s *Service) UpdateMembership(ctx context.Context, orgID, userID string, re
 	now := s.now()
 	m, err := s.st.UpdateMembership(ctx, orgID, userID, u, now, s.event(orgID, store.EventMembershipUpdated, userID, actorID, now, data))
 	if err != nil {
-		return store.Membership{}, storeErr(err)
+		return store.Membership{}, err
 	}
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: membership updated", "org_id", orgID, "user_id", userID)
@@ -219,8 +219,8 @@ func (s *Service) ListMembers(ctx context.Context, orgID string, opts store.List
 	if opts.Status != "" && !opts.Status.Valid() {
 		return store.Page{}, invalid("status", "status must be one of PENDING_INVITE, ACTIVE, INACTIVE, INVITE_EXPIRED")
 	}
-	if opts.Limit < 0 || opts.Limit > maxListLimit {
-		return store.Page{}, invalid("pageSize", "pageSize must be between 1 and %d", maxListLimit)
+	if opts.Limit < 0 || opts.Limit > MaxListLimit {
+		return store.Page{}, invalid("pageSize", "pageSize must be between 1 and %d", MaxListLimit)
 	}
 	if utf8.RuneCountInString(opts.Query) > maxQueryLen || hasControl(opts.Query) {
 		return store.Page{}, invalid("q", "q must be at most %d characters without control characters", maxQueryLen)
@@ -237,7 +237,7 @@ func (s *Service) ListMembers(ctx context.Context, orgID string, opts store.List
 		if errors.Is(err, store.ErrInvalidCursor) {
 			return store.Page{}, invalid("pageToken", "pageToken is not valid")
 		}
-		return store.Page{}, storeErr(err)
+		return store.Page{}, err
 	}
 	return page, nil
 }
@@ -270,11 +270,11 @@ func (s *Service) GetMember(ctx context.Context, orgID string, ref UserRef) (sto
 		u, err = s.st.GetUserByExternalID(ctx, ref.ExternalID)
 	}
 	if err != nil {
-		return store.Member{}, storeErr(err)
+		return store.Member{}, err
 	}
 	m, err := s.st.GetMembership(ctx, orgID, u.ID)
 	if err != nil {
-		return store.Member{}, storeErr(err)
+		return store.Member{}, err
 	}
 	return store.Member{User: u, Membership: m}, nil
 }

@@ -1,6 +1,7 @@
 package invite
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -101,69 +102,72 @@ type Service struct {
 	log             *slog.Logger
 }
 
-// New returns a Service on st. It validates cfg once: SecretKey must be 32
-// bytes, AcceptURL an absolute http(s) URL, role names well-formed, and
-// DefaultRoles and AdminRole members of Roles.
+// New returns a Service on st. It validates cfg once (see
+// Config.withDefaults): SecretKey must be 32 bytes, AcceptURL an absolute
+// http(s) URL, role names well-formed, and DefaultRoles and AdminRole
+// members of Roles.
 func New(st store.Store, cfg Config) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("invite: New: nil store")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	sealer, err := outbox.NewSealer(cfg.SecretKey)
 	if err != nil {
 		return nil, fmt.Errorf("invite: Config.SecretKey: %w", err)
 	}
-	if cfg.AcceptURL == "" {
-		return nil, errors.New("invite: Config.AcceptURL is required")
+	acceptURL, _ := url.Parse(cfg.AcceptURL) // checked by withDefaults
+	roleSet := make(map[string]bool, len(cfg.Roles))
+	for _, r := range cfg.Roles {
+		roleSet[r] = true
 	}
-	u, err := url.Parse(cfg.AcceptURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
-		return nil, errors.New("invite: Config.AcceptURL must be an absolute http(s) URL without a fragment")
+	return &Service{
+		st:              st,
+		cfg:             cfg,
+		sealer:          sealer,
+		acceptURL:       acceptURL,
+		roles:           cfg.Roles,
+		roleSet:         roleSet,
+		requireVerified: cfg.RequireVerifiedEmail == nil || *cfg.RequireVerifiedEmail,
+		validate:        newValidator(roleSet),
+		log:             cfg.Logger,
+	}, nil
+}
+
+// withDefaults fills the zero settings and checks the rest. It is pure,
+// and returns a Config that shares no slice with cfg.
+func (cfg Config) withDefaults() (Config, error) {
+	if len(cfg.SecretKey) != outbox.KeySize {
+		return cfg, fmt.Errorf("invite: Config.SecretKey: %w", outbox.ErrBadKey)
+	}
+	if err := checkAcceptURL(cfg.AcceptURL); err != nil {
+		return cfg, err
 	}
 	if len(cfg.Roles) == 0 {
 		cfg.Roles = []string{DefaultAdminRole, DefaultMemberRole}
 	}
-	roleSet := make(map[string]bool, len(cfg.Roles))
-	for _, r := range cfg.Roles {
-		if !validRoleName(r) {
-			return nil, fmt.Errorf("invite: Config.Roles: invalid role name %q", r)
-		}
-		if roleSet[r] {
-			return nil, fmt.Errorf("invite: Config.Roles: duplicate role %q", r)
-		}
-		roleSet[r] = true
-	}
 	if cfg.AdminRole == "" {
 		cfg.AdminRole = DefaultAdminRole
 	}
-	if !roleSet[cfg.AdminRole] {
-		return nil, fmt.Errorf("invite: Config.AdminRole %q is not in Config.Roles", cfg.AdminRole)
-	}
 	if len(cfg.DefaultRoles) == 0 {
-		if roleSet[DefaultMemberRole] {
+		cfg.DefaultRoles = []string{cfg.AdminRole}
+		if slices.Contains(cfg.Roles, DefaultMemberRole) {
 			cfg.DefaultRoles = []string{DefaultMemberRole}
-		} else {
-			cfg.DefaultRoles = []string{cfg.AdminRole}
 		}
 	}
-	for _, r := range cfg.DefaultRoles {
-		if !roleSet[r] {
-			return nil, fmt.Errorf("invite: Config.DefaultRoles: %q is not in Config.Roles", r)
-		}
+	if err := checkRoles(cfg.Roles, cfg.AdminRole, cfg.DefaultRoles); err != nil {
+		return cfg, err
 	}
-	switch {
-	case cfg.InviteTTL == 0:
-		cfg.InviteTTL = DefaultInviteTTL
-	case cfg.InviteTTL < 0:
-		return nil, errors.New("invite: Config.InviteTTL must not be negative")
+	if cfg.InviteTTL < 0 {
+		return cfg, errors.New("invite: Config.InviteTTL must not be negative")
 	}
+	cfg.InviteTTL = cmp.Or(cfg.InviteTTL, DefaultInviteTTL)
+	cfg.EnvironmentID = cmp.Or(cfg.EnvironmentID, DefaultEnvironmentID)
+	cfg.DefaultLocale = cmp.Or(cfg.DefaultLocale, DefaultLocale)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.EnvironmentID == "" {
-		cfg.EnvironmentID = DefaultEnvironmentID
-	}
-	if cfg.DefaultLocale == "" {
-		cfg.DefaultLocale = DefaultLocale
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -171,18 +175,43 @@ func New(st store.Store, cfg Config) (*Service, error) {
 	cfg.Roles = slices.Clone(cfg.Roles)
 	cfg.DefaultRoles = slices.Clone(cfg.DefaultRoles)
 	cfg.SecretKey = slices.Clone(cfg.SecretKey)
-	s := &Service{
-		st:              st,
-		cfg:             cfg,
-		sealer:          sealer,
-		acceptURL:       u,
-		roles:           cfg.Roles,
-		roleSet:         roleSet,
-		requireVerified: cfg.RequireVerifiedEmail == nil || *cfg.RequireVerifiedEmail,
-		log:             cfg.Logger,
+	return cfg, nil
+}
+
+// checkAcceptURL requires an absolute http(s) URL without a fragment.
+func checkAcceptURL(raw string) error {
+	if raw == "" {
+		return errors.New("invite: Config.AcceptURL is required")
 	}
-	s.validate = newValidator(roleSet)
-	return s, nil
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+		return errors.New("invite: Config.AcceptURL must be an absolute http(s) URL without a fragment")
+	}
+	return nil
+}
+
+// checkRoles requires well-formed, distinct role names, and the admin and
+// default roles among them.
+func checkRoles(roles []string, admin string, defaults []string) error {
+	seen := make(map[string]bool, len(roles))
+	for _, r := range roles {
+		if !validRoleName(r) {
+			return fmt.Errorf("invite: Config.Roles: invalid role name %q", r)
+		}
+		if seen[r] {
+			return fmt.Errorf("invite: Config.Roles: duplicate role %q", r)
+		}
+		seen[r] = true
+	}
+	if !seen[admin] {
+		return fmt.Errorf("invite: Config.AdminRole %q is not in Config.Roles", admin)
+	}
+	for _, r := range defaults {
+		if !seen[r] {
+			return fmt.Errorf("invite: Config.DefaultRoles: %q is not in Config.Roles", r)
+		}
+	}
+	return nil
 }
 
 // validRoleName reports whether r is 1–64 characters of a–z, 0–9, _ and -.
@@ -227,7 +256,7 @@ func (s *Service) Organization(ctx context.Context, orgID string) (store.Organiz
 	}
 	org, err := s.st.GetOrganization(ctx, orgID)
 	if err != nil {
-		return store.Organization{}, storeErr(err)
+		return store.Organization{}, err
 	}
 	return org, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 )
@@ -62,10 +63,10 @@ func TestCreateUserAndMembershipInvite(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		inviter := e.addActive(t, "org_a", "boss@example.com", "admin")
+		e.Org(t, "org_a")
+		inviter := e.AddActive(t, "org_a", "boss@example.com", "admin")
 
-		res, err := e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{
+		res, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{
 			Email:       "  Ann.Lee@Example.COM ",
 			ExternalID:  "crm-1",
 			UserProfile: &invite.ProfileInput{FirstName: "Ann", LastName: "Lee", Locale: "de_ch"},
@@ -89,7 +90,7 @@ func TestCreateUserAndMembershipInvite(t *testing.T) {
 		if m.Status != store.StatusPendingInvite || strings.Join(m.Roles, ",") != "admin,member" {
 			t.Errorf("membership status=%s roles=%v", m.Status, m.Roles)
 		}
-		if want := e.clock.Now().Add(invite.DefaultInviteTTL); !m.InviteExpireTime.Equal(want) {
+		if want := e.Clock.Now().Add(invite.DefaultInviteTTL); !m.InviteExpireTime.Equal(want) {
 			t.Errorf("expire = %v, want %v (15 days)", m.InviteExpireTime, want)
 		}
 		if res.AcceptLink != "" {
@@ -100,7 +101,7 @@ func TestCreateUserAndMembershipInvite(t *testing.T) {
 		}
 
 		// One outbox mail with the documented data and a sealed link that works.
-		msgs := e.queued(t, "org_a")
+		msgs := e.Queued(t, "org_a")
 		if len(msgs) != 1 {
 			t.Fatalf("queued = %d, want 1", len(msgs))
 		}
@@ -127,7 +128,7 @@ func TestCreateUserAndMembershipInvite(t *testing.T) {
 				t.Errorf("Data[%s] holds the token", k)
 			}
 		}
-		info, err := e.svc.LookupInvitation(ctx, invite.TokenFromLink(link))
+		info, err := e.Svc.LookupInvitation(ctx, invite.TokenFromLink(link))
 		if err != nil || info.User.ID != u.ID || info.Organization.ID != "org_a" || info.InviterName != "boss@example.com" {
 			t.Fatalf("LookupInvitation = %+v, %v", info, err)
 		}
@@ -136,12 +137,12 @@ func TestCreateUserAndMembershipInvite(t *testing.T) {
 		}
 
 		// The event records actor, user and data.
-		ev := e.lastEvent(t, "org_a")
+		ev := e.LastEvent(t, "org_a")
 		if ev.Type != store.EventMembershipInvited || ev.ActorID != inviter.User.ID || ev.UserID != u.ID ||
 			ev.Data["email"] != "ann.lee@example.com" || ev.Data["roles"] != "admin,member" || ev.Data["delivery"] != "email" {
 			t.Errorf("event = %+v", ev)
 		}
-		if got := e.changeCalls(); got[len(got)-1] != "org_a/"+u.ID {
+		if got := e.ChangeCalls(); got[len(got)-1] != "org_a/"+u.ID {
 			t.Errorf("OnMembershipChange calls = %v", got)
 		}
 	})
@@ -168,8 +169,8 @@ func TestCreateUserAndMembershipModes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, memstore.New(), func(c *invite.Config) { c.NotifyDirectAdd = tt.notify })
-			e.org(t, "org_a")
-			res, err := e.svc.CreateUserAndMembership(context.Background(), "org_a", invite.InviteRequest{
+			e.Org(t, "org_a")
+			res, err := e.Svc.CreateUserAndMembership(context.Background(), "org_a", invite.InviteRequest{
 				Email: "ann@example.com", SendInvitationEmail: tt.send, ReturnAcceptLink: tt.link,
 			})
 			if err != nil {
@@ -182,7 +183,7 @@ func TestCreateUserAndMembershipModes(t *testing.T) {
 				t.Errorf("roles = %v, want the default [member]", res.Membership.Roles)
 			}
 			var kinds []string
-			for _, m := range e.queued(t, "org_a") {
+			for _, m := range e.Queued(t, "org_a") {
 				kinds = append(kinds, m.Kind)
 				if m.Kind == store.MailAdded && m.Sealed != nil {
 					t.Errorf("MailAdded carries sealed data")
@@ -191,19 +192,19 @@ func TestCreateUserAndMembershipModes(t *testing.T) {
 			if strings.Join(kinds, ",") != strings.Join(tt.wantKinds, ",") {
 				t.Errorf("queued kinds = %v, want %v", kinds, tt.wantKinds)
 			}
-			if ev := e.lastEvent(t, "org_a"); ev.Type != tt.wantEvent {
+			if ev := e.LastEvent(t, "org_a"); ev.Type != tt.wantEvent {
 				t.Errorf("event = %s, want %s", ev.Type, tt.wantEvent)
 			}
 			if (res.AcceptLink != "") != tt.wantLink {
 				t.Errorf("AcceptLink = %q, want present=%v", res.AcceptLink, tt.wantLink)
 			}
 			if tt.wantLink {
-				if _, err := e.svc.LookupInvitation(context.Background(), invite.TokenFromLink(res.AcceptLink)); err != nil {
+				if _, err := e.Svc.LookupInvitation(context.Background(), invite.TokenFromLink(res.AcceptLink)); err != nil {
 					t.Errorf("returned link does not work: %v", err)
 				}
 			}
 			if tt.wantStatus == store.StatusActive {
-				if _, err := e.st.GetMembershipInvitation(context.Background(), "org_a", res.User.ID); !errors.Is(err, store.ErrNotFound) {
+				if _, err := e.St.GetMembershipInvitation(context.Background(), "org_a", res.User.ID); !errors.Is(err, store.ErrNotFound) {
 					t.Errorf("direct add has an invitation: %v", err)
 				}
 			}
@@ -215,10 +216,10 @@ func TestExistingUserGetsNewMembership(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		e.org(t, "org_b")
-		first := e.invite(t, "org_a", "ann@example.com")
-		second, err := e.svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{
+		e.Org(t, "org_a")
+		e.Org(t, "org_b")
+		first := e.Invite(t, "org_a", "ann@example.com")
+		second, err := e.Svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{
 			Email: "ANN@example.com", UserProfile: &invite.ProfileInput{FirstName: "Other"}, Roles: []string{"billing"},
 		})
 		if err != nil {
@@ -235,7 +236,7 @@ func TestExistingUserGetsNewMembership(t *testing.T) {
 			t.Fatalf("memberships = %v, %v", ms, err)
 		}
 		// The mail uses the existing user's name.
-		msgs := e.queued(t, "org_b")
+		msgs := e.Queued(t, "org_b")
 		if len(msgs) != 1 || msgs[0].Data["first_name"] != "Ann" {
 			t.Fatalf("org_b mail = %+v", msgs)
 		}
@@ -246,16 +247,16 @@ func TestDuplicateInvite(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		e.invite(t, "org_a", "ann@example.com")
-		e.addActive(t, "org_a", "bob@example.com")
-		inactive := e.addActive(t, "org_a", "cy@example.com")
-		if _, err := e.svc.DeactivateMembership(ctx, "org_a", inactive.User.ID, ""); err != nil {
+		e.Org(t, "org_a")
+		e.Invite(t, "org_a", "ann@example.com")
+		e.AddActive(t, "org_a", "bob@example.com")
+		inactive := e.AddActive(t, "org_a", "cy@example.com")
+		if _, err := e.Svc.DeactivateMembership(ctx, "org_a", inactive.User.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		e.org(t, "org_b")
-		e.addActive(t, "org_b", "dee@example.com")
-		_, err := e.svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{Email: "eve@example.com", ExternalID: "crm-eve"})
+		e.Org(t, "org_b")
+		e.AddActive(t, "org_b", "dee@example.com")
+		_, err := e.Svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{Email: "eve@example.com", ExternalID: "crm-eve"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,15 +279,15 @@ func TestDuplicateInvite(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				if tt.name == "expired pending member" {
-					e.clock.Advance(16 * 24 * time.Hour)
+					e.Clock.Advance(16 * 24 * time.Hour)
 				}
 				before := takeSnapshot(t, st, orgs, emails)
-				_, err := e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: tt.email, ExternalID: tt.extID})
+				_, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: tt.email, ExternalID: tt.extID})
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("err = %v, want %v", err, tt.want)
 				}
-				if code, _ := invite.ErrorCode(err); invite.HTTPStatus(err) != 409 || code == "" {
-					t.Errorf("HTTPStatus = %d code %q, want 409", invite.HTTPStatus(err), code)
+				if code := inviteapi.ProblemOf(err).Code; inviteapi.ProblemOf(err).Status != 409 || code == "" {
+					t.Errorf("HTTPStatus = %d code %q, want 409", inviteapi.ProblemOf(err).Status, code)
 				}
 				assertUnchanged(t, before, takeSnapshot(t, st, orgs, emails))
 			})
@@ -336,33 +337,33 @@ func TestCreateBadInput(t *testing.T) {
 	}
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
-		e.invite(t, "org_a", "existing@example.com")
+		e.Org(t, "org_a")
+		e.Invite(t, "org_a", "existing@example.com")
 		orgs := []string{"org_a", "org_nope"}
 		emails := []string{"a@example.com", "existing@example.com"}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := takeSnapshot(t, st, orgs, emails)
-				calls := len(e.changeCalls())
-				_, err := e.svc.CreateUserAndMembership(context.Background(), tt.org, tt.req)
+				calls := len(e.ChangeCalls())
+				_, err := e.Svc.CreateUserAndMembership(context.Background(), tt.org, tt.req)
 				if tt.want != nil {
 					if !errors.Is(err, tt.want) {
 						t.Fatalf("err = %v, want %v", err, tt.want)
 					}
-					if invite.HTTPStatus(err) != 404 {
-						t.Errorf("status = %d", invite.HTTPStatus(err))
+					if inviteapi.ProblemOf(err).Status != 404 {
+						t.Errorf("status = %d", inviteapi.ProblemOf(err).Status)
 					}
 				} else {
 					assertFieldError(t, err, invite.CodeInvalidArgument, tt.field)
-					if invite.HTTPStatus(err) != 422 {
-						t.Errorf("status = %d, want 422", invite.HTTPStatus(err))
+					if inviteapi.ProblemOf(err).Status != 422 {
+						t.Errorf("status = %d, want 422", inviteapi.ProblemOf(err).Status)
 					}
-					if code, field := invite.ErrorCode(err); code != "invalid_argument" || field != tt.field {
+					if code, field := errorCode(err); code != "invalid_argument" || field != tt.field {
 						t.Errorf("ErrorCode = %q %q", code, field)
 					}
 				}
 				assertUnchanged(t, before, takeSnapshot(t, st, orgs, emails))
-				if len(e.changeCalls()) != calls {
+				if len(e.ChangeCalls()) != calls {
 					t.Errorf("OnMembershipChange called on a failed create")
 				}
 			})
@@ -372,14 +373,14 @@ func TestCreateBadInput(t *testing.T) {
 
 func TestMetadataLimitsAccepted(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
-	e.org(t, "org_a")
+	e.Org(t, "org_a")
 	// 20 pairs: 19 three-character keys with 256-character values and one
 	// 25-character key with a 1-character value.
 	md := map[string]string{strings.Repeat("k", 25): "x"}
 	for i := range 19 {
 		md[fmt.Sprintf("k%02d", i)] = strings.Repeat("v", 256)
 	}
-	_, err := e.svc.CreateUserAndMembership(context.Background(), "org_a", invite.InviteRequest{
+	_, err := e.Svc.CreateUserAndMembership(context.Background(), "org_a", invite.InviteRequest{
 		Email: "a@example.com", Metadata: md,
 		UserProfile: &invite.ProfileInput{FirstName: strings.Repeat("é", 100), PhoneNumber: "+14155550100", Locale: "pt-BR"},
 	})
@@ -403,25 +404,25 @@ func TestBeforeInvite(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		seen = nil
 		e := newEnv(t, st, func(c *invite.Config) { c.BeforeInvite = hook })
-		e.org(t, "org_a")
+		e.Org(t, "org_a")
 		ctx := context.Background()
 		orgs, emails := []string{"org_a"}, []string{"spy@competitor.com", "broken@example.com"}
 		before := takeSnapshot(t, st, orgs, emails)
 
-		_, err := e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "Spy@Competitor.com", Roles: []string{"admin"}})
+		_, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "Spy@Competitor.com", Roles: []string{"admin"}})
 		var pe *invite.PolicyError
 		if !errors.As(err, &pe) || pe.Reason != "competitors cannot be invited" {
 			t.Fatalf("err = %v, want PolicyError with the reason", err)
 		}
-		if code, _ := invite.ErrorCode(err); code != "policy_refused" || invite.HTTPStatus(err) != 403 {
-			t.Errorf("code %q status %d", code, invite.HTTPStatus(err))
+		if code := inviteapi.ProblemOf(err).Code; code != "policy_refused" || inviteapi.ProblemOf(err).Status != 403 {
+			t.Errorf("code %q status %d", code, inviteapi.ProblemOf(err).Status)
 		}
 		if len(seen) != 1 || seen[0].Request.Email != "spy@competitor.com" || seen[0].Organization.ID != "org_a" ||
 			seen[0].Request.Roles[0] != "admin" || seen[0].Direct || seen[0].ExistingUser != nil {
 			t.Errorf("hook saw %+v", seen)
 		}
 
-		_, err = e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "broken@example.com"})
+		_, err = e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "broken@example.com"})
 		if !errors.As(err, &pe) || strings.Contains(pe.Reason, "hunter2") || pe.Err == nil {
 			t.Fatalf("err = %v, want PolicyError with a generic reason wrapping the hook error", err)
 		}
@@ -429,14 +430,14 @@ func TestBeforeInvite(t *testing.T) {
 
 		// Bad input is rejected before the hook runs.
 		n := len(seen)
-		if _, err := e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "bad"}); err == nil {
+		if _, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "bad"}); err == nil {
 			t.Fatal("bad email accepted")
 		}
 		if len(seen) != n {
 			t.Errorf("hook ran for invalid input")
 		}
 		// An allowed invite goes through.
-		if _, err := e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "ok@example.com"}); err != nil {
+		if _, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "ok@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -446,7 +447,7 @@ func TestCreateOrganization(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		org, res, err := e.svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{
+		org, res, err := e.Svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{
 			ID: "org_acme", Name: " Acme ", Locale: "de", CreatedBy: "usr_root",
 			Admin: &invite.InviteRequest{Email: "Boss@Acme.com", Roles: []string{"billing"}},
 		})
@@ -462,12 +463,12 @@ func TestCreateOrganization(t *testing.T) {
 		if res.User.Profile.Locale != "de" {
 			t.Errorf("admin locale = %q, want the org's de", res.User.Profile.Locale)
 		}
-		evs := e.events(t, "org_acme")
+		evs := e.Events(t, "org_acme")
 		if len(evs) != 2 || evs[0].Type != store.EventOrganizationCreated || evs[0].ActorID != "usr_root" || evs[1].Type != store.EventMembershipInvited {
 			t.Errorf("events = %+v", evs)
 		}
 		// Generated id, no admin.
-		org2, res2, err := e.svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{Name: "Beta"})
+		org2, res2, err := e.Svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{Name: "Beta"})
 		if err != nil || !strings.HasPrefix(org2.ID, "org_") || res2 != nil {
 			t.Fatalf("org2 = %+v %+v %v", org2, res2, err)
 		}
@@ -485,13 +486,15 @@ func TestCreateOrganization(t *testing.T) {
 			{"bad admin role", invite.CreateOrganizationRequest{ID: "org_new", Name: "N", Admin: &invite.InviteRequest{Email: "x@example.com", Roles: []string{"god"}}}, "admin.roles[0]", nil},
 			{"taken id", invite.CreateOrganizationRequest{ID: "org_acme", Name: "N"}, "", invite.ErrOrganizationExists},
 			{"taken id with an admin", invite.CreateOrganizationRequest{ID: "org_acme", Name: "N", Admin: &invite.InviteRequest{Email: "x@example.com"}}, "", invite.ErrOrganizationExists},
+			// A bootstrap repeated (or run by a second replica): same id, same admin.
+			{"repeated bootstrap", invite.CreateOrganizationRequest{ID: "org_acme", Name: "Acme", Admin: &invite.InviteRequest{Email: "boss@acme.com", Roles: []string{"billing"}}}, "", invite.ErrOrganizationExists},
 		}
 		for _, tt := range bad {
 			t.Run(tt.name, func(t *testing.T) {
 				before := takeSnapshot(t, st, orgs, emails)
-				_, _, err := e.svc.CreateOrganization(ctx, tt.req)
+				_, _, err := e.Svc.CreateOrganization(ctx, tt.req)
 				if tt.want != nil {
-					if !errors.Is(err, tt.want) || invite.HTTPStatus(err) != 409 {
+					if !errors.Is(err, tt.want) || inviteapi.ProblemOf(err).Status != 409 {
 						t.Fatalf("err = %v", err)
 					}
 				} else {
@@ -512,13 +515,13 @@ func TestCreateOrganizationTwoWrites(t *testing.T) {
 		t.Fatal("the wrapper should hide OrganizationMemberCreator")
 	}
 	e := newEnv(t, st, nil)
-	org, res, err := e.svc.CreateOrganization(context.Background(), invite.CreateOrganizationRequest{
+	org, res, err := e.Svc.CreateOrganization(context.Background(), invite.CreateOrganizationRequest{
 		ID: "org_two", Name: "Two", Admin: &invite.InviteRequest{Email: "boss@two.example"},
 	})
 	if err != nil || org.ID != "org_two" || res == nil || !res.Membership.HasRole("admin") {
 		t.Fatalf("org %+v, admin %+v, err %v", org, res, err)
 	}
-	m, err := e.svc.GetMember(context.Background(), "org_two", invite.UserRef{Email: "boss@two.example"})
+	m, err := e.Svc.GetMember(context.Background(), "org_two", invite.UserRef{Email: "boss@two.example"})
 	if err != nil || m.Membership.Status != store.StatusPendingInvite {
 		t.Fatalf("member %+v, %v", m, err)
 	}
@@ -528,77 +531,77 @@ func TestResendInvitation(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		res := e.invite(t, "org_a", "ann@example.com")
+		e.Org(t, "org_a")
+		res := e.Invite(t, "org_a", "ann@example.com")
 		oldToken := invite.TokenFromLink(res.AcceptLink)
 		expire := res.Membership.InviteExpireTime
 
 		// Reminder while valid: new token, same expiry, MailReminder.
-		e.clock.Advance(24 * time.Hour)
-		m, err := e.svc.ResendInvitation(ctx, "org_a", res.User.ID, "usr_admin")
+		e.Clock.Advance(24 * time.Hour)
+		m, err := e.Svc.ResendInvitation(ctx, "org_a", res.User.ID, "usr_admin")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !m.InviteExpireTime.Equal(expire) {
 			t.Errorf("reminder changed expiry %v → %v", expire, m.InviteExpireTime)
 		}
-		if _, err := e.svc.LookupInvitation(ctx, oldToken); !errors.Is(err, invite.ErrInvalidToken) {
+		if _, err := e.Svc.LookupInvitation(ctx, oldToken); !errors.Is(err, invite.ErrInvalidToken) {
 			t.Errorf("old token after reminder: %v, want ErrInvalidToken", err)
 		}
-		msgs := e.queued(t, "org_a")
+		msgs := e.Queued(t, "org_a")
 		reminder := msgs[len(msgs)-1]
 		if reminder.Kind != store.MailReminder || reminder.Data["expire_time"] != expire.UTC().Format(time.RFC3339) {
 			t.Fatalf("reminder = %+v", reminder)
 		}
 		newToken := invite.TokenFromLink(openLink(t, reminder))
-		if _, err := e.svc.LookupInvitation(ctx, newToken); err != nil {
+		if _, err := e.Svc.LookupInvitation(ctx, newToken); err != nil {
 			t.Errorf("reminder link: %v", err)
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.Type != store.EventInvitationResent || ev.ActorID != "usr_admin" || ev.UserID != res.User.ID {
+		if ev := e.LastEvent(t, "org_a"); ev.Type != store.EventInvitationResent || ev.ActorID != "usr_admin" || ev.UserID != res.User.ID {
 			t.Errorf("event = %+v", ev)
 		}
 
 		// Renewal once expired: new token, new expiry, MailRenewed.
-		e.clock.Advance(15 * 24 * time.Hour)
-		if info, err := e.svc.LookupInvitation(ctx, newToken); !errors.Is(err, invite.ErrInviteExpired) || info.User.ID != res.User.ID {
+		e.Clock.Advance(15 * 24 * time.Hour)
+		if info, err := e.Svc.LookupInvitation(ctx, newToken); !errors.Is(err, invite.ErrInviteExpired) || info.User.ID != res.User.ID {
 			t.Fatalf("expired lookup = %v", err)
 		}
-		mem, err := e.svc.GetMember(ctx, "org_a", invite.UserRef{ID: res.User.ID})
-		if err != nil || mem.Membership.EffectiveStatus(e.clock.Now()) != store.StatusInviteExpired {
-			t.Fatalf("status before renewal = %v, %v", mem.Membership.EffectiveStatus(e.clock.Now()), err)
+		mem, err := e.Svc.GetMember(ctx, "org_a", invite.UserRef{ID: res.User.ID})
+		if err != nil || mem.Membership.EffectiveStatus(e.Clock.Now()) != store.StatusInviteExpired {
+			t.Fatalf("status before renewal = %v, %v", mem.Membership.EffectiveStatus(e.Clock.Now()), err)
 		}
-		m, err = e.svc.ResendInvitation(ctx, "org_a", res.User.ID, "usr_admin")
+		m, err = e.Svc.ResendInvitation(ctx, "org_a", res.User.ID, "usr_admin")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := e.clock.Now().Add(invite.DefaultInviteTTL); !m.InviteExpireTime.Equal(want) {
+		if want := e.Clock.Now().Add(invite.DefaultInviteTTL); !m.InviteExpireTime.Equal(want) {
 			t.Errorf("renewed expiry = %v, want %v", m.InviteExpireTime, want)
 		}
-		if m.EffectiveStatus(e.clock.Now()) != store.StatusPendingInvite {
-			t.Errorf("status after renewal = %s", m.EffectiveStatus(e.clock.Now()))
+		if m.EffectiveStatus(e.Clock.Now()) != store.StatusPendingInvite {
+			t.Errorf("status after renewal = %s", m.EffectiveStatus(e.Clock.Now()))
 		}
-		msgs = e.queued(t, "org_a")
+		msgs = e.Queued(t, "org_a")
 		renewed := msgs[len(msgs)-1]
 		if renewed.Kind != store.MailRenewed {
 			t.Fatalf("kind = %s", renewed.Kind)
 		}
-		if _, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(openLink(t, renewed)), verified("ann@example.com")); err != nil {
+		if _, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(openLink(t, renewed)), verified("ann@example.com")); err != nil {
 			t.Fatalf("accept renewed link: %v", err)
 		}
-		if ev := e.events(t, "org_a"); ev[len(ev)-3].Type != store.EventInvitationRenewed {
+		if ev := e.Events(t, "org_a"); ev[len(ev)-3].Type != store.EventInvitationRenewed {
 			t.Errorf("renew event missing: %+v", ev[len(ev)-3])
 		}
 
 		// Not pending any more → ErrWrongStatus; unknown → ErrNotFound.
 		orgs := []string{"org_a"}
 		before := takeSnapshot(t, st, orgs, nil)
-		if _, err := e.svc.ResendInvitation(ctx, "org_a", res.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
+		if _, err := e.Svc.ResendInvitation(ctx, "org_a", res.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
 			t.Errorf("resend active: %v", err)
 		}
-		if _, err := e.svc.ResendInvitation(ctx, "org_a", "usr_nope", ""); !errors.Is(err, invite.ErrNotFound) {
+		if _, err := e.Svc.ResendInvitation(ctx, "org_a", "usr_nope", ""); !errors.Is(err, invite.ErrNotFound) {
 			t.Errorf("resend unknown: %v", err)
 		}
-		if _, err := e.svc.ResendInvitation(ctx, "org_nope", res.User.ID, ""); !errors.Is(err, invite.ErrNotFound) {
+		if _, err := e.Svc.ResendInvitation(ctx, "org_nope", res.User.ID, ""); !errors.Is(err, invite.ErrNotFound) {
 			t.Errorf("resend unknown org: %v", err)
 		}
 		assertUnchanged(t, before, takeSnapshot(t, st, orgs, nil))
@@ -609,27 +612,27 @@ func TestInviteLink(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		res := e.invite(t, "org_a", "ann@example.com")
-		queuedBefore := len(e.queued(t, "org_a"))
-		link, err := e.svc.InviteLink(ctx, "org_a", res.User.ID, "usr_admin")
+		e.Org(t, "org_a")
+		res := e.Invite(t, "org_a", "ann@example.com")
+		queuedBefore := len(e.Queued(t, "org_a"))
+		link, err := e.Svc.InviteLink(ctx, "org_a", res.User.ID, "usr_admin")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if link == res.AcceptLink {
 			t.Fatal("InviteLink did not rotate the token")
 		}
-		if _, err := e.svc.LookupInvitation(ctx, invite.TokenFromLink(res.AcceptLink)); !errors.Is(err, invite.ErrInvalidToken) {
+		if _, err := e.Svc.LookupInvitation(ctx, invite.TokenFromLink(res.AcceptLink)); !errors.Is(err, invite.ErrInvalidToken) {
 			t.Errorf("old link still valid: %v", err)
 		}
-		info, err := e.svc.LookupInvitation(ctx, invite.TokenFromLink(link))
+		info, err := e.Svc.LookupInvitation(ctx, invite.TokenFromLink(link))
 		if err != nil || !info.Invitation.ExpireTime.Equal(res.Membership.InviteExpireTime) {
 			t.Errorf("new link: %v (expiry %v)", err, info.Invitation.ExpireTime)
 		}
-		if n := len(e.queued(t, "org_a")); n != queuedBefore {
+		if n := len(e.Queued(t, "org_a")); n != queuedBefore {
 			t.Errorf("InviteLink queued mail: %d → %d", queuedBefore, n)
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.Type != store.EventInvitationResent || ev.Data["delivery"] != "link" {
+		if ev := e.LastEvent(t, "org_a"); ev.Type != store.EventInvitationResent || ev.Data["delivery"] != "link" {
 			t.Errorf("event = %+v", ev)
 		}
 	})
@@ -639,35 +642,35 @@ func TestRevokeInvitation(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		res := e.invite(t, "org_a", "ann@example.com")
-		active := e.addActive(t, "org_a", "bob@example.com")
+		e.Org(t, "org_a")
+		res := e.Invite(t, "org_a", "ann@example.com")
+		active := e.AddActive(t, "org_a", "bob@example.com")
 
-		if err := e.svc.RevokeInvitation(ctx, "org_a", res.User.ID, "usr_admin"); err != nil {
+		if err := e.Svc.RevokeInvitation(ctx, "org_a", res.User.ID, "usr_admin"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.GetMember(ctx, "org_a", invite.UserRef{ID: res.User.ID}); !errors.Is(err, invite.ErrNotFound) {
+		if _, err := e.Svc.GetMember(ctx, "org_a", invite.UserRef{ID: res.User.ID}); !errors.Is(err, invite.ErrNotFound) {
 			t.Errorf("membership after revoke: %v", err)
 		}
-		if _, err := e.svc.LookupInvitation(ctx, invite.TokenFromLink(res.AcceptLink)); !errors.Is(err, invite.ErrInviteRevoked) {
+		if _, err := e.Svc.LookupInvitation(ctx, invite.TokenFromLink(res.AcceptLink)); !errors.Is(err, invite.ErrInviteRevoked) {
 			t.Errorf("lookup after revoke: %v", err)
 		}
-		if _, err := e.svc.AcceptInvitation(ctx, invite.TokenFromLink(res.AcceptLink), verified("ann@example.com")); !errors.Is(err, invite.ErrInviteRevoked) {
+		if _, err := e.Svc.AcceptInvitation(ctx, invite.TokenFromLink(res.AcceptLink), verified("ann@example.com")); !errors.Is(err, invite.ErrInviteRevoked) {
 			t.Errorf("accept after revoke: %v", err)
 		}
-		ev := e.lastEvent(t, "org_a")
+		ev := e.LastEvent(t, "org_a")
 		if ev.Type != store.EventMembershipRevoked || ev.ActorID != "usr_admin" || ev.Data["email"] != "ann@example.com" {
 			t.Errorf("event = %+v", ev)
 		}
 		// Re-inviting after a revoke works.
-		e.invite(t, "org_a", "ann@example.com")
+		e.Invite(t, "org_a", "ann@example.com")
 
 		orgs := []string{"org_a"}
 		before := takeSnapshot(t, st, orgs, nil)
-		if err := e.svc.RevokeInvitation(ctx, "org_a", active.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
+		if err := e.Svc.RevokeInvitation(ctx, "org_a", active.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
 			t.Errorf("revoke active: %v", err)
 		}
-		if err := e.svc.RevokeInvitation(ctx, "org_a", "usr_nope", ""); !errors.Is(err, invite.ErrNotFound) {
+		if err := e.Svc.RevokeInvitation(ctx, "org_a", "usr_nope", ""); !errors.Is(err, invite.ErrNotFound) {
 			t.Errorf("revoke unknown: %v", err)
 		}
 		assertUnchanged(t, before, takeSnapshot(t, st, orgs, nil))
@@ -678,38 +681,38 @@ func TestDeactivateReactivate(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		bob := e.addActive(t, "org_a", "bob@example.com")
-		ann := e.invite(t, "org_a", "ann@example.com")
+		e.Org(t, "org_a")
+		bob := e.AddActive(t, "org_a", "bob@example.com")
+		ann := e.Invite(t, "org_a", "ann@example.com")
 
-		m, err := e.svc.DeactivateMembership(ctx, "org_a", bob.User.ID, "usr_admin")
+		m, err := e.Svc.DeactivateMembership(ctx, "org_a", bob.User.ID, "usr_admin")
 		if err != nil || m.Status != store.StatusInactive {
 			t.Fatalf("deactivate = %+v, %v", m, err)
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.Type != store.EventMembershipDeactivated || ev.ActorID != "usr_admin" || ev.UserID != bob.User.ID {
+		if ev := e.LastEvent(t, "org_a"); ev.Type != store.EventMembershipDeactivated || ev.ActorID != "usr_admin" || ev.UserID != bob.User.ID {
 			t.Errorf("event = %+v", ev)
 		}
 		orgs := []string{"org_a"}
 		before := takeSnapshot(t, st, orgs, nil)
-		if _, err := e.svc.DeactivateMembership(ctx, "org_a", bob.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
+		if _, err := e.Svc.DeactivateMembership(ctx, "org_a", bob.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
 			t.Errorf("deactivate twice: %v", err)
 		}
-		if _, err := e.svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
+		if _, err := e.Svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
 			t.Errorf("deactivate pending: %v", err)
 		}
-		if _, err := e.svc.ReactivateMembership(ctx, "org_a", ann.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
+		if _, err := e.Svc.ReactivateMembership(ctx, "org_a", ann.User.ID, ""); !errors.Is(err, invite.ErrWrongStatus) {
 			t.Errorf("reactivate pending: %v", err)
 		}
-		if _, err := e.svc.DeactivateMembership(ctx, "org_a", "usr_nope", ""); !errors.Is(err, invite.ErrNotFound) {
+		if _, err := e.Svc.DeactivateMembership(ctx, "org_a", "usr_nope", ""); !errors.Is(err, invite.ErrNotFound) {
 			t.Errorf("deactivate unknown: %v", err)
 		}
 		assertUnchanged(t, before, takeSnapshot(t, st, orgs, nil))
 
-		m, err = e.svc.ReactivateMembership(ctx, "org_a", bob.User.ID, "usr_admin")
+		m, err = e.Svc.ReactivateMembership(ctx, "org_a", bob.User.ID, "usr_admin")
 		if err != nil || m.Status != store.StatusActive {
 			t.Fatalf("reactivate = %+v, %v", m, err)
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.Type != store.EventMembershipReactivated {
+		if ev := e.LastEvent(t, "org_a"); ev.Type != store.EventMembershipReactivated {
 			t.Errorf("event = %+v", ev)
 		}
 	})
@@ -719,22 +722,22 @@ func TestUpdateMembership(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		bob := e.addActive(t, "org_a", "bob@example.com")
+		e.Org(t, "org_a")
+		bob := e.AddActive(t, "org_a", "bob@example.com")
 
 		roles := []string{"admin", "billing", "admin"}
-		m, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &roles, Metadata: map[string]string{"team": "ops"}}, "usr_admin")
+		m, err := e.Svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &roles, Metadata: map[string]string{"team": "ops"}}, "usr_admin")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if strings.Join(m.Roles, ",") != "admin,billing" || m.Metadata["team"] != "ops" {
 			t.Errorf("updated = %+v", m)
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.Type != store.EventMembershipUpdated || ev.ActorID != "usr_admin" || ev.Data["roles"] != "admin,billing" {
+		if ev := e.LastEvent(t, "org_a"); ev.Type != store.EventMembershipUpdated || ev.ActorID != "usr_admin" || ev.Data["roles"] != "admin,billing" {
 			t.Errorf("event = %+v", ev)
 		}
 		// Metadata only: roles stay.
-		m, err = e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{}}, "")
+		m, err = e.Svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{}}, "")
 		if err != nil || strings.Join(m.Roles, ",") != "admin,billing" || len(m.Metadata) != 0 {
 			t.Errorf("metadata-only update = %+v, %v", m, err)
 		}
@@ -757,7 +760,7 @@ func TestUpdateMembership(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				before := takeSnapshot(t, st, orgs, nil)
-				_, err := e.svc.UpdateMembership(ctx, "org_a", tt.user, tt.req, "")
+				_, err := e.Svc.UpdateMembership(ctx, "org_a", tt.user, tt.req, "")
 				switch {
 				case tt.want != nil:
 					if !errors.Is(err, tt.want) {
@@ -780,20 +783,20 @@ func TestListMembers(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		e.org(t, "org_b")
+		e.Org(t, "org_a")
+		e.Org(t, "org_b")
 		for i := range 3 {
-			e.invite(t, "org_a", fmt.Sprintf("pending%d@example.com", i))
+			e.Invite(t, "org_a", fmt.Sprintf("pending%d@example.com", i))
 		}
-		e.clock.Advance(10 * 24 * time.Hour)
-		e.invite(t, "org_a", "fresh@example.com")
-		e.addActive(t, "org_a", "active@example.com")
-		e.addActive(t, "org_b", "other@example.com")
-		e.clock.Advance(6 * 24 * time.Hour) // the first three expire
+		e.Clock.Advance(10 * 24 * time.Hour)
+		e.Invite(t, "org_a", "fresh@example.com")
+		e.AddActive(t, "org_a", "active@example.com")
+		e.AddActive(t, "org_b", "other@example.com")
+		e.Clock.Advance(6 * 24 * time.Hour) // the first three expire
 
 		count := func(opts store.ListOptions) int {
 			t.Helper()
-			page, err := e.svc.ListMembers(ctx, "org_a", opts)
+			page, err := e.Svc.ListMembers(ctx, "org_a", opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -827,7 +830,7 @@ func TestListMembers(t *testing.T) {
 			if pages > 5 {
 				t.Fatal("pagination does not end")
 			}
-			page, err := e.svc.ListMembers(ctx, "org_a", store.ListOptions{Limit: 2, After: after})
+			page, err := e.Svc.ListMembers(ctx, "org_a", store.ListOptions{Limit: 2, After: after})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -860,11 +863,11 @@ func TestListMembers(t *testing.T) {
 		}
 		for _, tt := range bad {
 			t.Run(tt.name, func(t *testing.T) {
-				_, err := e.svc.ListMembers(ctx, tt.org, tt.opts)
+				_, err := e.Svc.ListMembers(ctx, tt.org, tt.opts)
 				assertFieldError(t, err, invite.CodeInvalidArgument, tt.field)
 			})
 		}
-		if _, err := e.svc.ListMembers(ctx, "org_nope", store.ListOptions{}); !errors.Is(err, invite.ErrNotFound) {
+		if _, err := e.Svc.ListMembers(ctx, "org_nope", store.ListOptions{}); !errors.Is(err, invite.ErrNotFound) {
 			t.Errorf("unknown org: %v", err)
 		}
 	})
@@ -874,31 +877,31 @@ func TestGetMemberAndTenantIsolation(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		e.org(t, "org_b")
+		e.Org(t, "org_a")
+		e.Org(t, "org_b")
 		no := false
-		res, err := e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "ann@example.com", ExternalID: "crm-9", SendInvitationEmail: &no})
+		res, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "ann@example.com", ExternalID: "crm-9", SendInvitationEmail: &no})
 		if err != nil {
 			t.Fatal(err)
 		}
-		pend := e.invite(t, "org_a", "pend@example.com")
-		e.addActive(t, "org_b", "bob@example.com")
+		pend := e.Invite(t, "org_a", "pend@example.com")
+		e.AddActive(t, "org_b", "bob@example.com")
 
 		for _, ref := range []invite.UserRef{{ID: res.User.ID}, {Email: " ANN@example.com"}, {ExternalID: "crm-9"}} {
-			mem, err := e.svc.GetMember(ctx, "org_a", ref)
+			mem, err := e.Svc.GetMember(ctx, "org_a", ref)
 			if err != nil || mem.User.ID != res.User.ID || mem.Membership.OrganizationID != "org_a" {
 				t.Errorf("GetMember(%+v) = %+v, %v", ref, mem, err)
 			}
 			// The same user is invisible from org_b.
-			if _, err := e.svc.GetMember(ctx, "org_b", ref); !errors.Is(err, invite.ErrNotFound) {
+			if _, err := e.Svc.GetMember(ctx, "org_b", ref); !errors.Is(err, invite.ErrNotFound) {
 				t.Errorf("GetMember(org_b, %+v) = %v, want ErrNotFound", ref, err)
 			}
 		}
 		for _, ref := range []invite.UserRef{{}, {ID: "x", Email: "a@example.com"}} {
-			_, err := e.svc.GetMember(ctx, "org_a", ref)
+			_, err := e.Svc.GetMember(ctx, "org_a", ref)
 			assertFieldError(t, err, invite.CodeInvalidArgument, "")
 		}
-		_, err = e.svc.GetMember(ctx, "org_a", invite.UserRef{Email: "nope"})
+		_, err = e.Svc.GetMember(ctx, "org_a", invite.UserRef{Email: "nope"})
 		assertFieldError(t, err, invite.CodeInvalidArgument, "email")
 
 		// Wrong-org writes: org_b's admin cannot touch org_a's members.
@@ -906,13 +909,13 @@ func TestGetMemberAndTenantIsolation(t *testing.T) {
 		before := takeSnapshot(t, st, orgs, nil)
 		roles := []string{"admin"}
 		ops := map[string]func() error{
-			"resend":     func() error { _, err := e.svc.ResendInvitation(ctx, "org_b", pend.User.ID, ""); return err },
-			"invitelink": func() error { _, err := e.svc.InviteLink(ctx, "org_b", pend.User.ID, ""); return err },
-			"revoke":     func() error { return e.svc.RevokeInvitation(ctx, "org_b", pend.User.ID, "") },
-			"deactivate": func() error { _, err := e.svc.DeactivateMembership(ctx, "org_b", res.User.ID, ""); return err },
-			"reactivate": func() error { _, err := e.svc.ReactivateMembership(ctx, "org_b", res.User.ID, ""); return err },
+			"resend":     func() error { _, err := e.Svc.ResendInvitation(ctx, "org_b", pend.User.ID, ""); return err },
+			"invitelink": func() error { _, err := e.Svc.InviteLink(ctx, "org_b", pend.User.ID, ""); return err },
+			"revoke":     func() error { return e.Svc.RevokeInvitation(ctx, "org_b", pend.User.ID, "") },
+			"deactivate": func() error { _, err := e.Svc.DeactivateMembership(ctx, "org_b", res.User.ID, ""); return err },
+			"reactivate": func() error { _, err := e.Svc.ReactivateMembership(ctx, "org_b", res.User.ID, ""); return err },
 			"update": func() error {
-				_, err := e.svc.UpdateMembership(ctx, "org_b", res.User.ID, invite.UpdateRequest{Roles: &roles}, "")
+				_, err := e.Svc.UpdateMembership(ctx, "org_b", res.User.ID, invite.UpdateRequest{Roles: &roles}, "")
 				return err
 			},
 		}
@@ -928,34 +931,34 @@ func TestGetMemberAndTenantIsolation(t *testing.T) {
 func TestOnMembershipChangeEveryChange(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
 	ctx := context.Background()
-	e.org(t, "org_a")
-	ann := e.invite(t, "org_a", "ann@example.com")
-	bob := e.addActive(t, "org_a", "bob@example.com")
-	cy := e.invite(t, "org_a", "cy@example.com")
+	e.Org(t, "org_a")
+	ann := e.Invite(t, "org_a", "ann@example.com")
+	bob := e.AddActive(t, "org_a", "bob@example.com")
+	cy := e.Invite(t, "org_a", "cy@example.com")
 	steps := []func() error{
-		func() error { _, err := e.svc.ResendInvitation(ctx, "org_a", ann.User.ID, ""); return err },
-		func() error { _, err := e.svc.InviteLink(ctx, "org_a", cy.User.ID, ""); return err },
-		func() error { _, err := e.svc.DeactivateMembership(ctx, "org_a", bob.User.ID, ""); return err },
-		func() error { _, err := e.svc.ReactivateMembership(ctx, "org_a", bob.User.ID, ""); return err },
+		func() error { _, err := e.Svc.ResendInvitation(ctx, "org_a", ann.User.ID, ""); return err },
+		func() error { _, err := e.Svc.InviteLink(ctx, "org_a", cy.User.ID, ""); return err },
+		func() error { _, err := e.Svc.DeactivateMembership(ctx, "org_a", bob.User.ID, ""); return err },
+		func() error { _, err := e.Svc.ReactivateMembership(ctx, "org_a", bob.User.ID, ""); return err },
 		func() error {
-			_, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{"abc": "d"}}, "")
+			_, err := e.Svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{"abc": "d"}}, "")
 			return err
 		},
-		func() error { return e.svc.RevokeInvitation(ctx, "org_a", ann.User.ID, "") },
+		func() error { return e.Svc.RevokeInvitation(ctx, "org_a", ann.User.ID, "") },
 	}
 	want := []string{"org_a/" + ann.User.ID, "org_a/" + cy.User.ID, "org_a/" + bob.User.ID, "org_a/" + bob.User.ID, "org_a/" + bob.User.ID, "org_a/" + ann.User.ID}
-	start := len(e.changeCalls())
-	evStart := len(e.events(t, "org_a"))
+	start := len(e.ChangeCalls())
+	evStart := len(e.Events(t, "org_a"))
 	for i, step := range steps {
 		if err := step(); err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}
 	}
-	got := e.changeCalls()[start:]
+	got := e.ChangeCalls()[start:]
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("calls = %v, want %v", got, want)
 	}
-	if n := len(e.events(t, "org_a")) - evStart; n != len(steps) {
+	if n := len(e.Events(t, "org_a")) - evStart; n != len(steps) {
 		t.Errorf("%d events for %d changes, want one each", n, len(steps))
 	}
 }
@@ -963,28 +966,28 @@ func TestOnMembershipChangeEveryChange(t *testing.T) {
 func TestEventsAndDeadLetters(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
 	ctx := context.Background()
-	e.org(t, "org_a")
-	e.invite(t, "org_a", "ann@example.com")
-	evs := e.events(t, "org_a")
+	e.Org(t, "org_a")
+	e.Invite(t, "org_a", "ann@example.com")
+	evs := e.Events(t, "org_a")
 	if len(evs) != 2 {
 		t.Fatalf("events = %d", len(evs))
 	}
-	later, err := e.svc.Events(ctx, "org_a", evs[0].Seq, 10)
+	later, err := e.Svc.Events(ctx, "org_a", evs[0].Seq, 10)
 	if err != nil || len(later) != 1 || later[0].Seq != evs[1].Seq {
 		t.Errorf("Events(after first) = %+v, %v", later, err)
 	}
-	if _, err := e.svc.Events(ctx, "org_a", 0, 1001); err == nil {
+	if _, err := e.Svc.Events(ctx, "org_a", 0, 1001); err == nil {
 		t.Error("limit 1001 accepted")
 	}
-	if _, err := e.svc.Events(ctx, "org_nope", 0, 0); !errors.Is(err, invite.ErrNotFound) {
+	if _, err := e.Svc.Events(ctx, "org_nope", 0, 0); !errors.Is(err, invite.ErrNotFound) {
 		t.Errorf("unknown org: %v", err)
 	}
-	msgs := e.queued(t, "org_a")
-	now := e.clock.Now()
-	if err := e.st.MarkOutboxDead(ctx, msgs[0].ID, 5, "smtp down", now, store.Event{OrganizationID: "org_a", Type: store.EventMailDeadLettered, CreateTime: now}); err != nil {
+	msgs := e.Queued(t, "org_a")
+	now := e.Clock.Now()
+	if err := e.St.MarkOutboxDead(ctx, msgs[0].ID, 5, "smtp down", now, store.Event{OrganizationID: "org_a", Type: store.EventMailDeadLettered, CreateTime: now}); err != nil {
 		t.Fatal(err)
 	}
-	dead, err := e.svc.DeadLetters(ctx, "org_a", 0)
+	dead, err := e.Svc.DeadLetters(ctx, "org_a", 0)
 	if err != nil || len(dead) != 1 || dead[0].Sealed != nil {
 		t.Errorf("DeadLetters = %+v, %v", dead, err)
 	}
@@ -995,38 +998,38 @@ func TestLastAdmin(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		ann := e.addActive(t, "org_a", "ann@example.com", "admin")
-		bob := e.addActive(t, "org_a", "bob@example.com", "member")
+		e.Org(t, "org_a")
+		ann := e.AddActive(t, "org_a", "ann@example.com", "admin")
+		bob := e.AddActive(t, "org_a", "bob@example.com", "member")
 		member := []string{"member"}
 
 		before := takeSnapshot(t, st, []string{"org_a"}, nil)
-		if _, err := e.svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); !errors.Is(err, invite.ErrLastAdmin) || invite.HTTPStatus(err) != 409 {
+		if _, err := e.Svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); !errors.Is(err, invite.ErrLastAdmin) || inviteapi.ProblemOf(err).Status != 409 {
 			t.Fatalf("deactivate the last admin: %v", err)
 		}
-		if _, err := e.svc.UpdateMembership(ctx, "org_a", ann.User.ID, invite.UpdateRequest{Roles: &member}, ""); !errors.Is(err, invite.ErrLastAdmin) {
+		if _, err := e.Svc.UpdateMembership(ctx, "org_a", ann.User.ID, invite.UpdateRequest{Roles: &member}, ""); !errors.Is(err, invite.ErrLastAdmin) {
 			t.Fatalf("demote the last admin: %v", err)
 		}
 		assertUnchanged(t, before, takeSnapshot(t, st, []string{"org_a"}, nil))
 		// Her metadata and her other roles can change.
-		if _, err := e.svc.UpdateMembership(ctx, "org_a", ann.User.ID, invite.UpdateRequest{Roles: &[]string{"admin", "billing"}, Metadata: map[string]string{"team": "ops"}}, ""); err != nil {
+		if _, err := e.Svc.UpdateMembership(ctx, "org_a", ann.User.ID, invite.UpdateRequest{Roles: &[]string{"admin", "billing"}, Metadata: map[string]string{"team": "ops"}}, ""); err != nil {
 			t.Fatal(err)
 		}
 		// Once Bob is an admin too, either one can go, but not both.
-		if _, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &[]string{"admin"}}, ""); err != nil {
+		if _, err := e.Svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &[]string{"admin"}}, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); err != nil {
+		if _, err := e.Svc.DeactivateMembership(ctx, "org_a", ann.User.ID, ""); err != nil {
 			t.Fatalf("deactivate one of two admins: %v", err)
 		}
-		if _, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &member}, ""); !errors.Is(err, invite.ErrLastAdmin) {
+		if _, err := e.Svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &member}, ""); !errors.Is(err, invite.ErrLastAdmin) {
 			t.Fatalf("demote the new last admin: %v", err)
 		}
 		// Reactivating Ann needs no check and restores a second admin.
-		if _, err := e.svc.ReactivateMembership(ctx, "org_a", ann.User.ID, ""); err != nil {
+		if _, err := e.Svc.ReactivateMembership(ctx, "org_a", ann.User.ID, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &member}, ""); err != nil {
+		if _, err := e.Svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &member}, ""); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 )
@@ -31,21 +33,21 @@ func TestTokenSingleUse(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		tok := invite.TokenFromLink(e.invite(t, "org_a", "ann@example.com").AcceptLink)
-		if _, err := e.svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); err != nil {
+		e.Org(t, "org_a")
+		tok := invite.TokenFromLink(e.Invite(t, "org_a", "ann@example.com").AcceptLink)
+		if _, err := e.Svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); err != nil {
 			t.Fatal(err)
 		}
 		before := takeSnapshot(t, st, []string{"org_a"}, nil)
-		if _, err := e.svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); !errors.Is(err, invite.ErrInviteUsed) {
+		if _, err := e.Svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); !errors.Is(err, invite.ErrInviteUsed) {
 			t.Fatalf("second accept: %v, want ErrInviteUsed", err)
 		}
-		info, err := e.svc.LookupInvitation(ctx, tok)
+		info, err := e.Svc.LookupInvitation(ctx, tok)
 		if !errors.Is(err, invite.ErrInviteUsed) || info.Invitation.SpendTime == nil {
 			t.Fatalf("lookup used: %+v, %v", info.Invitation, err)
 		}
-		if invite.HTTPStatus(err) != http.StatusGone {
-			t.Errorf("status = %d", invite.HTTPStatus(err))
+		if inviteapi.ProblemOf(err).Status != http.StatusGone {
+			t.Errorf("status = %d", inviteapi.ProblemOf(err).Status)
 		}
 		assertUnchanged(t, before, takeSnapshot(t, st, []string{"org_a"}, nil))
 	})
@@ -55,9 +57,9 @@ func TestTokenTamper(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		tok := invite.TokenFromLink(e.invite(t, "org_a", "ann@example.com").AcceptLink)
-		other := invite.TokenFromLink(e.invite(t, "org_a", "bob@example.com").AcceptLink)
+		e.Org(t, "org_a")
+		tok := invite.TokenFromLink(e.Invite(t, "org_a", "ann@example.com").AcceptLink)
+		other := invite.TokenFromLink(e.Invite(t, "org_a", "bob@example.com").AcceptLink)
 		sel, ver, _ := strings.Cut(tok, ".")
 		otherSel, otherVer, _ := strings.Cut(other, ".")
 		flip := func(s string, i int) string {
@@ -85,19 +87,19 @@ func TestTokenTamper(t *testing.T) {
 		before := takeSnapshot(t, st, []string{"org_a"}, nil)
 		for name, bad := range tampered {
 			t.Run(name, func(t *testing.T) {
-				if _, err := e.svc.LookupInvitation(ctx, bad); !errors.Is(err, invite.ErrInvalidToken) {
+				if _, err := e.Svc.LookupInvitation(ctx, bad); !errors.Is(err, invite.ErrInvalidToken) {
 					t.Errorf("LookupInvitation: %v, want ErrInvalidToken", err)
 				}
-				if _, err := e.svc.AcceptInvitation(ctx, bad, verified("ann@example.com")); !errors.Is(err, invite.ErrInvalidToken) {
+				if _, err := e.Svc.AcceptInvitation(ctx, bad, verified("ann@example.com")); !errors.Is(err, invite.ErrInvalidToken) {
 					t.Errorf("AcceptInvitation: %v, want ErrInvalidToken", err)
 				}
-				if err := e.svc.RequestNewInvitation(ctx, bad); !errors.Is(err, invite.ErrInvalidToken) {
+				if err := e.Svc.RequestNewInvitation(ctx, bad); !errors.Is(err, invite.ErrInvalidToken) {
 					t.Errorf("RequestNewInvitation: %v, want ErrInvalidToken", err)
 				}
 			})
 		}
 		assertUnchanged(t, before, takeSnapshot(t, st, []string{"org_a"}, nil))
-		if _, err := e.svc.LookupInvitation(ctx, tok); err != nil {
+		if _, err := e.Svc.LookupInvitation(ctx, tok); err != nil {
 			t.Fatalf("the real token stopped working: %v", err)
 		}
 	})
@@ -115,29 +117,29 @@ func TestTokenExpiry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, memstore.New(), func(c *invite.Config) { c.InviteTTL = tt.ttl })
 			ctx := context.Background()
-			e.org(t, "org_a")
-			res := e.invite(t, "org_a", "ann@example.com")
+			e.Org(t, "org_a")
+			res := e.Invite(t, "org_a", "ann@example.com")
 			ttl := tt.ttl
 			if ttl == 0 {
 				ttl = 15 * 24 * time.Hour
 			}
-			if got := res.Membership.InviteExpireTime.Sub(e.clock.Now()); got != ttl {
+			if got := res.Membership.InviteExpireTime.Sub(e.Clock.Now()); got != ttl {
 				t.Fatalf("ttl = %v, want %v", got, ttl)
 			}
 			tok := invite.TokenFromLink(res.AcceptLink)
-			e.clock.Advance(ttl - time.Second)
-			if _, err := e.svc.LookupInvitation(ctx, tok); err != nil {
+			e.Clock.Advance(ttl - time.Second)
+			if _, err := e.Svc.LookupInvitation(ctx, tok); err != nil {
 				t.Fatalf("one second before expiry: %v", err)
 			}
-			e.clock.Advance(time.Second)
-			if _, err := e.svc.LookupInvitation(ctx, tok); !errors.Is(err, invite.ErrInviteExpired) {
+			e.Clock.Advance(time.Second)
+			if _, err := e.Svc.LookupInvitation(ctx, tok); !errors.Is(err, invite.ErrInviteExpired) {
 				t.Fatalf("at expiry: %v, want ErrInviteExpired", err)
 			}
-			before := takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com"})
-			if _, err := e.svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); !errors.Is(err, invite.ErrInviteExpired) {
+			before := takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com"})
+			if _, err := e.Svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); !errors.Is(err, invite.ErrInviteExpired) {
 				t.Fatalf("accept at expiry: %v", err)
 			}
-			assertUnchanged(t, before, takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com"}))
+			assertUnchanged(t, before, takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com"}))
 		})
 	}
 }
@@ -146,8 +148,8 @@ func TestTokenHashedAtRestAndSealed(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		e.org(t, "org_a")
-		res, err := e.svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "ann@example.com", ReturnAcceptLink: true})
+		e.Org(t, "org_a")
+		res, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "ann@example.com", ReturnAcceptLink: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,14 +166,14 @@ func TestTokenHashedAtRestAndSealed(t *testing.T) {
 		if bytes.Contains(inv.VerifierHash, []byte(v)) {
 			t.Error("verifier stored in clear")
 		}
-		msg := e.queued(t, "org_a")[0]
+		msg := e.Queued(t, "org_a")[0]
 		if bytes.Contains(msg.Sealed, []byte(v)) || bytes.Contains(msg.Sealed, []byte("token=")) {
 			t.Error("outbox holds the link in clear")
 		}
 		if openLink(t, msg) != res.AcceptLink {
 			t.Error("sealed link differs from the returned one")
 		}
-		for _, ev := range e.events(t, "org_a") {
+		for _, ev := range e.Events(t, "org_a") {
 			for k, val := range ev.Data {
 				if strings.Contains(val, v) {
 					t.Errorf("event %s Data[%s] holds the verifier", ev.Type, k)
@@ -188,43 +190,50 @@ func TestTokensNeverLogged(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, memstore.New(), func(c *invite.Config) { c.Logger = logger })
 	ctx := context.Background()
-	e.org(t, "org_a")
+	e.Org(t, "org_a")
 	var secrets []string
-	res := e.invite(t, "org_a", "ann@example.com")
+	res := e.Invite(t, "org_a", "ann@example.com")
 	secrets = append(secrets, verifierOf(t, invite.TokenFromLink(res.AcceptLink)), res.AcceptLink)
-	if _, err := e.svc.ResendInvitation(ctx, "org_a", res.User.ID, ""); err != nil {
+	if _, err := e.Svc.ResendInvitation(ctx, "org_a", res.User.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	msgs := e.queued(t, "org_a")
+	msgs := e.Queued(t, "org_a")
 	for _, m := range msgs {
 		link := openLink(t, m)
 		secrets = append(secrets, link, verifierOf(t, invite.TokenFromLink(link)))
 	}
-	link, err := e.svc.InviteLink(ctx, "org_a", res.User.ID, "")
+	link, err := e.Svc.InviteLink(ctx, "org_a", res.User.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	tok := invite.TokenFromLink(link)
 	secrets = append(secrets, link, verifierOf(t, tok))
 	// Failing and succeeding paths.
-	_, _ = e.svc.LookupInvitation(ctx, tok[:len(tok)-1]+"x")
-	_, _ = e.svc.AcceptInvitation(ctx, tok, verified("wrong@example.com"))
-	if _, err := e.svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); err != nil {
+	_, _ = e.Svc.LookupInvitation(ctx, tok[:len(tok)-1]+"x")
+	_, _ = e.Svc.AcceptInvitation(ctx, tok, verified("wrong@example.com"))
+	if _, err := e.Svc.AcceptInvitation(ctx, tok, verified("ann@example.com")); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = e.svc.AcceptInvitation(ctx, tok, verified("ann@example.com"))
-	_ = e.svc.RequestNewInvitation(ctx, tok)
+	_, _ = e.Svc.AcceptInvitation(ctx, tok, verified("ann@example.com"))
+	_ = e.Svc.RequestNewInvitation(ctx, tok)
 	// Through the API too, including a server error path.
-	h, err := invite.NewHandler(e.svc, allowAll, invite.HandlerConfig{Logger: logger})
+	allowAll := func(*http.Request, string, inviteapi.Action) (string, error) { return "", nil }
+	h, err := inviteapi.NewHandler(e.Svc, allowAll, inviteapi.HandlerConfig{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, jsonRequest(http.MethodPost, "/organizations/org_a/users", `{"email":"bob@example.com","returnAcceptLink":true}`))
+	req := httptest.NewRequest(http.MethodPost, "/organizations/org_a/users", strings.NewReader(`{"email":"bob@example.com","returnAcceptLink":true}`))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
-	apiLink := invite.TokenFromLink(decodeBody(t, rec.Body.Bytes())["acceptLink"].(string))
+	var created struct{ AcceptLink string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	apiLink := invite.TokenFromLink(created.AcceptLink)
 	secrets = append(secrets, verifierOf(t, apiLink))
 
 	if logs.Len() == 0 {

@@ -2,53 +2,29 @@ package middleware
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/invitekit/invitekit/internal/httpx"
 )
 
 // Errors returned by Check and passed to Config.ErrorHandler (possibly
-// wrapped; test with errors.Is).
+// wrapped; test with errors.Is). They are the kit's shared values, so the
+// JSON API and the middleware render the same error the same way.
 var (
-	// ErrNoSession: no user is signed in (401, or a redirect to login).
-	ErrNoSession = errors.New("middleware: not signed in")
+	// ErrNoSession: no user is signed in (401, or a redirect to login). It
+	// is the JSON API's ErrUnauthenticated.
+	ErrNoSession = httpx.ErrUnauthenticated
 	// ErrNoOrg: the resolver found no organization in the request (400).
-	ErrNoOrg = errors.New("middleware: no organization in request")
+	ErrNoOrg = httpx.ErrNoOrg
 	// ErrNotMember: the user has no membership in the organization (403).
-	ErrNotMember = errors.New("middleware: not a member of this organization")
+	ErrNotMember = httpx.ErrNotMember
 	// ErrPendingInvite: the membership is still an (accepted-not-yet or
 	// expired) invitation. It wraps ErrNotMember (403).
-	ErrPendingInvite = fmt.Errorf("%w: invitation not accepted", ErrNotMember)
+	ErrPendingInvite = httpx.ErrPendingInvite
 	// ErrInactive: the membership is deactivated (403).
-	ErrInactive = errors.New("middleware: membership is inactive")
+	ErrInactive = httpx.ErrInactive
 	// ErrMissingRole: the member has none of the required roles (403).
-	ErrMissingRole = errors.New("middleware: missing required role")
+	ErrMissingRole = httpx.ErrMissingRole
 	// ErrNoSessionManager: the route does not run inside
 	// SessionManager.LoadAndSave, a wiring mistake (500).
 	ErrNoSessionManager = errors.New("middleware: no session in request context (wrap the route with sessions.LoadAndSave)")
 )
-
-// errorInfo is how an error renders by default.
-type errorInfo struct {
-	status  int
-	code    string
-	message string
-}
-
-// infoFor maps an error from Check to its default rendering. Unknown
-// errors (store failures) are 500 and never shown.
-func infoFor(err error) errorInfo {
-	switch {
-	case errors.Is(err, ErrNoSession):
-		return errorInfo{401, "unauthenticated", "sign-in required"}
-	case errors.Is(err, ErrNoOrg):
-		return errorInfo{400, "no_organization", "the request names no organization"}
-	case errors.Is(err, ErrPendingInvite):
-		return errorInfo{403, "invitation_pending", "the invitation to this organization has not been accepted"}
-	case errors.Is(err, ErrNotMember):
-		return errorInfo{403, "not_member", "you are not a member of this organization"}
-	case errors.Is(err, ErrInactive):
-		return errorInfo{403, "membership_inactive", "your membership in this organization is inactive"}
-	case errors.Is(err, ErrMissingRole):
-		return errorInfo{403, "missing_role", "you do not have the role this page needs"}
-	}
-	return errorInfo{500, "internal", "internal error"}
-}

@@ -46,7 +46,7 @@ func ExampleNew() {
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
 	// 303 /login?return_to=%2Forgs%2Forg_1%2Fdashboard
-	// 401 {"error":{"code":"unauthenticated","message":"sign-in required"}}
+	// 401 {"error":{"code":"unauthenticated","message":"authentication required","field":""}}
 }
 
 // Decide, then render: Check returns the member or the reason.
@@ -59,5 +59,5 @@ func ExampleMiddleware_Check() {
 	}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	// Output:
-	// middleware: not signed in
+	// invitekit: authentication required
 }

@@ -93,7 +93,7 @@ func TestRequireMember(t *testing.T) {
 				}
 			}
 			if tt.code != "" {
-				if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+				if ct := rec.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
 					t.Errorf("Content-Type = %q", ct)
 				}
 				if got := errorCode(t, rec); got != tt.code {

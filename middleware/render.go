@@ -1,11 +1,12 @@
 package middleware
 
 import (
-	"encoding/json"
 	"errors"
 	"html"
 	"net/http"
 	"strings"
+
+	"github.com/invitekit/invitekit/internal/httpx"
 )
 
 func (m *Middleware) handleError(w http.ResponseWriter, r *http.Request, err error) {
@@ -22,12 +23,12 @@ func (m *Middleware) handleError(w http.ResponseWriter, r *http.Request, err err
 // API requests (those accepting application/json but not text/html) get
 // {"error":{"code":…,"message":…}}; others a short HTML page.
 func (m *Middleware) RenderError(w http.ResponseWriter, r *http.Request, err error) {
-	info := infoFor(err)
+	p := httpx.ProblemOf(err)
 	switch {
-	case info.status >= 500:
+	case p.Status >= 500:
 		m.log.ErrorContext(r.Context(), "middleware: membership check failed", "err", err, "path", r.URL.Path)
 	default:
-		m.log.DebugContext(r.Context(), "middleware: request refused", "code", info.code, "path", r.URL.Path)
+		m.log.DebugContext(r.Context(), "middleware: request refused", "code", p.Code, "path", r.URL.Path)
 	}
 	api := WantsJSON(r)
 	if errors.Is(err, ErrNoSession) && !api {
@@ -38,18 +39,14 @@ func (m *Middleware) RenderError(w http.ResponseWriter, r *http.Request, err err
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if api {
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(info.status)
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"error": map[string]string{"code": info.code, "message": info.message},
-		})
+		httpx.WriteError(w, err)
 		return
 	}
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(info.status)
-	title := html.EscapeString(http.StatusText(info.status))
+	w.WriteHeader(p.Status)
+	title := html.EscapeString(http.StatusText(p.Status))
 	_, _ = w.Write([]byte("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title +
-		"</title></head><body><main><h1>" + title + "</h1><p>" + html.EscapeString(info.message) +
+		"</title></head><body><main><h1>" + title + "</h1><p>" + html.EscapeString(p.Message) +
 		".</p></main></body></html>\n"))
 }
 

@@ -21,28 +21,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
-)
-
-// Sentinel errors. Implementations wrap them with %w; test with errors.Is.
-var (
-	ErrNotFound           = errors.New("store: not found")
-	ErrOrganizationExists = errors.New("store: organization already exists")
-	ErrAlreadyMember      = errors.New("store: user already has a membership in this organization")
-	ErrExternalIDTaken    = errors.New("store: external id belongs to another user")
-	ErrWrongStatus        = errors.New("store: membership is not in the required status")
-	ErrInviteUsed         = errors.New("store: invitation already used")
-	ErrInviteExpired      = errors.New("store: invitation expired")
-	ErrInviteRevoked      = errors.New("store: invitation revoked")
-	ErrIdentityTaken      = errors.New("store: identity is linked to another user")
-	// ErrInvalidCursor is returned by ListMembers for a ListOptions.After
-	// that is not a cursor the store handed out.
-	ErrInvalidCursor = errors.New("store: invalid cursor")
-	// ErrLastRoleHolder refuses a change that would leave the organization
-	// without an ACTIVE membership holding the role to keep (see
-	// MembershipUpdate.KeepRole and StatusChange.KeepRole).
-	ErrLastRoleHolder = errors.New("store: the organization would have no active member with the role to keep")
 )
 
 // CreateMembershipParams is everything one invite or direct add writes.

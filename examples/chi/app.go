@@ -18,6 +18,7 @@ import (
 	"github.com/invitekit/invitekit/authflow"
 	"github.com/invitekit/invitekit/examples/devidp"
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/invite/teampage"
 	"github.com/invitekit/invitekit/mailer"
 	"github.com/invitekit/invitekit/mailer/outbox"
@@ -57,7 +58,7 @@ type app struct {
 	sessions *scs.SessionManager
 	guard    *middleware.Middleware
 	flow     *authflow.Flow
-	api      *invite.Handler
+	api      *inviteapi.Handler
 	team     *teampage.Handler
 }
 
@@ -155,7 +156,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		id := a.sessions.GetString(r.Context(), middleware.SessionKeyUserID)
 		return id, id != ""
 	}
-	if a.api, err = invite.NewHandler(a.Service, invite.AdminOnly(a.Service, currentUser), invite.HandlerConfig{Logger: cfg.Logger}); err != nil {
+	if a.api, err = inviteapi.NewHandler(a.Service, inviteapi.AdminOnly(a.Service, currentUser), inviteapi.HandlerConfig{Logger: cfg.Logger}); err != nil {
 		a.Close()
 		return nil, err
 	}

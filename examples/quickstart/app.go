@@ -17,6 +17,7 @@ import (
 	"github.com/invitekit/invitekit/authflow"
 	"github.com/invitekit/invitekit/examples/devidp"
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/invite/teampage"
 	"github.com/invitekit/invitekit/mailer"
 	"github.com/invitekit/invitekit/mailer/outbox"
@@ -164,12 +165,12 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		id := sessions.GetString(r.Context(), middleware.SessionKeyUserID)
 		return id, id != ""
 	}
-	api, err := invite.NewHandler(svc, invite.AdminOnly(svc, currentUser), invite.HandlerConfig{Logger: cfg.Logger})
+	api, err := inviteapi.NewHandler(svc, inviteapi.AdminOnly(svc, currentUser), inviteapi.HandlerConfig{Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
 
-	bulk, err := invite.NewBulkHandler(svc, invite.AdminOnly(svc, currentUser), invite.BulkHandlerConfig{Logger: cfg.Logger})
+	bulk, err := inviteapi.NewBulkHandler(svc, inviteapi.AdminOnly(svc, currentUser), inviteapi.BulkHandlerConfig{Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

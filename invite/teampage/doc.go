@@ -21,6 +21,6 @@
 // the signed-in user's id. Defaults: BasePath "/organizations/{orgID}/team",
 // the organization from r.PathValue("orgID"), 50 members a page, upload
 // limits of invite.DefaultBulkMaxBytes and invite.DefaultBulkMaxRows, an
-// own invite.BulkJobs registry (closed by Handler.Close) unless Config.Jobs
+// own inviteapi.BulkJobs registry (closed by Handler.Close) unless Config.Jobs
 // is given. A Handler is safe for concurrent use.
 package teampage

@@ -11,7 +11,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -65,7 +67,8 @@ func (h *Handler) upload(rc *reqCtx) {
 	}
 	st, err := h.jobs.StartNamed(rc.ctx, rc.orgID, name, file, opts)
 	if err != nil {
-		status, _, _, msg := invite.DescribeBulkError(err)
+		p := httpx.ProblemOf(err)
+		status, msg := p.Status, p.Message
 		if status >= 500 {
 			h.serverError(rc, err)
 			return
@@ -128,7 +131,7 @@ func (h *Handler) importFailed(rc *reqCtx, org store.Organization, f filters, st
 type jobView struct {
 	Base, Title string
 	Org         store.Organization
-	Job         invite.BulkJobStatus
+	Job         inviteapi.BulkJobStatus
 	Report      *invite.BulkReport
 	Percent     int
 	Alert       string
@@ -255,7 +258,8 @@ func (h *Handler) download(rc *reqCtx, jobID string, asCSV bool) {
 func (h *Handler) confirm(rc *reqCtx, jobID string) {
 	st, err := h.jobs.Confirm(rc.ctx, rc.orgID, jobID, rc.actor)
 	if err != nil {
-		status, _, _, msg := invite.DescribeBulkError(err)
+		p := httpx.ProblemOf(err)
+		status, msg := p.Status, p.Message
 		switch {
 		case errors.Is(err, invite.ErrNotFound):
 			msg = "This preview can no longer be imported (it was imported already or has expired). Upload the file again."

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -109,7 +111,7 @@ type membersView struct {
 	Alert         string
 	Add           addForm
 	Link          *linkView
-	Jobs          []invite.BulkJobStatus
+	Jobs          []inviteapi.BulkJobStatus
 	ImportError   string
 	MaxUpload     string
 	MaxRows       int
@@ -330,7 +332,7 @@ func (h *Handler) addMember(rc *reqCtx) {
 		h.back(rc, f, done, res.User.Email)
 		return
 	}
-	status := invite.HTTPStatus(err)
+	status := httpx.Status(err)
 	if status >= 500 {
 		h.serverError(rc, err)
 		return
@@ -378,7 +380,7 @@ func formField(f string) string {
 
 // errorMessage is a safe, human message for a Service error.
 func errorMessage(err error) (status int, msg string) {
-	status = invite.HTTPStatus(err)
+	status = httpx.Status(err)
 	var fe *invite.FieldError
 	var pe *invite.PolicyError
 	switch {
@@ -483,7 +485,7 @@ func (h *Handler) afterAction(rc *reqCtx, org store.Organization, f filters, err
 func (h *Handler) actionFailed(rc *reqCtx, org store.Organization, f filters, err error, msg string) {
 	status := http.StatusConflict
 	if err != nil {
-		if invite.HTTPStatus(err) >= 500 {
+		if httpx.Status(err) >= 500 {
 			h.serverError(rc, err)
 			return
 		}

@@ -15,7 +15,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 )
 
 // DefaultBasePath is where the page is mounted when Config.BasePath is empty.
@@ -46,7 +48,7 @@ type Config struct {
 	// r.PathValue("orgID")).
 	OrgID func(r *http.Request) string
 	// Jobs runs imports; default: an own registry, closed by Close.
-	Jobs *invite.BulkJobs
+	Jobs *inviteapi.BulkJobs
 	// MaxUploadBytes and MaxUploadRows bound one import file (defaults
 	// invite.DefaultBulkMaxBytes and invite.DefaultBulkMaxRows).
 	MaxUploadBytes int64
@@ -58,9 +60,10 @@ type Config struct {
 	// NoDefaultCSS leaves out the built-in stylesheet (the markup keeps its
 	// ik- classes for the app's own CSS).
 	NoDefaultCSS bool
-	// CrossOrigin replaces the default http.NewCrossOriginProtection(), for
-	// example to trust more origins.
-	CrossOrigin *http.CrossOriginProtection
+	// CrossOrigin configures the cross-origin protection of the page's
+	// forms (the zero value refuses cross-origin posts; the same option
+	// type as every handler config of the kit).
+	CrossOrigin inviteapi.CrossOrigin
 	// Logger receives errors (default: discard). Never tokens or links.
 	Logger *slog.Logger
 }
@@ -87,7 +90,7 @@ type Handler struct {
 	cfg     Config
 	log     *slog.Logger
 	pages   *template.Template
-	jobs    *invite.BulkJobs
+	jobs    *inviteapi.BulkJobs
 	ownJobs bool
 	cop     *http.CrossOriginProtection
 	static  map[string]staticFile
@@ -99,27 +102,18 @@ type staticFile struct {
 	contentType string
 }
 
-// New returns the team page handler for svc.
-func New(svc *invite.Service, cfg Config) (*Handler, error) {
-	if svc == nil {
-		return nil, errors.New("teampage: New: nil Service")
+// withDefaults fills zero settings and checks the rest.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.MaxUploadBytes < 0 || cfg.MaxUploadRows < 0 || cfg.PageSize < 0 || cfg.PageSize > 1000 {
+		return cfg, errors.New("teampage: Config: MaxUploadBytes, MaxUploadRows and PageSize must not be negative (PageSize at most 1000)")
 	}
 	if cfg.BasePath == "" {
 		cfg.BasePath = DefaultBasePath
 	}
 	cfg.BasePath = "/" + strings.Trim(cfg.BasePath, "/")
-	if cfg.MaxUploadBytes < 0 || cfg.MaxUploadRows < 0 || cfg.PageSize < 0 || cfg.PageSize > 1000 {
-		return nil, errors.New("teampage: Config: MaxUploadBytes, MaxUploadRows and PageSize must not be negative (PageSize at most 1000)")
-	}
-	if cfg.MaxUploadBytes == 0 {
-		cfg.MaxUploadBytes = invite.DefaultBulkMaxBytes
-	}
-	if cfg.MaxUploadRows == 0 {
-		cfg.MaxUploadRows = invite.DefaultBulkMaxRows
-	}
-	if cfg.PageSize == 0 {
-		cfg.PageSize = DefaultPageSize
-	}
+	cfg.MaxUploadBytes = orInt64(cfg.MaxUploadBytes, invite.DefaultBulkMaxBytes)
+	cfg.MaxUploadRows = orInt(cfg.MaxUploadRows, invite.DefaultBulkMaxRows)
+	cfg.PageSize = orInt(cfg.PageSize, DefaultPageSize)
 	if cfg.Title == "" {
 		cfg.Title = "Team"
 	}
@@ -127,17 +121,40 @@ func New(svc *invite.Service, cfg Config) (*Handler, error) {
 		cfg.Actor = func(*http.Request) string { return "" }
 	}
 	if cfg.OrgID == nil {
-		cfg.OrgID = func(r *http.Request) string { return r.PathValue("orgID") }
+		cfg.OrgID = httpx.OrgID
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, cfg: cfg, log: cfg.Logger, jobs: cfg.Jobs, cop: cfg.CrossOrigin}
-	if h.cop == nil {
-		h.cop = http.NewCrossOriginProtection()
+	return cfg, nil
+}
+
+func orInt(v, def int) int {
+	if v == 0 {
+		return def
 	}
+	return v
+}
+
+func orInt64(v, def int64) int64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// New returns the team page handler for svc.
+func New(svc *invite.Service, cfg Config) (*Handler, error) {
+	if svc == nil {
+		return nil, errors.New("teampage: New: nil Service")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{svc: svc, cfg: cfg, log: cfg.Logger, jobs: cfg.Jobs, cop: cfg.CrossOrigin.Checker()}
 	if h.jobs == nil {
-		jobs, err := invite.NewBulkJobs(svc, invite.BulkJobsConfig{Logger: cfg.Logger})
+		jobs, err := inviteapi.NewBulkJobs(svc, inviteapi.BulkJobsConfig{Logger: cfg.Logger})
 		if err != nil {
 			return nil, err
 		}
@@ -182,7 +199,7 @@ func (h *Handler) Close() error {
 }
 
 // Jobs returns the registry running the page's imports.
-func (h *Handler) Jobs() *invite.BulkJobs { return h.jobs }
+func (h *Handler) Jobs() *inviteapi.BulkJobs { return h.jobs }
 
 // base returns the page's base path for orgID.
 func (h *Handler) base(orgID string) string {
@@ -215,8 +232,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		if err := h.cop.Check(r); err != nil {
-			h.plainError(w, r, http.StatusForbidden, "Cross-origin request refused.")
+		if err := httpx.Check(h.cop, r); err != nil {
+			h.fail(w, r, err)
 			return
 		}
 	}
@@ -258,21 +275,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route calls the handler for the request's method (GET also serves HEAD).
 func (h *Handler) route(rc *reqCtx, methods map[string]func(*reqCtx)) {
-	m := rc.r.Method
-	if m == http.MethodHead {
-		m = http.MethodGet
+	handlers := make(map[string]http.HandlerFunc, len(methods))
+	for m, fn := range methods {
+		handlers[m] = func(http.ResponseWriter, *http.Request) { fn(rc) }
 	}
-	fn, ok := methods[m]
-	if !ok {
-		allow := make([]string, 0, len(methods))
-		for k := range methods {
-			allow = append(allow, k)
-		}
-		rc.w.Header().Set("Allow", strings.Join(allow, ", "))
-		h.plainError(rc.w, rc.r, http.StatusMethodNotAllowed, "Method not allowed.")
-		return
-	}
-	fn(rc)
+	httpx.Methods(handlers, h.fail).ServeHTTP(rc.w, rc.r)
+}
+
+// fail answers a refusal of the routing layer (method, cross-origin) as
+// plain text with the kit's status for err.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := httpx.ProblemOf(err)
+	h.plainError(w, r, p.Status, strings.ToUpper(p.Message[:1])+p.Message[1:]+".")
 }
 
 func (h *Handler) redirectHome(rc *reqCtx) {

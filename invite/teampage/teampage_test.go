@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/invite/teampage"
 	"github.com/invitekit/invitekit/store"
 )
@@ -422,7 +423,7 @@ func TestImportProgressPage(t *testing.T) {
 	mustContain(t, st, `"state":"running"`, `"totalRows":2`)
 	close(release)
 	jobID := loc[strings.LastIndex(loc, "/")+1:]
-	if fin, err := f.page.Jobs().Wait(context.Background(), "org_acme", jobID, 10*time.Second); err != nil || fin.State != invite.BulkJobDone {
+	if fin, err := f.page.Jobs().Wait(context.Background(), "org_acme", jobID, 10*time.Second); err != nil || fin.State != inviteapi.BulkJobDone {
 		t.Fatalf("job %+v %v", fin, err)
 	}
 	_, body, _ = get(t, f.srv.URL+loc)

@@ -57,7 +57,7 @@ func Example() {
 	// Output:
 	// usr_ann PENDING_INVITE true
 	// ACTIVE <nil>
-	// memstore: accept: store: invitation already used
+	// memstore: accept: invitekit: invitation already used
 	// 1 organization.created false
 	// 2 membership.invited true
 	// 3 membership.accepted true

@@ -1,4 +1,4 @@
-package invite
+package inviteapi
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -18,10 +20,6 @@ const (
 	DefaultBulkJobsKept     = 20
 	DefaultBulkJobsRunning  = 2
 )
-
-// ErrBulkBusy: BulkJobs.Start refused because BulkJobsConfig.MaxRunning
-// imports are running already (429).
-var ErrBulkBusy = errors.New("invite: too many bulk imports are running; try again later")
 
 // BulkJobsConfig configures NewBulkJobs. The zero value is safe.
 type BulkJobsConfig struct {
@@ -37,7 +35,7 @@ type BulkJobsConfig struct {
 	MaxRunning int
 	// TempDir is where inputs are spooled ("" = os.TempDir()).
 	TempDir string
-	// Logger (default: the Service's logger).
+	// Logger (default: the invite.Service's logger).
 	Logger *slog.Logger
 }
 
@@ -60,9 +58,9 @@ type BulkJobStatus struct {
 	DryRun         bool         `json:"dryRun"`
 	Format         string       `json:"format"`
 	// FileName is the uploaded file's name, for display only.
-	FileName string       `json:"fileName,omitempty"`
-	ActorID  string       `json:"actorId,omitempty"`
-	Progress BulkProgress `json:"progress"`
+	FileName string              `json:"fileName,omitempty"`
+	ActorID  string              `json:"actorId,omitempty"`
+	Progress invite.BulkProgress `json:"progress"`
 	// Error is set when State is failed: what stopped the import, safe to
 	// show (the report holds the rows done before).
 	Error     *APIError  `json:"error,omitempty"`
@@ -80,13 +78,13 @@ func (st BulkJobStatus) Finished() bool { return st.State != BulkJobRunning }
 // their status and reports for a while, so that a page can poll progress
 // and download results. Jobs are scoped by organization: every lookup
 // names the organization, and a job of another organization is
-// ErrNotFound. State is in memory: a restart forgets the jobs (rows already
+// invite.ErrNotFound. State is in memory: a restart forgets the jobs (rows already
 // written stay written; re-uploading is idempotent).
 //
 // A BulkJobs is safe for concurrent use. Call Close on shutdown: it cancels
 // running jobs and waits for them.
 type BulkJobs struct {
-	svc *Service
+	svc *invite.Service
 	cfg BulkJobsConfig
 	log *slog.Logger
 
@@ -99,20 +97,20 @@ type BulkJobs struct {
 
 type bulkJob struct {
 	status BulkJobStatus
-	report *BulkReport
-	opts   BulkOptions
-	input  *bulkInput // kept after a dry run for Confirm; nil otherwise
+	report *invite.BulkReport
+	opts   invite.BulkOptions
+	input  *invite.BulkInput // kept after a dry run for Confirm; nil otherwise
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
 // NewBulkJobs returns a job registry running imports on svc.
-func NewBulkJobs(svc *Service, cfg BulkJobsConfig) (*BulkJobs, error) {
+func NewBulkJobs(svc *invite.Service, cfg BulkJobsConfig) (*BulkJobs, error) {
 	if svc == nil {
-		return nil, errors.New("invite: NewBulkJobs: nil Service")
+		return nil, errors.New("invite: NewBulkJobs: nil invite.Service")
 	}
 	if cfg.Retention < 0 || cfg.MaxJobs < 0 || cfg.MaxRunning < 0 {
-		return nil, errors.New("invite: BulkJobsConfig: negative limit")
+		return nil, errors.New("inviteapi: BulkJobsConfig: negative limit")
 	}
 	if cfg.Retention == 0 {
 		cfg.Retention = DefaultBulkJobRetention
@@ -125,7 +123,7 @@ func NewBulkJobs(svc *Service, cfg BulkJobsConfig) (*BulkJobs, error) {
 	}
 	log := cfg.Logger
 	if log == nil {
-		log = svc.log
+		log = svc.Logger()
 	}
 	return &BulkJobs{svc: svc, cfg: cfg, log: log, jobs: make(map[string]*bulkJob)}, nil
 }
@@ -136,13 +134,13 @@ func NewBulkJobs(svc *Service, cfg BulkJobsConfig) (*BulkJobs, error) {
 // The caller may close src when Start returns. opts.TempDir is ignored
 // (BulkJobsConfig.TempDir is used); opts.Progress is called from the job's
 // goroutine.
-func (j *BulkJobs) Start(ctx context.Context, orgID string, src io.Reader, opts BulkOptions) (BulkJobStatus, error) {
+func (j *BulkJobs) Start(ctx context.Context, orgID string, src io.Reader, opts invite.BulkOptions) (BulkJobStatus, error) {
 	return j.StartNamed(ctx, orgID, "", src, opts)
 }
 
 // StartNamed is Start with a file name shown in the status.
-func (j *BulkJobs) StartNamed(ctx context.Context, orgID, fileName string, src io.Reader, opts BulkOptions) (BulkJobStatus, error) {
-	opts, err := opts.withDefaults()
+func (j *BulkJobs) StartNamed(ctx context.Context, orgID, fileName string, src io.Reader, opts invite.BulkOptions) (BulkJobStatus, error) {
+	opts, err := opts.WithDefaults()
 	if err != nil {
 		return BulkJobStatus{}, err
 	}
@@ -156,7 +154,7 @@ func (j *BulkJobs) StartNamed(ctx context.Context, orgID, fileName string, src i
 	}
 	// Hide any Seek method: the job outlives the caller's reader, so the
 	// input is always copied.
-	in, err := prepareBulkInput(ctx, struct{ io.Reader }{src}, opts)
+	in, err := invite.PrepareBulk(ctx, struct{ io.Reader }{src}, opts)
 	if err != nil {
 		j.release()
 		return BulkJobStatus{}, err
@@ -166,22 +164,22 @@ func (j *BulkJobs) StartNamed(ctx context.Context, orgID, fileName string, src i
 
 // Confirm imports the input of a finished dry run for real, as a new job
 // with the dry run's options (what was previewed is what is imported; no
-// new upload), acted by actorID. It returns ErrNotFound when the job is
+// new upload), acted by actorID. It returns invite.ErrNotFound when the job is
 // unknown or its input is gone (already confirmed, or past retention), and
-// ErrWrongStatus when it is not a finished dry run.
+// invite.ErrWrongStatus when it is not a finished dry run.
 func (j *BulkJobs) Confirm(ctx context.Context, orgID, dryRunJobID, actorID string) (BulkJobStatus, error) {
 	j.mu.Lock()
 	job, ok := j.jobs[dryRunJobID]
 	if !ok || job.status.OrganizationID != orgID {
 		j.mu.Unlock()
-		return BulkJobStatus{}, ErrNotFound
+		return BulkJobStatus{}, invite.ErrNotFound
 	}
 	if !job.status.Confirmable || job.input == nil {
 		j.mu.Unlock()
 		if job.status.DryRun && job.status.State == BulkJobDone {
-			return BulkJobStatus{}, ErrNotFound
+			return BulkJobStatus{}, invite.ErrNotFound
 		}
-		return BulkJobStatus{}, ErrWrongStatus
+		return BulkJobStatus{}, invite.ErrWrongStatus
 	}
 	in := job.input
 	job.input = nil
@@ -190,7 +188,7 @@ func (j *BulkJobs) Confirm(ctx context.Context, orgID, dryRunJobID, actorID stri
 	j.mu.Unlock()
 
 	opts.DryRun, opts.ActorID, opts.Progress = false, actorID, nil
-	err := in.rewind()
+	err := in.Rewind()
 	var org store.Organization
 	if err == nil {
 		org, err = j.svc.Organization(ctx, orgID)
@@ -204,7 +202,7 @@ func (j *BulkJobs) Confirm(ctx context.Context, orgID, dryRunJobID, actorID stri
 		if cur, ok := j.jobs[dryRunJobID]; ok && cur.input == nil {
 			cur.input, cur.status.Confirmable = in, true
 		} else {
-			in.close()
+			in.Close()
 		}
 		j.mu.Unlock()
 		return BulkJobStatus{}, err
@@ -217,7 +215,7 @@ func (j *BulkJobs) reserve() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
-		return errors.New("invite: bulk jobs closed")
+		return errors.New("inviteapi: bulk jobs closed")
 	}
 	if j.running >= j.cfg.MaxRunning {
 		return ErrBulkBusy
@@ -235,7 +233,7 @@ func (j *BulkJobs) release() {
 }
 
 // launch registers the job and runs it in a goroutine (a slot is reserved).
-func (j *BulkJobs) launch(org store.Organization, fileName string, in *bulkInput, opts BulkOptions) BulkJobStatus {
+func (j *BulkJobs) launch(org store.Organization, fileName string, in *invite.BulkInput, opts invite.BulkOptions) BulkJobStatus {
 	ctx, cancel := context.WithCancel(context.Background())
 	job := &bulkJob{
 		opts:   opts,
@@ -249,13 +247,13 @@ func (j *BulkJobs) launch(org store.Organization, fileName string, in *bulkInput
 			Format:         opts.Format,
 			FileName:       fileName,
 			ActorID:        opts.ActorID,
-			Progress:       BulkProgress{Phase: BulkPhaseImporting, TotalRows: in.rows},
-			StartTime:      j.svc.now(),
+			Progress:       invite.BulkProgress{Phase: invite.BulkPhaseImporting, TotalRows: in.Rows()},
+			StartTime:      j.svc.Now(),
 		},
 	}
 	userProgress := opts.Progress
 	job.opts.Progress = nil
-	opts.Progress = func(p BulkProgress) {
+	opts.Progress = func(p invite.BulkProgress) {
 		j.mu.Lock()
 		job.status.Progress = p
 		j.mu.Unlock()
@@ -273,12 +271,12 @@ func (j *BulkJobs) launch(org store.Organization, fileName string, in *bulkInput
 		defer j.release()
 		defer close(job.done)
 		defer cancel()
-		report, err := j.svc.runBulk(ctx, org, in, opts)
+		report, err := j.svc.RunBulk(ctx, org, in, opts)
 		keep := opts.DryRun && err == nil
 		if !keep {
-			in.close()
+			in.Close()
 		}
-		end := j.svc.now()
+		end := j.svc.Now()
 		j.mu.Lock()
 		defer j.mu.Unlock()
 		job.report = report
@@ -290,17 +288,17 @@ func (j *BulkJobs) launch(org store.Organization, fileName string, in *bulkInput
 		switch {
 		case err == nil:
 			job.status.State = BulkJobDone
-			job.status.Progress.Phase = BulkPhaseDone
+			job.status.Progress.Phase = invite.BulkPhaseDone
 		case errors.Is(err, context.Canceled):
 			job.status.State = BulkJobCanceled
 		default:
 			job.status.State = BulkJobFailed
-			_, code, field, msg := describe(err)
-			job.status.Error = &APIError{Code: code, Message: msg, Field: field}
+			e := httpx.ErrorJSONOf(err)
+			job.status.Error = &e
 		}
 		if keep {
 			if j.closed {
-				in.close()
+				in.Close()
 			} else {
 				job.input = in
 				job.status.Confirmable = true
@@ -313,7 +311,7 @@ func (j *BulkJobs) launch(org store.Organization, fileName string, in *bulkInput
 // pruneLocked drops finished jobs past retention, then the oldest finished
 // ones beyond MaxJobs.
 func (j *BulkJobs) pruneLocked() {
-	now := j.svc.now()
+	now := j.svc.Now()
 	var finished []*bulkJob
 	for id, job := range j.jobs {
 		if job.status.EndTime == nil {
@@ -335,7 +333,7 @@ func (j *BulkJobs) pruneLocked() {
 
 func (j *BulkJobs) dropLocked(id string, job *bulkJob) {
 	if job.input != nil {
-		job.input.close()
+		job.input.Close()
 		job.input = nil
 	}
 	delete(j.jobs, id)
@@ -350,7 +348,7 @@ func (j *BulkJobs) getLocked(orgID, jobID string) *bulkJob {
 	return job
 }
 
-// Status returns a job's status, or ErrNotFound (also for a job of another
+// Status returns a job's status, or invite.ErrNotFound (also for a job of another
 // organization).
 func (j *BulkJobs) Status(orgID, jobID string) (BulkJobStatus, error) {
 	j.mu.Lock()
@@ -358,19 +356,19 @@ func (j *BulkJobs) Status(orgID, jobID string) (BulkJobStatus, error) {
 	j.pruneLocked()
 	job := j.getLocked(orgID, jobID)
 	if job == nil {
-		return BulkJobStatus{}, ErrNotFound
+		return BulkJobStatus{}, invite.ErrNotFound
 	}
 	return job.status, nil
 }
 
 // Report returns a job's status and, once it finished, its report (nil
 // while running). The report must not be modified.
-func (j *BulkJobs) Report(orgID, jobID string) (*BulkReport, BulkJobStatus, error) {
+func (j *BulkJobs) Report(orgID, jobID string) (*invite.BulkReport, BulkJobStatus, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	job := j.getLocked(orgID, jobID)
 	if job == nil {
-		return nil, BulkJobStatus{}, ErrNotFound
+		return nil, BulkJobStatus{}, invite.ErrNotFound
 	}
 	return job.report, job.status, nil
 }
@@ -399,7 +397,7 @@ func (j *BulkJobs) Wait(ctx context.Context, orgID, jobID string, timeout time.D
 	job := j.getLocked(orgID, jobID)
 	j.mu.Unlock()
 	if job == nil {
-		return BulkJobStatus{}, ErrNotFound
+		return BulkJobStatus{}, invite.ErrNotFound
 	}
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -414,16 +412,16 @@ func (j *BulkJobs) Wait(ctx context.Context, orgID, jobID string, timeout time.D
 }
 
 // Cancel stops a running job (rows of completed batches stay written). It
-// returns ErrNotFound or ErrWrongStatus (already finished).
+// returns invite.ErrNotFound or invite.ErrWrongStatus (already finished).
 func (j *BulkJobs) Cancel(orgID, jobID string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	job := j.getLocked(orgID, jobID)
 	if job == nil {
-		return ErrNotFound
+		return invite.ErrNotFound
 	}
 	if job.status.State != BulkJobRunning {
-		return ErrWrongStatus
+		return invite.ErrWrongStatus
 	}
 	job.cancel()
 	return nil
@@ -442,7 +440,7 @@ func (j *BulkJobs) Close() error {
 	defer j.mu.Unlock()
 	for _, job := range j.jobs {
 		if job.input != nil {
-			job.input.close()
+			job.input.Close()
 			job.input = nil
 		}
 	}

@@ -1,8 +1,7 @@
-package invite
+package inviteapi
 
 import (
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -10,7 +9,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/csvimport"
+	"github.com/invitekit/invitekit/store"
 )
 
 // ActionBulkImport is the Authorizer action of the bulk routes (import,
@@ -25,8 +27,8 @@ const (
 
 // BulkHandlerConfig configures NewBulkHandler. Its zero value is safe.
 type BulkHandlerConfig struct {
-	// MaxBytes and MaxRows bound one upload (defaults DefaultBulkMaxBytes
-	// and DefaultBulkMaxRows); BatchSize and Writers as in BulkOptions.
+	// MaxBytes and MaxRows bound one upload (defaults invite.DefaultBulkMaxBytes
+	// and invite.DefaultBulkMaxRows); BatchSize and Writers as in invite.BulkOptions.
 	MaxBytes  int64
 	MaxRows   int
 	BatchSize int
@@ -38,11 +40,9 @@ type BulkHandlerConfig struct {
 	TempDir string
 	// Logger (default: the Service's logger).
 	Logger *slog.Logger
-	// CrossOrigin replaces the built-in http.NewCrossOriginProtection().
-	CrossOrigin *http.CrossOriginProtection
-	// InsecureSkipCrossOriginCheck turns the cross-origin protection off
-	// (only for APIs whose Authorizer never relies on cookies).
-	InsecureSkipCrossOriginCheck bool
+	// CrossOrigin configures the cross-origin protection (as in
+	// HandlerConfig).
+	CrossOrigin CrossOrigin
 }
 
 // BulkHandler is the JSON API for bulk invitations. It serves, at the root
@@ -58,14 +58,14 @@ type BulkHandlerConfig struct {
 // The import body is the file itself: Content-Type text/csv or
 // application/x-ndjson (also application/jsonl). Query parameters:
 // dryRun=true, sendInvitationEmail=false, async=true (needs Jobs). The
-// answer is the BulkReport as JSON (200), as CSV with Accept: text/csv, or
+// answer is the invite.BulkReport as JSON (200), as CSV with Accept: text/csv, or
 // — with Accept: application/x-ndjson — a stream of {"progress": …} lines
 // after every batch and a final {"report": …} line. Errors use the JSON
 // API's shape {"error": {"code", "message", "field"}} (see
-// DescribeBulkError). Every request is authorized with ActionBulkImport
+// ProblemOf). Every request is authorized with ActionBulkImport
 // before the body is read. Mount it beside Handler.
 type BulkHandler struct {
-	svc   *Service
+	svc   *invite.Service
 	authz Authorizer
 	cfg   BulkHandlerConfig
 	log   *slog.Logger
@@ -73,30 +73,30 @@ type BulkHandler struct {
 	mux   *http.ServeMux
 }
 
+// withDefaults checks the settings and fills the logger.
+func (cfg BulkHandlerConfig) withDefaults(svc *invite.Service) (BulkHandlerConfig, error) {
+	if _, err := (invite.BulkOptions{BatchSize: cfg.BatchSize, Writers: cfg.Writers}).WithDefaults(); err != nil {
+		return cfg, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = svc.Logger()
+	}
+	return cfg, nil
+}
+
 // NewBulkHandler returns the bulk JSON API. authz is required.
-func NewBulkHandler(svc *Service, authz Authorizer, cfg BulkHandlerConfig) (*BulkHandler, error) {
-	if svc == nil {
-		return nil, errors.New("invite: NewBulkHandler: nil Service")
-	}
-	if authz == nil {
-		return nil, errors.New("invite: NewBulkHandler: an Authorizer is required")
-	}
-	if _, err := (BulkOptions{BatchSize: cfg.BatchSize, Writers: cfg.Writers}).withDefaults(); err != nil {
+func NewBulkHandler(svc *invite.Service, authz Authorizer, cfg BulkHandlerConfig) (*BulkHandler, error) {
+	if err := checkDeps(svc, authz); err != nil {
 		return nil, err
 	}
-	h := &BulkHandler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger}
-	if h.log == nil {
-		h.log = svc.log
+	cfg, err := cfg.withDefaults(svc)
+	if err != nil {
+		return nil, err
 	}
-	if !cfg.InsecureSkipCrossOriginCheck {
-		h.cop = cfg.CrossOrigin
-		if h.cop == nil {
-			h.cop = http.NewCrossOriginProtection()
-		}
-	}
+	h := &BulkHandler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger, cop: cfg.CrossOrigin.Checker()}
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux, "")
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { WriteError(w, ErrNotFound) })
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { WriteError(w, invite.ErrNotFound) })
 	return h, nil
 }
 
@@ -105,8 +105,7 @@ func (h *BulkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.
 
 // Routes registers the bulk routes on mux under prefix ("" or "/api").
 func (h *BulkHandler) Routes(mux Router, prefix string) {
-	prefix = strings.TrimSuffix(prefix, "/")
-	base := prefix + "/organizations/{orgID}/users:bulk"
+	base := httpx.JoinPath(prefix, "/organizations/{orgID}/users:bulk")
 	mux.Handle(base, h.method(http.MethodPost, h.importFile))
 	mux.Handle(base+"/jobs", h.method(http.MethodGet, h.listJobs))
 	mux.Handle(base+"/jobs/{jobID}", h.method(http.MethodGet, h.jobStatus))
@@ -118,56 +117,39 @@ func (h *BulkHandler) Routes(mux Router, prefix string) {
 // method allows one method (and HEAD for GET), checks cross-origin
 // requests and authorizes.
 func (h *BulkHandler) method(method string, fn func(w http.ResponseWriter, r *http.Request, orgID, actor string)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != method && !(method == http.MethodGet && r.Method == http.MethodHead) {
-			w.Header().Set("Allow", method)
-			WriteError(w, ErrMethodNotAllowed)
+	return httpx.Methods(map[string]http.HandlerFunc{method: func(w http.ResponseWriter, r *http.Request) {
+		if err := httpx.Check(h.cop, r); err != nil {
+			h.fail(w, r, err)
 			return
 		}
-		if h.cop != nil {
-			if err := h.cop.Check(r); err != nil {
-				WriteError(w, ErrCrossOrigin)
-				return
-			}
-		}
-		orgID := r.PathValue("orgID")
-		if orgID == "" {
-			WriteError(w, ErrNotFound)
-			return
-		}
-		actor, err := h.authz(r, orgID, ActionBulkImport)
+		orgID := httpx.OrgID(r)
+		actor, err := authorize(h.log, h.authz, r, orgID, ActionBulkImport)
 		if err != nil {
-			if !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrPermissionDenied) {
-				h.log.WarnContext(r.Context(), "invite: authorizer error", "action", string(ActionBulkImport), "org_id", orgID, "err", err)
-				err = ErrPermissionDenied
-			}
-			WriteError(w, err)
+			h.fail(w, r, err)
 			return
 		}
 		fn(w, r, orgID, actor)
-	})
+	}}, h.fail)
 }
 
 func (h *BulkHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if status, _, _, _ := describe(err); status >= 500 {
-		h.log.ErrorContext(r.Context(), "invite: bulk request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
-	}
+	logServerError(h.log, r, err)
 	WriteError(w, err)
 }
 
-// bulkFormat maps a Content-Type to a BulkOptions.Format.
+// bulkFormat maps a Content-Type to a invite.BulkOptions.Format.
 func bulkFormat(contentType string) (string, error) {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
-		return "", ErrBulkBadFormat
+		return "", invite.ErrBulkBadFormat
 	}
 	switch mt {
 	case MediaTypeCSV, "application/csv":
-		return BulkFormatCSV, nil
+		return invite.BulkFormatCSV, nil
 	case MediaTypeNDJSON, "application/jsonl", "application/x-jsonlines", "application/jsonlines":
-		return BulkFormatJSONL, nil
+		return invite.BulkFormatJSONL, nil
 	}
-	return "", ErrBulkBadFormat
+	return "", invite.ErrBulkBadFormat
 }
 
 // queryBool reads an optional boolean query parameter.
@@ -178,18 +160,18 @@ func queryBool(r *http.Request, name string) (value, set bool, err error) {
 	}
 	b, perr := strconv.ParseBool(v)
 	if perr != nil {
-		return false, false, invalid(name, "%s must be true or false", name)
+		return false, false, store.Invalid(name, "%s must be true or false", name)
 	}
 	return b, true, nil
 }
 
 // options reads the import's options from the request.
-func (h *BulkHandler) options(r *http.Request, actor string) (BulkOptions, error) {
+func (h *BulkHandler) options(r *http.Request, actor string) (invite.BulkOptions, error) {
 	format, err := bulkFormat(r.Header.Get("Content-Type"))
 	if err != nil {
-		return BulkOptions{}, err
+		return invite.BulkOptions{}, err
 	}
-	opts := BulkOptions{
+	opts := invite.BulkOptions{
 		Format: format, ActorID: actor, MaxBytes: h.cfg.MaxBytes, MaxRows: h.cfg.MaxRows,
 		BatchSize: h.cfg.BatchSize, Writers: h.cfg.Writers, TempDir: h.cfg.TempDir,
 	}
@@ -214,7 +196,7 @@ func (h *BulkHandler) importFile(w http.ResponseWriter, r *http.Request, orgID, 
 	}
 	max := opts.MaxBytes
 	if max == 0 {
-		max = DefaultBulkMaxBytes
+		max = invite.DefaultBulkMaxBytes
 	}
 	if max > 0 && r.ContentLength > max {
 		h.fail(w, r, &csvimport.LimitError{Err: csvimport.ErrTooLarge, Limit: max})
@@ -227,7 +209,7 @@ func (h *BulkHandler) importFile(w http.ResponseWriter, r *http.Request, orgID, 
 	}
 	if async {
 		if h.cfg.Jobs == nil {
-			h.fail(w, r, invalid("async", "async imports are not enabled on this server"))
+			h.fail(w, r, store.Invalid("async", "async imports are not enabled on this server"))
 			return
 		}
 		st, err := h.cfg.Jobs.Start(r.Context(), orgID, r.Body, opts)
@@ -270,7 +252,7 @@ func preferredType(accept string) string {
 	return ""
 }
 
-func (h *BulkHandler) writeReport(w http.ResponseWriter, r *http.Request, report *BulkReport, asCSV bool) {
+func (h *BulkHandler) writeReport(w http.ResponseWriter, r *http.Request, report *invite.BulkReport, asCSV bool) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
@@ -286,19 +268,17 @@ func (h *BulkHandler) writeReport(w http.ResponseWriter, r *http.Request, report
 		err = report.WriteJSON(w)
 	}
 	if err != nil {
-		h.log.DebugContext(r.Context(), "invite: write bulk report", "err", err)
+		h.log.DebugContext(r.Context(), "inviteapi: write bulk report", "err", err)
 	}
 }
 
 func (h *BulkHandler) write(w http.ResponseWriter, r *http.Request, status int, v any) {
-	if err := writeJSON(w, status, v); err != nil {
-		h.log.DebugContext(r.Context(), "invite: write response", "err", err)
-	}
+	writeJSON(h.log, w, r, status, v)
 }
 
 // streamImport answers with NDJSON: progress lines, then the report (or
 // an error line once the stream has started).
-func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID string, opts BulkOptions) {
+func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID string, opts invite.BulkOptions) {
 	rc := http.NewResponseController(w)
 	var (
 		mu      sync.Mutex
@@ -314,12 +294,12 @@ func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID
 			w.WriteHeader(http.StatusOK)
 		}
 	}
-	opts.Progress = func(p BulkProgress) {
+	opts.Progress = func(p invite.BulkProgress) {
 		mu.Lock()
 		defer mu.Unlock()
 		start()
 		_ = enc.Encode(struct {
-			Progress BulkProgress `json:"progress"`
+			Progress invite.BulkProgress `json:"progress"`
 		}{p})
 		_ = rc.Flush()
 	}
@@ -332,21 +312,20 @@ func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID
 	}
 	start()
 	if err != nil {
-		_, code, field, msg := describe(err)
 		_ = enc.Encode(struct {
-			Error  APIError    `json:"error"`
-			Report *BulkReport `json:"report,omitempty"`
-		}{APIError{Code: code, Message: msg, Field: field}, report})
+			Error  APIError           `json:"error"`
+			Report *invite.BulkReport `json:"report,omitempty"`
+		}{httpx.ErrorJSONOf(err), report})
 		return
 	}
 	_ = enc.Encode(struct {
-		Report *BulkReport `json:"report"`
+		Report *invite.BulkReport `json:"report"`
 	}{report})
 }
 
 func (h *BulkHandler) jobs(w http.ResponseWriter) (*BulkJobs, bool) {
 	if h.cfg.Jobs == nil {
-		WriteError(w, ErrNotFound)
+		WriteError(w, invite.ErrNotFound)
 		return nil, false
 	}
 	return h.cfg.Jobs, true
@@ -390,13 +369,13 @@ func (h *BulkHandler) jobReport(w http.ResponseWriter, r *http.Request, orgID, _
 		return
 	}
 	if report == nil {
-		h.fail(w, r, ErrWrongStatus) // still running
+		h.fail(w, r, invite.ErrWrongStatus) // still running
 		return
 	}
 	_ = st
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "csv" && format != "json" {
-		h.fail(w, r, invalid("format", "format must be csv or json"))
+		h.fail(w, r, store.Invalid("format", "format must be csv or json"))
 		return
 	}
 	h.writeReport(w, r, report, format == "csv" || (format == "" && preferredType(r.Header.Get("Accept")) == MediaTypeCSV))

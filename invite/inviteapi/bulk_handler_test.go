@@ -1,4 +1,4 @@
-package invite_test
+package inviteapi_test
 
 import (
 	"bufio"
@@ -13,29 +13,30 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 )
 
 // bulkAPI serves the bulk handler; the Authorizer lets "Bearer admin"
 // through as usr_admin, refuses "Bearer member" and wants a token.
-func bulkAPI(t *testing.T, st store.Store, cfg invite.BulkHandlerConfig) (*env, *httptest.Server) {
+func bulkAPI(t *testing.T, st store.Store, cfg inviteapi.BulkHandlerConfig) (*env, *httptest.Server) {
 	t.Helper()
 	e := newEnv(t, st, nil)
-	e.org(t, "org_a")
-	e.org(t, "org_b")
-	authz := func(r *http.Request, orgID string, action invite.Action) (string, error) {
-		if action != invite.ActionBulkImport {
+	e.Org(t, "org_a")
+	e.Org(t, "org_b")
+	authz := func(r *http.Request, orgID string, action inviteapi.Action) (string, error) {
+		if action != inviteapi.ActionBulkImport {
 			return "", errors.New("unexpected action " + string(action))
 		}
 		switch r.Header.Get("Authorization") {
 		case "Bearer admin":
 			return "usr_admin", nil
 		case "":
-			return "", invite.ErrUnauthenticated
+			return "", inviteapi.ErrUnauthenticated
 		}
-		return "", invite.ErrPermissionDenied
+		return "", inviteapi.ErrPermissionDenied
 	}
-	h, err := invite.NewBulkHandler(e.svc, authz, cfg)
+	h, err := inviteapi.NewBulkHandler(e.Svc, authz, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ type apiResp struct {
 func (r apiResp) errorCode(t *testing.T) (code, field, msg string) {
 	t.Helper()
 	var body struct {
-		Error invite.APIError `json:"error"`
+		Error inviteapi.APIError `json:"error"`
 	}
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		t.Fatalf("error body %q: %v", r.body, err)
@@ -87,9 +88,9 @@ func call(t *testing.T, method, url, contentType, body string, hdr ...string) ap
 const apiCSV = "email,first_name,roles\nann@example.com,Ann,member\nbad,X,\nbob@example.com,Bob,admin\n"
 
 func TestBulkAPI(t *testing.T) {
-	e, srv := bulkAPI(t, openSQLiteBulk(t), invite.BulkHandlerConfig{MaxBytes: 4096})
+	e, srv := bulkAPI(t, openSQLite(t), inviteapi.BulkHandlerConfig{MaxBytes: 4096})
 	url := srv.URL + "/organizations/org_a/users:bulk"
-	before := takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com"})
+	before := takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com"})
 
 	// Dry run: the report, nothing written.
 	r := call(t, "POST", url+"?dryRun=true", "text/csv; charset=utf-8", apiCSV)
@@ -100,14 +101,14 @@ func TestBulkAPI(t *testing.T) {
 	if rep.Results[1].Field != "email" || rep.Results[1].Code != invite.CodeInvalidArgument {
 		t.Fatalf("row 2 %+v", rep.Results[1])
 	}
-	assertUnchanged(t, before, takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com"}))
+	assertUnchanged(t, before, takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com"}))
 
 	// For real, the actor from the Authorizer; CSV answer on request.
 	r = call(t, "POST", url, "text/csv", apiCSV, "Accept", "text/csv")
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") || !strings.Contains(string(r.body), "1,2,ann@example.com,created,PENDING_INVITE,usr_") {
 		t.Fatalf("import: %d %s", r.status, r.body)
 	}
-	m, err := e.svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "bob@example.com"})
+	m, err := e.Svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "bob@example.com"})
 	if err != nil || m.Membership.InvitedBy != "usr_admin" || !m.Membership.HasRole("admin") {
 		t.Fatalf("bob %+v %v", m, err)
 	}
@@ -119,7 +120,7 @@ func TestBulkAPI(t *testing.T) {
 		t.Fatalf("jsonl: %d %s", r.status, r.body)
 	}
 
-	after := takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com"})
+	after := takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com"})
 	errs := []struct {
 		name, method, url, ctype, body string
 		hdr                            []string
@@ -147,11 +148,11 @@ func TestBulkAPI(t *testing.T) {
 			}
 		})
 	}
-	assertUnchanged(t, after, takeSnapshot(t, e.st, []string{"org_a"}, []string{"ann@example.com"}))
+	assertUnchanged(t, after, takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com"}))
 }
 
 func TestBulkAPIStreamedProgress(t *testing.T) {
-	_, srv := bulkAPI(t, openSQLiteBulk(t), invite.BulkHandlerConfig{BatchSize: 10})
+	_, srv := bulkAPI(t, openSQLite(t), inviteapi.BulkHandlerConfig{BatchSize: 10})
 	var in strings.Builder
 	in.WriteString("email\n")
 	for i := range 35 {
@@ -197,37 +198,37 @@ func TestBulkAPIStreamedProgress(t *testing.T) {
 }
 
 func TestBulkJobsAndAPI(t *testing.T) {
-	st := openSQLiteBulk(t)
+	st := openSQLite(t)
 	e := newEnv(t, st, nil)
-	jobs, err := invite.NewBulkJobs(e.svc, invite.BulkJobsConfig{TempDir: t.TempDir()})
+	jobs, err := inviteapi.NewBulkJobs(e.Svc, inviteapi.BulkJobsConfig{TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer jobs.Close()
-	h, err := invite.NewBulkHandler(e.svc, func(*http.Request, string, invite.Action) (string, error) { return "usr_admin", nil },
-		invite.BulkHandlerConfig{Jobs: jobs})
+	h, err := inviteapi.NewBulkHandler(e.Svc, func(*http.Request, string, inviteapi.Action) (string, error) { return "usr_admin", nil },
+		inviteapi.BulkHandlerConfig{Jobs: jobs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	e.org(t, "org_a")
-	e.org(t, "org_b")
+	e.Org(t, "org_a")
+	e.Org(t, "org_b")
 	url := srv.URL + "/organizations/org_a/users:bulk"
 
 	// An async dry run: 202 with the job; poll it.
 	r := call(t, "POST", url+"?async=true&dryRun=true", "text/csv", apiCSV)
-	var st0 invite.BulkJobStatus
+	var st0 inviteapi.BulkJobStatus
 	if r.status != 202 || json.Unmarshal(r.body, &st0) != nil || st0.ID == "" || r.header.Get("Location") != "/organizations/org_a/users:bulk/jobs/"+st0.ID {
 		t.Fatalf("start: %d %s %v", r.status, r.body, r.header)
 	}
 	done, err := jobs.Wait(context.Background(), "org_a", st0.ID, 10*time.Second)
-	if err != nil || done.State != invite.BulkJobDone || !done.Confirmable || done.Progress.Summary.Created != 2 {
+	if err != nil || done.State != inviteapi.BulkJobDone || !done.Confirmable || done.Progress.Summary.Created != 2 {
 		t.Fatalf("dry run job %+v %v", done, err)
 	}
 	r = call(t, "GET", srv.URL+r.header.Get("Location"), "", "")
-	var polled invite.BulkJobStatus
-	if r.status != 200 || json.Unmarshal(r.body, &polled) != nil || polled.State != invite.BulkJobDone || polled.Progress.Rows != 3 {
+	var polled inviteapi.BulkJobStatus
+	if r.status != 200 || json.Unmarshal(r.body, &polled) != nil || polled.State != inviteapi.BulkJobDone || polled.Progress.Rows != 3 {
 		t.Fatalf("poll: %d %s", r.status, r.body)
 	}
 	r = call(t, "GET", url+"/jobs/"+st0.ID+"/report?format=csv", "", "")
@@ -242,26 +243,26 @@ func TestBulkJobsAndAPI(t *testing.T) {
 	if r := call(t, "POST", other+"/confirm", "", ""); r.status != 404 {
 		t.Fatalf("cross-tenant confirm: %d", r.status)
 	}
-	if _, err := e.svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "ann@example.com"}); !errors.Is(err, invite.ErrNotFound) {
+	if _, err := e.Svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "ann@example.com"}); !errors.Is(err, invite.ErrNotFound) {
 		t.Fatalf("dry run job wrote: %v", err)
 	}
 	// Confirm: the same input, for real, as a new job.
 	r = call(t, "POST", url+"/jobs/"+st0.ID+"/confirm", "", "")
-	var real invite.BulkJobStatus
+	var real inviteapi.BulkJobStatus
 	if r.status != 202 || json.Unmarshal(r.body, &real) != nil || real.DryRun || real.ID == st0.ID {
 		t.Fatalf("confirm: %d %s", r.status, r.body)
 	}
-	if fin, _ := jobs.Wait(context.Background(), "org_a", real.ID, 10*time.Second); fin.State != invite.BulkJobDone || fin.Progress.Summary.Created != 2 {
+	if fin, _ := jobs.Wait(context.Background(), "org_a", real.ID, 10*time.Second); fin.State != inviteapi.BulkJobDone || fin.Progress.Summary.Created != 2 {
 		t.Fatalf("real job %+v", fin)
 	}
-	if m, err := e.svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "ann@example.com"}); err != nil || m.Membership.InvitedBy != "usr_admin" {
+	if m, err := e.Svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "ann@example.com"}); err != nil || m.Membership.InvitedBy != "usr_admin" {
 		t.Fatalf("ann %+v %v", m, err)
 	}
 	if r := call(t, "POST", url+"/jobs/"+st0.ID+"/confirm", "", ""); r.status != 404 {
 		t.Fatalf("second confirm: %d", r.status)
 	}
 	r = call(t, "GET", url+"/jobs", "", "")
-	var list struct{ Jobs []invite.BulkJobStatus }
+	var list struct{ Jobs []inviteapi.BulkJobStatus }
 	if json.Unmarshal(r.body, &list) != nil || len(list.Jobs) != 2 || list.Jobs[0].ID != real.ID {
 		t.Fatalf("list %s", r.body)
 	}
@@ -273,24 +274,24 @@ func TestBulkJobsAndAPI(t *testing.T) {
 }
 
 func TestBulkJobsCancelAndLimits(t *testing.T) {
-	e := newEnv(t, openSQLiteBulk(t), func(c *invite.Config) {
+	e := newEnv(t, openSQLite(t), func(c *invite.Config) {
 		c.BeforeInvite = func(ctx context.Context, in invite.PolicyInput) error {
 			time.Sleep(2 * time.Millisecond) // a slow policy keeps the job running
 			return nil
 		}
 	})
-	e.org(t, "org_a")
-	jobs, err := invite.NewBulkJobs(e.svc, invite.BulkJobsConfig{MaxRunning: 1, TempDir: t.TempDir()})
+	e.Org(t, "org_a")
+	jobs, err := inviteapi.NewBulkJobs(e.Svc, inviteapi.BulkJobsConfig{MaxRunning: 1, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	src := &rowSource{header: "email\n", n: 2000, row: func(i int) string { return "slow" + itoa(i) + "@example.com\n" }}
+	src := &rowSource{Header: "email\n", N: 2000, Row: func(i int) string { return "slow" + itoa(i) + "@example.com\n" }}
 	st, err := jobs.Start(ctx, "org_a", src, invite.BulkOptions{BatchSize: 50})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jobs.Start(ctx, "org_a", strings.NewReader(apiCSV), invite.BulkOptions{}); !errors.Is(err, invite.ErrBulkBusy) {
+	if _, err := jobs.Start(ctx, "org_a", strings.NewReader(apiCSV), invite.BulkOptions{}); !errors.Is(err, inviteapi.ErrBulkBusy) {
 		t.Fatalf("second job: %v", err)
 	}
 	if err := jobs.Cancel("org_b", st.ID); !errors.Is(err, invite.ErrNotFound) {
@@ -300,7 +301,7 @@ func TestBulkJobsCancelAndLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	fin, _ := jobs.Wait(ctx, "org_a", st.ID, 10*time.Second)
-	if fin.State != invite.BulkJobCanceled || fin.Progress.Rows >= 2000 {
+	if fin.State != inviteapi.BulkJobCanceled || fin.Progress.Rows >= 2000 {
 		t.Fatalf("canceled job %+v", fin)
 	}
 	rep, _, _ := jobs.Report("org_a", st.ID)
@@ -326,14 +327,14 @@ func itoa(i int) string {
 
 // The bulk routes mount beside the member API on one mux.
 func TestBulkRoutesBesideAPI(t *testing.T) {
-	e := newEnv(t, openSQLiteBulk(t), nil)
-	e.org(t, "org_a")
-	authz := func(*http.Request, string, invite.Action) (string, error) { return "usr_admin", nil }
-	api, err := invite.NewHandler(e.svc, authz, invite.HandlerConfig{})
+	e := newEnv(t, openSQLite(t), nil)
+	e.Org(t, "org_a")
+	authz := func(*http.Request, string, inviteapi.Action) (string, error) { return "usr_admin", nil }
+	api, err := inviteapi.NewHandler(e.Svc, authz, inviteapi.HandlerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bulkH, err := invite.NewBulkHandler(e.svc, authz, invite.BulkHandlerConfig{})
+	bulkH, err := inviteapi.NewBulkHandler(e.Svc, authz, inviteapi.BulkHandlerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

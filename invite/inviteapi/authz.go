@@ -1,10 +1,9 @@
-package invite
+package inviteapi
 
 import (
-	"errors"
 	"net/http"
 
-	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/invite"
 )
 
 // Action is what a JSON API request wants to do; the Authorizer decides.
@@ -41,7 +40,7 @@ func DenyAll(r *http.Request, orgID string, action Action) (string, error) {
 // members of orgID who have Config.AdminRole. currentUser returns the
 // signed-in user's id from the request (for example from the session);
 // ok=false means nobody is signed in (401).
-func AdminOnly(svc *Service, currentUser func(r *http.Request) (userID string, ok bool)) Authorizer {
+func AdminOnly(svc *invite.Service, currentUser func(r *http.Request) (userID string, ok bool)) Authorizer {
 	if svc == nil || currentUser == nil {
 		return DenyAll
 	}
@@ -50,14 +49,11 @@ func AdminOnly(svc *Service, currentUser func(r *http.Request) (userID string, o
 		if !ok || userID == "" {
 			return "", ErrUnauthenticated
 		}
-		m, err := svc.st.GetMembership(r.Context(), orgID, userID)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return "", ErrPermissionDenied
-		case err != nil:
+		admin, err := svc.IsAdmin(r.Context(), orgID, userID)
+		if err != nil {
 			return "", err
 		}
-		if m.EffectiveStatus(svc.Now()) != store.StatusActive || !m.HasRole(svc.cfg.AdminRole) {
+		if !admin {
 			return "", ErrPermissionDenied
 		}
 		return userID, nil

@@ -1,15 +1,17 @@
-package invite
+package inviteapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -24,14 +26,13 @@ type HandlerConfig struct {
 	// Logger receives server errors (default: the Service's logger).
 	Logger *slog.Logger
 	// ErrorHandler, when set, renders every error instead of WriteError.
-	// HTTPStatus and ErrorCode tell what err means.
+	// ProblemOf tells what err means.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// CrossOrigin replaces the built-in cross-origin protection
-	// (http.NewCrossOriginProtection()), for example to add trusted origins.
-	CrossOrigin *http.CrossOriginProtection
-	// InsecureSkipCrossOriginCheck turns the cross-origin protection off.
-	// Only for APIs whose Authorizer never relies on cookies.
-	InsecureSkipCrossOriginCheck bool
+	// CrossOrigin configures the cross-origin protection of the
+	// state-changing routes (the zero value refuses cross-origin browser
+	// requests; InsecureSkipCheck only for APIs whose Authorizer never
+	// relies on cookies).
+	CrossOrigin CrossOrigin
 }
 
 // Handler is the JSON API for managing an organization's members. It is an
@@ -53,7 +54,7 @@ type HandlerConfig struct {
 // Every request is authorized (Authorizer) before its body is read. A
 // Handler is safe for concurrent use.
 type Handler struct {
-	svc    *Service
+	svc    *invite.Service
 	authz  Authorizer
 	cfg    HandlerConfig
 	log    *slog.Logger
@@ -62,56 +63,61 @@ type Handler struct {
 	routes []apiRoute
 }
 
-// Router is what Routes registers on: *http.ServeMux and chi.Router both
-// have this method (chi fills r.PathValue too).
-type Router interface {
-	Handle(pattern string, handler http.Handler)
-}
-
 type apiRoute struct {
 	path    string
 	methods map[string]http.HandlerFunc
 }
 
-// NewHandler returns the JSON API handler. authz is required: pass DenyAll
-// until your application decides who may manage members (or AdminOnly).
-func NewHandler(svc *Service, authz Authorizer, cfg HandlerConfig) (*Handler, error) {
-	if svc == nil {
-		return nil, errors.New("invite: NewHandler: nil Service")
-	}
-	if authz == nil {
-		return nil, errors.New("invite: NewHandler: an Authorizer is required (use DenyAll or AdminOnly, or write your own)")
-	}
+// withDefaults fills zero settings and checks the rest.
+func (cfg HandlerConfig) withDefaults(svc *invite.Service) (HandlerConfig, error) {
 	if cfg.MaxBodyBytes < 0 {
-		return nil, errors.New("invite: HandlerConfig.MaxBodyBytes must not be negative")
+		return cfg, errors.New("inviteapi: HandlerConfig.MaxBodyBytes must not be negative")
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	h := &Handler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger}
-	if h.log == nil {
-		h.log = svc.log
+	if cfg.Logger == nil {
+		cfg.Logger = svc.Logger()
 	}
-	if !cfg.InsecureSkipCrossOriginCheck {
-		h.cop = cfg.CrossOrigin
-		if h.cop == nil {
-			h.cop = http.NewCrossOriginProtection()
-		}
+	return cfg, nil
+}
+
+// checkDeps refuses a missing Service or Authorizer.
+func checkDeps(svc *invite.Service, authz Authorizer) error {
+	if svc == nil {
+		return errors.New("inviteapi: nil Service")
 	}
+	if authz == nil {
+		return errors.New("inviteapi: an Authorizer is required (use DenyAll or AdminOnly, or write your own)")
+	}
+	return nil
+}
+
+// NewHandler returns the JSON API handler. authz is required: pass DenyAll
+// until your application decides who may manage members (or AdminOnly).
+func NewHandler(svc *invite.Service, authz Authorizer, cfg HandlerConfig) (*Handler, error) {
+	if err := checkDeps(svc, authz); err != nil {
+		return nil, err
+	}
+	cfg, err := cfg.withDefaults(svc)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger, cop: cfg.CrossOrigin.Checker()}
 	h.routes = []apiRoute{
 		{"/organizations/{orgID}/users", map[string]http.HandlerFunc{http.MethodGet: h.list, http.MethodPost: h.create}},
 		{"/organizations/{orgID}/users:lookup", map[string]http.HandlerFunc{http.MethodGet: h.lookup}},
 		{"/organizations/{orgID}/users/{userID}", map[string]http.HandlerFunc{http.MethodGet: h.get, http.MethodPatch: h.update, http.MethodDelete: h.revoke}},
-		{"/organizations/{orgID}/users/{userID}/resend", map[string]http.HandlerFunc{http.MethodPost: h.resend}},
+		{"/organizations/{orgID}/users/{userID}/resend", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionResend, svc.ResendInvitation)}},
 		{"/organizations/{orgID}/users/{userID}/revoke", map[string]http.HandlerFunc{http.MethodPost: h.revoke}},
-		{"/organizations/{orgID}/users/{userID}/deactivate", map[string]http.HandlerFunc{http.MethodPost: h.deactivate}},
-		{"/organizations/{orgID}/users/{userID}/reactivate", map[string]http.HandlerFunc{http.MethodPost: h.reactivate}},
+		{"/organizations/{orgID}/users/{userID}/deactivate", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionDeactivate, svc.DeactivateMembership)}},
+		{"/organizations/{orgID}/users/{userID}/reactivate", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionReactivate, svc.ReactivateMembership)}},
 		{"/organizations/{orgID}/users/{userID}/invite-link", map[string]http.HandlerFunc{http.MethodPost: h.inviteLink}},
 	}
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux, "")
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, ErrNotFound)
+		h.fail(w, r, invite.ErrNotFound)
 	})
 	return h, nil
 }
@@ -128,43 +134,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // a trailing slash is ignored). Paths are registered without a method;
 // the Handler answers other methods with a JSON 405.
 func (h *Handler) Routes(mux Router, prefix string) {
-	prefix = strings.TrimSuffix(prefix, "/")
 	for _, rt := range h.routes {
-		mux.Handle(prefix+rt.path, h.dispatch(rt))
+		mux.Handle(httpx.JoinPath(prefix, rt.path), httpx.Methods(h.guard(rt.methods), h.fail))
 	}
 }
 
-// dispatch picks the method's handler after the cross-origin check.
-func (h *Handler) dispatch(rt apiRoute) http.Handler {
-	allow := make([]string, 0, len(rt.methods))
-	for m := range rt.methods {
-		allow = append(allow, m)
-	}
-	sort.Strings(allow)
-	allowHeader := strings.Join(allow, ", ")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fn, ok := rt.methods[r.Method]
-		if !ok {
-			w.Header().Set("Allow", allowHeader)
-			h.fail(w, r, ErrMethodNotAllowed)
-			return
-		}
-		if h.cop != nil {
-			if err := h.cop.Check(r); err != nil {
-				h.fail(w, r, ErrCrossOrigin)
+// guard wraps every method's handler in the cross-origin check.
+func (h *Handler) guard(methods map[string]http.HandlerFunc) map[string]http.HandlerFunc {
+	out := make(map[string]http.HandlerFunc, len(methods))
+	for m, fn := range methods {
+		out[m] = func(w http.ResponseWriter, r *http.Request) {
+			if err := httpx.Check(h.cop, r); err != nil {
+				h.fail(w, r, err)
 				return
 			}
+			fn(w, r)
 		}
-		fn(w, r)
-	})
+	}
+	return out
 }
 
 // fail renders err through the ErrorHandler (default WriteError) and logs
 // server errors. Nothing secret is logged: errors never carry tokens.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if HTTPStatus(err) >= 500 {
-		h.log.ErrorContext(r.Context(), "invite: api request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
-	}
+	logServerError(h.log, r, err)
 	if h.cfg.ErrorHandler != nil {
 		h.cfg.ErrorHandler(w, r, err)
 		return
@@ -172,22 +165,35 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	WriteError(w, err)
 }
 
+// logServerError logs err when it renders as a 5xx.
+func logServerError(log *slog.Logger, r *http.Request, err error) {
+	if httpx.Status(err) >= 500 {
+		log.ErrorContext(r.Context(), "inviteapi: request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
+	}
+}
+
 // authorize runs the Authorizer; false means the response is written.
 func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, orgID string, action Action) (string, bool) {
-	if orgID == "" {
-		h.fail(w, r, ErrNotFound)
-		return "", false
-	}
-	actor, err := h.authz(r, orgID, action)
+	actor, err := authorize(h.log, h.authz, r, orgID, action)
 	if err != nil {
-		if !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrPermissionDenied) {
-			h.log.WarnContext(r.Context(), "invite: authorizer error", "action", string(action), "org_id", orgID, "err", err)
-			err = ErrPermissionDenied
-		}
 		h.fail(w, r, err)
 		return "", false
 	}
 	return actor, true
+}
+
+// authorize asks authz about orgID; an authorizer's own error is logged
+// and refused as ErrPermissionDenied (never shown).
+func authorize(log *slog.Logger, authz Authorizer, r *http.Request, orgID string, action Action) (string, error) {
+	if orgID == "" {
+		return "", invite.ErrNotFound
+	}
+	actor, err := authz(r, orgID, action)
+	if err != nil && !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrPermissionDenied) {
+		log.WarnContext(r.Context(), "inviteapi: authorizer error", "action", string(action), "org_id", orgID, "err", err)
+		err = ErrPermissionDenied
+	}
+	return actor, err
 }
 
 // readBody checks the media type and size and returns the body.
@@ -205,7 +211,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		if errors.As(err, &mbe) {
 			return nil, ErrBodyTooLarge
 		}
-		return nil, malformed("", "could not read the request body")
+		return nil, store.Malformed("", "could not read the request body")
 	}
 	return body, nil
 }
@@ -225,17 +231,23 @@ type linkResponse struct {
 }
 
 func (h *Handler) render(u store.User, m store.Membership) APIUser {
-	return NewAPIUser(u, m, h.svc.cfg.EnvironmentID, h.svc.Now())
+	return NewAPIUser(u, m, h.svc.EnvironmentID(), h.svc.Now())
 }
 
 func (h *Handler) write(w http.ResponseWriter, r *http.Request, status int, v any) {
-	if err := writeJSON(w, status, v); err != nil {
-		h.log.DebugContext(r.Context(), "invite: write response", "err", err)
+	writeJSON(h.log, w, r, status, v)
+}
+
+// writeJSON writes v; a failed write (the client went away) is only
+// logged at debug level.
+func writeJSON(log *slog.Logger, w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := httpx.WriteJSON(w, status, v); err != nil {
+		log.DebugContext(r.Context(), "inviteapi: write response", "err", err)
 	}
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
-	orgID := r.PathValue("orgID")
+	orgID := httpx.OrgID(r)
 	actor, ok := h.authorize(w, r, orgID, ActionCreate)
 	if !ok {
 		return
@@ -245,7 +257,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	req, err := decodeInviteRequest(body)
+	req, err := invite.DecodeInviteRequest(body)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -260,7 +272,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	orgID := r.PathValue("orgID")
+	orgID := httpx.OrgID(r)
 	if _, ok := h.authorize(w, r, orgID, ActionList); !ok {
 		return
 	}
@@ -272,8 +284,8 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	if ps := q.Get("pageSize"); ps != "" {
 		n, err := strconv.Atoi(ps)
-		if err != nil || n < 1 || n > maxListLimit {
-			h.fail(w, r, invalid("pageSize", "pageSize must be a number between 1 and %d", maxListLimit))
+		if err != nil || n < 1 || n > invite.MaxListLimit {
+			h.fail(w, r, store.Invalid("pageSize", "pageSize must be a number between 1 and %d", invite.MaxListLimit))
 			return
 		}
 		opts.Limit = n
@@ -291,33 +303,33 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
-	orgID := r.PathValue("orgID")
+	orgID := httpx.OrgID(r)
 	if _, ok := h.authorize(w, r, orgID, ActionGet); !ok {
 		return
 	}
-	h.respondMember(w, r, orgID, UserRef{ID: r.PathValue("userID")})
+	h.respondMember(w, r, orgID, invite.UserRef{ID: r.PathValue("userID")})
 }
 
 func (h *Handler) lookup(w http.ResponseWriter, r *http.Request) {
-	orgID := r.PathValue("orgID")
+	orgID := httpx.OrgID(r)
 	if _, ok := h.authorize(w, r, orgID, ActionGet); !ok {
 		return
 	}
 	q := r.URL.Query()
-	ref := UserRef{Email: q.Get("email"), ExternalID: q.Get("externalId")}
+	ref := invite.UserRef{Email: q.Get("email"), ExternalID: q.Get("externalId")}
 	switch {
 	case ref.Email == "" && ref.ExternalID == "":
-		h.fail(w, r, invalid("email", "email or externalId is required"))
+		h.fail(w, r, store.Invalid("email", "email or externalId is required"))
 		return
 	case ref.Email != "" && ref.ExternalID != "":
-		h.fail(w, r, invalid("externalId", "give either email or externalId, not both"))
+		h.fail(w, r, store.Invalid("externalId", "give either email or externalId, not both"))
 		return
 	}
 	h.respondMember(w, r, orgID, ref)
 }
 
 // respondMember writes {"user": …} for a member of orgID.
-func (h *Handler) respondMember(w http.ResponseWriter, r *http.Request, orgID string, ref UserRef) {
+func (h *Handler) respondMember(w http.ResponseWriter, r *http.Request, orgID string, ref invite.UserRef) {
 	mem, err := h.svc.GetMember(r.Context(), orgID, ref)
 	if err != nil {
 		h.fail(w, r, err)
@@ -327,7 +339,7 @@ func (h *Handler) respondMember(w http.ResponseWriter, r *http.Request, orgID st
 }
 
 func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
-	orgID, userID := r.PathValue("orgID"), r.PathValue("userID")
+	orgID, userID := httpx.OrgID(r), r.PathValue("userID")
 	actor, ok := h.authorize(w, r, orgID, ActionUpdate)
 	if !ok {
 		return
@@ -337,7 +349,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	req, err := decodeUpdateRequest(body)
+	req, err := invite.DecodeUpdateRequest(body)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -352,26 +364,30 @@ func (h *Handler) respondMembership(w http.ResponseWriter, r *http.Request, m st
 		h.fail(w, r, err)
 		return
 	}
-	u, err := h.svc.st.GetUser(r.Context(), m.UserID)
+	mem, err := h.svc.GetMember(r.Context(), m.OrganizationID, invite.UserRef{ID: m.UserID})
 	if err != nil {
-		h.fail(w, r, storeErr(err))
+		h.fail(w, r, err)
 		return
 	}
-	h.write(w, r, http.StatusOK, userResponse{User: h.render(u, m)})
+	h.write(w, r, http.StatusOK, userResponse{User: h.render(mem.User, m)})
 }
 
-func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
-	orgID, userID := r.PathValue("orgID"), r.PathValue("userID")
-	actor, ok := h.authorize(w, r, orgID, ActionResend)
-	if !ok {
-		return
+// memberChange serves a POST that changes one membership and answers
+// with the member: resend, deactivate, reactivate.
+func (h *Handler) memberChange(action Action, change func(ctx context.Context, orgID, userID, actorID string) (store.Membership, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		orgID, userID := httpx.OrgID(r), r.PathValue("userID")
+		actor, ok := h.authorize(w, r, orgID, action)
+		if !ok {
+			return
+		}
+		m, err := change(r.Context(), orgID, userID, actor)
+		h.respondMembership(w, r, m, err)
 	}
-	m, err := h.svc.ResendInvitation(r.Context(), orgID, userID, actor)
-	h.respondMembership(w, r, m, err)
 }
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
-	orgID, userID := r.PathValue("orgID"), r.PathValue("userID")
+	orgID, userID := httpx.OrgID(r), r.PathValue("userID")
 	actor, ok := h.authorize(w, r, orgID, ActionRevoke)
 	if !ok {
 		return
@@ -384,28 +400,8 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *Handler) deactivate(w http.ResponseWriter, r *http.Request) {
-	orgID, userID := r.PathValue("orgID"), r.PathValue("userID")
-	actor, ok := h.authorize(w, r, orgID, ActionDeactivate)
-	if !ok {
-		return
-	}
-	m, err := h.svc.DeactivateMembership(r.Context(), orgID, userID, actor)
-	h.respondMembership(w, r, m, err)
-}
-
-func (h *Handler) reactivate(w http.ResponseWriter, r *http.Request) {
-	orgID, userID := r.PathValue("orgID"), r.PathValue("userID")
-	actor, ok := h.authorize(w, r, orgID, ActionReactivate)
-	if !ok {
-		return
-	}
-	m, err := h.svc.ReactivateMembership(r.Context(), orgID, userID, actor)
-	h.respondMembership(w, r, m, err)
-}
-
 func (h *Handler) inviteLink(w http.ResponseWriter, r *http.Request) {
-	orgID, userID := r.PathValue("orgID"), r.PathValue("userID")
+	orgID, userID := httpx.OrgID(r), r.PathValue("userID")
 	actor, ok := h.authorize(w, r, orgID, ActionInviteLink)
 	if !ok {
 		return

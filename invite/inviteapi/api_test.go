@@ -1,4 +1,4 @@
-package invite_test
+package inviteapi_test
 
 import (
 	"bytes"
@@ -20,15 +20,15 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
 )
 
-// fixturesDir is ../shared/fixtures seen from the repository root; the
-// repository and "shared" are siblings (locally and in CI).
-var fixturesDir = filepath.Join("..", "..", "shared", "fixtures")
+// fixturesDir holds the seed's example request and response.
+var fixturesDir = "testdata"
 
-func allowAll(r *http.Request, orgID string, action invite.Action) (string, error) {
+func allowAll(r *http.Request, orgID string, action inviteapi.Action) (string, error) {
 	return "usr_admin", nil
 }
 
@@ -63,9 +63,9 @@ func serve(t testing.TB, h http.Handler, r *http.Request) (int, map[string]any) 
 	return rec.Code, decodeBody(t, rec.Body.Bytes())
 }
 
-func newHandler(t testing.TB, e *env, authz invite.Authorizer) *invite.Handler {
+func newHandler(t testing.TB, e *env, authz inviteapi.Authorizer) *inviteapi.Handler {
 	t.Helper()
-	h, err := invite.NewHandler(e.svc, authz, invite.HandlerConfig{})
+	h, err := inviteapi.NewHandler(e.Svc, authz, inviteapi.HandlerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestSeedFixture(t *testing.T) {
 	seed := decodeBody(t, respBody)
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_acme")
+		e.Org(t, "org_acme")
 		h := newHandler(t, e, allowAll)
 		code, got := serve(t, h, jsonRequest(http.MethodPost, "/organizations/org_acme/users", string(reqBody)))
 		if code != http.StatusCreated {
@@ -177,7 +177,7 @@ func TestSeedFixture(t *testing.T) {
 			t.Errorf("metadata = %v / %v", u["metadata"], m["metadata"])
 		}
 		// A mail was queued (sendInvitationEmail: true).
-		if msgs := e.queued(t, "org_acme"); len(msgs) != 1 || msgs[0].Kind != store.MailInvitation {
+		if msgs := e.Queued(t, "org_acme"); len(msgs) != 1 || msgs[0].Kind != store.MailInvitation {
 			t.Errorf("outbox = %+v", msgs)
 		}
 	})
@@ -186,7 +186,7 @@ func TestSeedFixture(t *testing.T) {
 func TestAPIOperations(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
+		e.Org(t, "org_a")
 		h := newHandler(t, e, allowAll)
 
 		// Create with the alias and the accept link.
@@ -204,10 +204,10 @@ func TestAPIOperations(t *testing.T) {
 		if s := membership(t, ann)["membershipStatus"]; s != "PENDING_INVITE" {
 			t.Errorf("status = %v", s)
 		}
-		if len(e.queued(t, "org_a")) != 0 {
+		if len(e.Queued(t, "org_a")) != 0 {
 			t.Error("link-only invite queued a mail")
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.ActorID != "usr_admin" {
+		if ev := e.LastEvent(t, "org_a"); ev.ActorID != "usr_admin" {
 			t.Errorf("actor = %q, want the authorizer's", ev.ActorID)
 		}
 		// Direct add.
@@ -259,7 +259,7 @@ func TestAPIOperations(t *testing.T) {
 		}
 		// Bob is now the only active admin: he can be neither deactivated
 		// nor demoted, and nothing changes.
-		before := takeSnapshot(t, e.st, []string{"org_a"}, nil)
+		before := takeSnapshot(t, e.St, []string{"org_a"}, nil)
 		for _, r := range []*http.Request{
 			jsonRequest(http.MethodPost, "/organizations/org_a/users/"+bobID+"/deactivate", ""),
 			jsonRequest(http.MethodPatch, "/organizations/org_a/users/"+bobID, `{"roles":["billing"]}`),
@@ -269,8 +269,8 @@ func TestAPIOperations(t *testing.T) {
 				t.Errorf("%s %s as the last admin: %d %v", r.Method, r.URL.Path, code, body)
 			}
 		}
-		assertUnchanged(t, before, takeSnapshot(t, e.st, []string{"org_a"}, nil))
-		e.addActive(t, "org_a", "second-admin@example.com", "admin")
+		assertUnchanged(t, before, takeSnapshot(t, e.St, []string{"org_a"}, nil))
+		e.AddActive(t, "org_a", "second-admin@example.com", "admin")
 		// Deactivate, reactivate.
 		code, body = serve(t, h, jsonRequest(http.MethodPost, "/organizations/org_a/users/"+bobID+"/deactivate", ""))
 		if code != http.StatusOK || membership(t, body["user"].(map[string]any))["membershipStatus"] != "INACTIVE" {
@@ -285,7 +285,7 @@ func TestAPIOperations(t *testing.T) {
 		if code != http.StatusOK || membership(t, body["user"].(map[string]any))["membershipStatus"] != "PENDING_INVITE" {
 			t.Errorf("resend: %d %v", code, body)
 		}
-		if msgs := e.queued(t, "org_a"); len(msgs) != 1 || msgs[0].Kind != store.MailReminder {
+		if msgs := e.Queued(t, "org_a"); len(msgs) != 1 || msgs[0].Kind != store.MailReminder {
 			t.Errorf("resend outbox = %+v", msgs)
 		}
 		code, body = serve(t, h, jsonRequest(http.MethodPost, "/organizations/org_a/users/"+annID+"/invite-link", ""))
@@ -303,7 +303,7 @@ func TestAPIOperations(t *testing.T) {
 			t.Errorf("get revoked: %d %v", code, body)
 		}
 		serve(t, h, jsonRequest(http.MethodPost, "/organizations/org_a/users", `{"email":"cy@example.com"}`))
-		cy, err := e.svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "cy@example.com"})
+		cy, err := e.Svc.GetMember(context.Background(), "org_a", invite.UserRef{Email: "cy@example.com"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +327,7 @@ func membership(t testing.TB, u map[string]any) map[string]any {
 }
 
 func TestAPIBadInput(t *testing.T) {
-	big := `{"email":"a@example.com","metadata":{"abc":"` + strings.Repeat("x", invite.DefaultMaxBodyBytes) + `"}}`
+	big := `{"email":"a@example.com","metadata":{"abc":"` + strings.Repeat("x", inviteapi.DefaultMaxBodyBytes) + `"}}`
 	md21 := func() string {
 		parts := make([]string, 21)
 		for i := range parts {
@@ -337,10 +337,10 @@ func TestAPIBadInput(t *testing.T) {
 	}()
 	forEachStore(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st, nil)
-		e.org(t, "org_a")
-		e.org(t, "org_b")
-		ann := e.invite(t, "org_a", "ann@example.com")
-		bob := e.addActive(t, "org_a", "bob@example.com")
+		e.Org(t, "org_a")
+		e.Org(t, "org_b")
+		ann := e.Invite(t, "org_a", "ann@example.com")
+		bob := e.AddActive(t, "org_a", "bob@example.com")
 		h := newHandler(t, e, allowAll)
 		users := "/organizations/org_a/users"
 		annPath := users + "/" + ann.User.ID
@@ -381,8 +381,8 @@ func TestAPIBadInput(t *testing.T) {
 			{"bad profile locale", "POST", users, "application/json", `{"email":"a@example.com","userProfile":{"locale":"??"}}`, false, [2]string{}, 422, "invalid_argument", "userProfile.locale"},
 			{"alias conflict", "POST", users, "application/json", `{"email":"a@example.com","sendInvitationEmail":true,"sendActivationEmail":false}`, false, [2]string{}, 422, "invalid_argument", "sendActivationEmail"},
 			{"unknown org", "POST", "/organizations/org_nope/users", "application/json", `{"email":"a@example.com"}`, false, [2]string{}, 404, "not_found", ""},
-			{"duplicate invite", "POST", users, "application/json", `{"email":"ANN@example.com"}`, false, [2]string{}, 409, "already_invited", ""},
-			{"already member", "POST", users, "application/json", `{"email":"bob@example.com"}`, false, [2]string{}, 409, "already_member", ""},
+			{"duplicate invite", "POST", users, "application/json", `{"email":"ANN@example.com"}`, false, [2]string{}, 409, "already_invited", "email"},
+			{"already member", "POST", users, "application/json", `{"email":"bob@example.com"}`, false, [2]string{}, 409, "already_member", "email"},
 			{"wrong org get", "GET", "/organizations/org_b/users/" + ann.User.ID, "", "", false, [2]string{}, 404, "not_found", ""},
 			{"wrong org lookup", "GET", "/organizations/org_b/users:lookup?email=ann@example.com", "", "", false, [2]string{}, 404, "not_found", ""},
 			{"wrong org patch", "PATCH", "/organizations/org_b/users/" + bob.User.ID, "application/json", `{"roles":["admin"]}`, false, [2]string{}, 404, "not_found", ""},
@@ -433,7 +433,7 @@ func TestAPIBadInput(t *testing.T) {
 				if code != tt.code || field != tt.field || msg == "" {
 					t.Errorf("error = {%q %q %q}, want code %q field %q", code, field, msg, tt.code, tt.field)
 				}
-				if tt.status == 405 && rec.Header().Get("Allow") != "DELETE, GET, PATCH" {
+				if tt.status == 405 && rec.Header().Get("Allow") != "DELETE, GET, HEAD, PATCH" {
 					t.Errorf("Allow = %q", rec.Header().Get("Allow"))
 				}
 				assertUnchanged(t, before, takeSnapshot(t, st, orgs, emails))
@@ -460,47 +460,47 @@ func (b *recordingBody) Close() error { return nil }
 
 func TestAPIAuthorization(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
-	e.org(t, "org_a")
-	e.org(t, "org_b")
-	admin := e.addActive(t, "org_a", "admin@example.com", "admin")
-	member := e.addActive(t, "org_a", "member@example.com", "member")
-	pend := e.invite(t, "org_a", "pend@example.com", "admin")
+	e.Org(t, "org_a")
+	e.Org(t, "org_b")
+	admin := e.AddActive(t, "org_a", "admin@example.com", "admin")
+	member := e.AddActive(t, "org_a", "member@example.com", "member")
+	pend := e.Invite(t, "org_a", "pend@example.com", "admin")
 
-	if _, err := invite.NewHandler(e.svc, nil, invite.HandlerConfig{}); err == nil {
+	if _, err := inviteapi.NewHandler(e.Svc, nil, inviteapi.HandlerConfig{}); err == nil {
 		t.Fatal("NewHandler without an Authorizer succeeded")
 	}
-	if _, err := invite.NewHandler(nil, invite.DenyAll, invite.HandlerConfig{}); err == nil {
+	if _, err := inviteapi.NewHandler(nil, inviteapi.DenyAll, inviteapi.HandlerConfig{}); err == nil {
 		t.Fatal("NewHandler without a Service succeeded")
 	}
 
 	uid := member.User.ID
 	routes := []struct {
 		method, path, body string
-		action             invite.Action
+		action             inviteapi.Action
 	}{
-		{"POST", "/organizations/org_a/users", `{"email":"new@example.com"}`, invite.ActionCreate},
-		{"GET", "/organizations/org_a/users", "", invite.ActionList},
-		{"GET", "/organizations/org_a/users/" + uid, "", invite.ActionGet},
-		{"GET", "/organizations/org_a/users:lookup?email=member@example.com", "", invite.ActionGet},
-		{"PATCH", "/organizations/org_a/users/" + uid, `{"roles":["admin"]}`, invite.ActionUpdate},
-		{"DELETE", "/organizations/org_a/users/" + pend.User.ID, "", invite.ActionRevoke},
-		{"POST", "/organizations/org_a/users/" + pend.User.ID + "/resend", "", invite.ActionResend},
-		{"POST", "/organizations/org_a/users/" + pend.User.ID + "/revoke", "", invite.ActionRevoke},
-		{"POST", "/organizations/org_a/users/" + uid + "/deactivate", "", invite.ActionDeactivate},
-		{"POST", "/organizations/org_a/users/" + uid + "/reactivate", "", invite.ActionReactivate},
-		{"POST", "/organizations/org_a/users/" + pend.User.ID + "/invite-link", "", invite.ActionInviteLink},
+		{"POST", "/organizations/org_a/users", `{"email":"new@example.com"}`, inviteapi.ActionCreate},
+		{"GET", "/organizations/org_a/users", "", inviteapi.ActionList},
+		{"GET", "/organizations/org_a/users/" + uid, "", inviteapi.ActionGet},
+		{"GET", "/organizations/org_a/users:lookup?email=member@example.com", "", inviteapi.ActionGet},
+		{"PATCH", "/organizations/org_a/users/" + uid, `{"roles":["admin"]}`, inviteapi.ActionUpdate},
+		{"DELETE", "/organizations/org_a/users/" + pend.User.ID, "", inviteapi.ActionRevoke},
+		{"POST", "/organizations/org_a/users/" + pend.User.ID + "/resend", "", inviteapi.ActionResend},
+		{"POST", "/organizations/org_a/users/" + pend.User.ID + "/revoke", "", inviteapi.ActionRevoke},
+		{"POST", "/organizations/org_a/users/" + uid + "/deactivate", "", inviteapi.ActionDeactivate},
+		{"POST", "/organizations/org_a/users/" + uid + "/reactivate", "", inviteapi.ActionReactivate},
+		{"POST", "/organizations/org_a/users/" + pend.User.ID + "/invite-link", "", inviteapi.ActionInviteLink},
 	}
 	orgs, emails := []string{"org_a", "org_b"}, []string{"new@example.com"}
 
 	authorizers := []struct {
 		name   string
-		authz  invite.Authorizer
+		authz  inviteapi.Authorizer
 		status int
 		code   string
 	}{
-		{"DenyAll", invite.DenyAll, 403, "permission_denied"},
-		{"unauthenticated", func(*http.Request, string, invite.Action) (string, error) { return "", invite.ErrUnauthenticated }, 401, "unauthenticated"},
-		{"failing authorizer", func(*http.Request, string, invite.Action) (string, error) {
+		{"DenyAll", inviteapi.DenyAll, 403, "permission_denied"},
+		{"unauthenticated", func(*http.Request, string, inviteapi.Action) (string, error) { return "", inviteapi.ErrUnauthenticated }, 401, "unauthenticated"},
+		{"failing authorizer", func(*http.Request, string, inviteapi.Action) (string, error) {
 			return "", errors.New("session store down: secret-detail")
 		}, 403, "permission_denied"},
 	}
@@ -508,7 +508,7 @@ func TestAPIAuthorization(t *testing.T) {
 		t.Run(a.name, func(t *testing.T) {
 			h := newHandler(t, e, a.authz)
 			for _, rt := range routes {
-				before := takeSnapshot(t, e.st, orgs, emails)
+				before := takeSnapshot(t, e.St, orgs, emails)
 				r := jsonRequest(rt.method, rt.path, rt.body)
 				body := &recordingBody{Reader: strings.NewReader(rt.body)}
 				r.Body = body
@@ -524,16 +524,16 @@ func TestAPIAuthorization(t *testing.T) {
 				if body.read {
 					t.Errorf("%s %s: body read before authorization", rt.method, rt.path)
 				}
-				assertUnchanged(t, before, takeSnapshot(t, e.st, orgs, emails))
+				assertUnchanged(t, before, takeSnapshot(t, e.St, orgs, emails))
 			}
 		})
 	}
 
 	t.Run("authorizer sees org and action", func(t *testing.T) {
 		var got []string
-		h := newHandler(t, e, func(r *http.Request, orgID string, action invite.Action) (string, error) {
+		h := newHandler(t, e, func(r *http.Request, orgID string, action inviteapi.Action) (string, error) {
 			got = append(got, orgID+" "+string(action))
-			return "", invite.ErrPermissionDenied
+			return "", inviteapi.ErrPermissionDenied
 		})
 		for _, rt := range routes {
 			serve(t, h, jsonRequest(rt.method, rt.path, rt.body))
@@ -550,7 +550,7 @@ func TestAPIAuthorization(t *testing.T) {
 			id := r.Header.Get("X-Test-User")
 			return id, id != ""
 		}
-		h := newHandler(t, e, invite.AdminOnly(e.svc, current))
+		h := newHandler(t, e, inviteapi.AdminOnly(e.Svc, current))
 		cases := []struct {
 			name, user, org string
 			status          int
@@ -576,13 +576,13 @@ func TestAPIAuthorization(t *testing.T) {
 		if code, body := serve(t, h, r); code != 201 {
 			t.Fatalf("admin create: %d %v", code, body)
 		}
-		if ev := e.lastEvent(t, "org_a"); ev.ActorID != admin.User.ID {
+		if ev := e.LastEvent(t, "org_a"); ev.ActorID != admin.User.ID {
 			t.Errorf("actor = %q", ev.ActorID)
 		}
 		// Deactivated admins lose access on their next request (another
 		// admin keeps the organization manageable).
-		e.addActive(t, "org_a", "other-admin@example.com", "admin")
-		if _, err := e.svc.DeactivateMembership(context.Background(), "org_a", admin.User.ID, ""); err != nil {
+		e.AddActive(t, "org_a", "other-admin@example.com", "admin")
+		if _, err := e.Svc.DeactivateMembership(context.Background(), "org_a", admin.User.ID, ""); err != nil {
 			t.Fatal(err)
 		}
 		r = jsonRequest("GET", "/organizations/org_a/users", "")
@@ -595,8 +595,8 @@ func TestAPIAuthorization(t *testing.T) {
 
 func TestAPIMounting(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
-	e.org(t, "org_a")
-	bob := e.addActive(t, "org_a", "bob@example.com")
+	e.Org(t, "org_a")
+	bob := e.AddActive(t, "org_a", "bob@example.com")
 	h := newHandler(t, e, allowAll)
 
 	mux := http.NewServeMux()
@@ -643,13 +643,13 @@ func TestAPIMounting(t *testing.T) {
 
 func TestAPIErrorHandlerAndBodyLimit(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
-	e.org(t, "org_a")
+	e.Org(t, "org_a")
 	var seen error
-	h, err := invite.NewHandler(e.svc, allowAll, invite.HandlerConfig{
+	h, err := inviteapi.NewHandler(e.Svc, allowAll, inviteapi.HandlerConfig{
 		MaxBodyBytes: 64,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			seen = err
-			w.WriteHeader(invite.HTTPStatus(err))
+			w.WriteHeader(inviteapi.ProblemOf(err).Status)
 		},
 	})
 	if err != nil {
@@ -657,7 +657,7 @@ func TestAPIErrorHandlerAndBodyLimit(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, jsonRequest("POST", "/organizations/org_a/users", `{"email":"a@example.com","externalId":"`+strings.Repeat("x", 64)+`"}`))
-	if rec.Code != 413 || !errors.Is(seen, invite.ErrBodyTooLarge) {
+	if rec.Code != 413 || !errors.Is(seen, inviteapi.ErrBodyTooLarge) {
 		t.Fatalf("status %d, err %v", rec.Code, seen)
 	}
 	rec = httptest.NewRecorder()
@@ -665,14 +665,14 @@ func TestAPIErrorHandlerAndBodyLimit(t *testing.T) {
 	if rec.Code != 201 {
 		t.Fatalf("small body: %d %s", rec.Code, rec.Body)
 	}
-	if _, err := invite.NewHandler(e.svc, allowAll, invite.HandlerConfig{MaxBodyBytes: -1}); err == nil {
+	if _, err := inviteapi.NewHandler(e.Svc, allowAll, inviteapi.HandlerConfig{MaxBodyBytes: -1}); err == nil {
 		t.Error("negative MaxBodyBytes accepted")
 	}
 }
 
 func TestAPIResponseShapeNoNulls(t *testing.T) {
 	e := newEnv(t, memstore.New(), nil)
-	e.org(t, "org_a")
+	e.Org(t, "org_a")
 	h := newHandler(t, e, allowAll)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, jsonRequest("POST", "/organizations/org_a/users", `{"email":"bare@example.com"}`))
@@ -692,13 +692,13 @@ func TestAPIResponseShapeNoNulls(t *testing.T) {
 		t.Errorf("Cache-Control = %q", rec.Header().Get("Cache-Control"))
 	}
 	// After accept, lastLogin is a time and emailVerified true.
-	res := e.invite(t, "org_a", "ann@example.com")
-	if _, err := e.svc.AcceptInvitation(context.Background(), invite.TokenFromLink(res.AcceptLink), verified("ann@example.com")); err != nil {
+	res := e.Invite(t, "org_a", "ann@example.com")
+	if _, err := e.Svc.AcceptInvitation(context.Background(), invite.TokenFromLink(res.AcceptLink), verified("ann@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	_, body := serve(t, h, jsonRequest("GET", "/organizations/org_a/users/"+res.User.ID, ""))
 	u := body["user"].(map[string]any)
-	if u["lastLogin"] != e.clock.Now().Format("2006-01-02T15:04:05Z") || u["userProfile"].(map[string]any)["emailVerified"] != true ||
+	if u["lastLogin"] != e.Clock.Now().Format("2006-01-02T15:04:05Z") || u["userProfile"].(map[string]any)["emailVerified"] != true ||
 		membership(t, u)["primaryIdentityProvider"] != "https://idp.example.com" {
 		t.Errorf("accepted user = %v", u)
 	}
