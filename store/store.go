@@ -71,11 +71,19 @@ type ReissueParams struct {
 	Event           Event
 }
 
-// MembershipUpdate changes roles and/or metadata. A nil field is unchanged;
-// a non-nil empty one clears it.
+// MembershipUpdate changes roles, metadata and the organization's view of
+// the person. A nil field is unchanged; a non-nil empty one clears it.
 type MembershipUpdate struct {
 	Roles    []string
 	Metadata map[string]string
+	// ExternalID, when not nil, replaces Membership.ExternalID
+	// (ErrExternalIDTaken when another membership of the organization has
+	// it; "" clears it).
+	ExternalID *string
+	// Profile, when not nil, replaces Membership.Profile as a whole.
+	Profile *MemberProfile
+	// UserMetadata, when not nil, replaces Membership.UserMetadata.
+	UserMetadata map[string]string
 	// KeepRole, when not empty, refuses with ErrLastRoleHolder (writing
 	// nothing) an update whose Roles take KeepRole away from an ACTIVE
 	// membership while no other ACTIVE membership of the organization
@@ -103,8 +111,9 @@ type ListOptions struct {
 	// PENDING_INVITE are told apart with Now.
 	Status MembershipStatus
 	Now    time.Time
-	// Query, when not empty, keeps members whose email or name contains it
-	// (case-insensitive).
+	// Query, when not empty, keeps members whose email, or name in the
+	// organization's view (Membership.Profile: Name, FirstName, LastName),
+	// contains it (case-insensitive).
 	Query string
 	// After is the cursor from a previous page ("" = first page).
 	After string
@@ -139,7 +148,8 @@ type Users interface {
 	// no-op (nil) when the identity is already linked to the same user, and
 	// returns ErrIdentityTaken when it is linked to another user.
 	LinkIdentity(ctx context.Context, id Identity, ev Event) error
-	// RecordLogin sets the user's LastLogin and appends ev (EventUserLoggedIn).
+	// RecordLogin sets the user's LastLogin, and the LastLogin of each of
+	// the user's ACTIVE memberships, and appends ev (EventUserLoggedIn).
 	RecordLogin(ctx context.Context, userID string, at time.Time, ev Event) error
 }
 
@@ -149,12 +159,18 @@ type Memberships interface {
 	// inserts the membership, the optional invitation and outbox message,
 	// and appends the event. It returns ErrNotFound if the organization does
 	// not exist, ErrAlreadyMember if the user already has a membership in
-	// the organization, and ErrExternalIDTaken if a new user's external id
-	// belongs to another user. On error nothing is written.
+	// the organization, and ErrExternalIDTaken if p.Membership.ExternalID
+	// belongs to another membership of the organization (or a new user's
+	// app-scoped User.ExternalID to another user). On error nothing is
+	// written.
 	CreateMembership(ctx context.Context, p CreateMembershipParams) (CreateMembershipResult, error)
 
 	// GetMembership returns ErrNotFound when the user has no membership in orgID.
 	GetMembership(ctx context.Context, orgID, userID string) (Membership, error)
+	// GetMembershipByExternalID returns orgID's membership whose
+	// ExternalID is externalID, or ErrNotFound. Other organizations'
+	// external ids are never consulted.
+	GetMembershipByExternalID(ctx context.Context, orgID, externalID string) (Membership, error)
 	// ListUserMemberships returns all of a user's memberships (any org), in
 	// insertion order. Used at login; never exposed across tenants.
 	ListUserMemberships(ctx context.Context, userID string) ([]Membership, error)
@@ -176,7 +192,7 @@ type Memberships interface {
 	// AcceptInvitation atomically: spends the invitation (only if not spent,
 	// not revoked and not expired at p.Now), links the identity, optionally
 	// marks the email verified, flips the PENDING_INVITE membership to ACTIVE
-	// and appends the event. It returns ErrNotFound, ErrInviteUsed,
+	// (its LastLogin becomes p.Now) and appends the event. It returns ErrNotFound, ErrInviteUsed,
 	// ErrInviteRevoked, ErrInviteExpired, ErrWrongStatus (membership not
 	// pending) or ErrIdentityTaken (issuer+subject linked to another user).
 	// Of many concurrent calls for one invitation exactly one succeeds.

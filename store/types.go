@@ -50,7 +50,8 @@ type Role struct {
 // RoleID returns the stable id of a role name ("admin" → "role_admin").
 func RoleID(name string) string { return "role_" + name }
 
-// UserProfile is the person's profile, shared across organizations.
+// UserProfile is the person's own profile, shared across organizations. It
+// is app-scoped: organization-scoped surfaces show Membership.Profile.
 type UserProfile struct {
 	ID               string // "prof_…"
 	FirstName        string
@@ -58,6 +59,18 @@ type UserProfile struct {
 	Name             string // display name; defaults to "First Last"
 	Locale           string // BCP 47 tag such as "en" or "de"
 	EmailVerified    bool
+	PhoneNumber      string
+	Metadata         map[string]string
+	CustomAttributes map[string]string
+}
+
+// MemberProfile is the profile one organization holds for a member (see
+// Membership.Profile).
+type MemberProfile struct {
+	FirstName        string
+	LastName         string
+	Name             string // display name; defaults to "First Last"
+	Locale           string // BCP 47 tag such as "en" or "de"
 	PhoneNumber      string
 	Metadata         map[string]string
 	CustomAttributes map[string]string
@@ -90,6 +103,23 @@ type Membership struct {
 	InviteExpireTime        time.Time // zero unless the membership is pending
 	JoinTime                time.Time // when the membership was created
 	UpdateTime              time.Time
+
+	// The organization's view of the person: what this organization wrote
+	// about them (or the person shared with it). An organization-scoped
+	// surface shows only these, never the User's own fields, so that no
+	// organization sees what another wrote about a shared person.
+
+	// ExternalID is the organization's own id for the person; unique
+	// within the organization when not empty (ErrExternalIDTaken).
+	ExternalID string
+	// Profile is the name and profile the person is known by here.
+	Profile MemberProfile
+	// UserMetadata is the seed's top-level user "metadata", as this
+	// organization wrote it (Metadata above is the membership's).
+	UserMetadata map[string]string
+	// LastLogin is the person's last sign-in since they joined this
+	// organization (nil while pending, and until the first sign-in).
+	LastLogin *time.Time
 	// Seq orders memberships within the store (insertion order). It is
 	// assigned by the store and used for cursor pagination.
 	Seq int64
