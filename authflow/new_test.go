@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -57,6 +58,9 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"templates missing", svc, sm, with(func(c *authflow.Config) { c.Templates = template.Must(template.New("accept").Parse("x")) }), `no template "message"`},
 		{"bad trusted origin", svc, sm, with(func(c *authflow.Config) { c.TrustedOrigins = []string{"not a url"} }), "TrustedOrigins"},
 		{"unreachable issuer", svc, sm, with(func(c *authflow.Config) { c.Provider = nil; c.Issuer = "http://127.0.0.1:1/" }), "discover provider"},
+		{"relative issuer", svc, sm, with(func(c *authflow.Config) { c.Provider = nil; c.Issuer = "idp.example" }), "Issuer"},
+		{"relative end session endpoint", svc, sm, with(func(c *authflow.Config) { c.EndSessionEndpoint = "/end" }), "EndSessionEndpoint"},
+		{"negative login TTL", svc, sm, with(func(c *authflow.Config) { c.LoginTTL = -time.Second }), "LoginTTL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
