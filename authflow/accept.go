@@ -15,7 +15,10 @@ const maxFormBytes = 16 << 10
 // AcceptHandler serves the accept link: GET shows the invitation (spends
 // nothing); POST (behind http.CrossOriginProtection) either starts joining
 // — the invitation id goes into the session and the browser to login — or,
-// for an expired link, asks the admins for a new invitation.
+// for an expired link, asks the admins for a new invitation. While the
+// provider cannot be discovered, joining answers 503 (provider_unavailable)
+// instead of redirecting to a login that cannot start; the invitation is
+// kept in the session, so the page's "try signing in again" link resumes.
 func (f *Flow) AcceptHandler() http.Handler {
 	post := f.cop.Handler(http.HandlerFunc(f.acceptPost))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,6 +117,10 @@ func (f *Flow) acceptPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.log.InfoContext(ctx, "authflow: invitation opened", "org_id", info.Invitation.OrganizationID, "invitation_id", info.Invitation.ID)
+	if _, err := f.remoteOrPage(ctx); err != nil {
+		f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = f.cfg.LoginPath })
+		return
+	}
 	http.Redirect(w, r, f.cfg.LoginPath, http.StatusSeeOther)
 }
 

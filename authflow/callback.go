@@ -78,7 +78,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 		return newError(http.StatusBadRequest, CodeLoginExpired, "",
 			"The sign-in took too long and has expired. Start again.", nil)
 	}
-	if iss := q.Get("iss"); iss != "" && f.issuer != "" && iss != f.issuer {
+	if iss := q.Get("iss"); iss != "" && f.cfg.Issuer != "" && iss != f.cfg.Issuer {
 		return newError(http.StatusBadRequest, CodeIssuerMismatch, "iss",
 			"The sign-in response came from a different identity provider than the one the sign-in was started with.", nil)
 	}
@@ -177,9 +177,13 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 
 // exchange trades the code for tokens and verifies the ID token.
 func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identity, error) {
+	rem, err := f.remoteOrPage(ctx)
+	if err != nil {
+		return identity{}, err
+	}
 	ctx = oidc.ClientContext(ctx, f.cfg.HTTPClient)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, f.cfg.HTTPClient)
-	tok, err := f.oauth.Exchange(ctx, code, oauth2.VerifierOption(ls.verifier))
+	tok, err := rem.oauth.Exchange(ctx, code, oauth2.VerifierOption(ls.verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response != nil && re.Response.StatusCode == http.StatusBadRequest) {
@@ -195,7 +199,7 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 		return identity{}, newError(http.StatusBadGateway, CodeIDTokenMissing, "id_token",
 			"The identity provider returned no ID token.", nil)
 	}
-	idt, err := f.verifier.Verify(ctx, raw)
+	idt, err := rem.verifier.Verify(ctx, raw)
 	if err != nil {
 		return identity{}, idTokenError(err)
 	}
@@ -212,16 +216,9 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 	}
 	id := identity{issuer: idt.Issuer, subject: idt.Subject, email: claims.Email, emailVerified: bool(claims.EmailVerified), rawIDToken: raw}
 	if id.email == "" {
-		ui, err := f.provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-		if err != nil {
-			return identity{}, newError(http.StatusBadGateway, CodeUserInfoFailed, "",
-				"The identity provider did not share your email address (UserInfo request failed).", err)
+		if id.email, id.emailVerified, err = userInfoEmail(ctx, rem.provider, tok, idt.Subject); err != nil {
+			return identity{}, err
 		}
-		if ui.Subject != idt.Subject {
-			return identity{}, newError(http.StatusBadGateway, CodeUserInfoFailed, "sub",
-				"The identity provider's UserInfo answer is about a different account.", nil)
-		}
-		id.email, id.emailVerified = ui.Email, ui.EmailVerified
 	}
 	if id.email == "" {
 		return identity{}, newError(http.StatusForbidden, CodeEmailMissing, "email",
@@ -230,11 +227,32 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 	return id, nil
 }
 
+// userInfoEmail asks the provider's UserInfo endpoint for the email of
+// subject (when the ID token has none).
+func userInfoEmail(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, subject string) (string, bool, error) {
+	ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil {
+		return "", false, newError(http.StatusBadGateway, CodeUserInfoFailed, "",
+			"The identity provider did not share your email address (UserInfo request failed).", err)
+	}
+	if ui.Subject != subject {
+		return "", false, newError(http.StatusBadGateway, CodeUserInfoFailed, "sub",
+			"The identity provider's UserInfo answer is about a different account.", nil)
+	}
+	return ui.Email, ui.EmailVerified, nil
+}
+
 // idTokenError classifies a go-oidc verification failure.
 func idTokenError(err error) *Error {
 	var exp *oidc.TokenExpiredError
 	msg := err.Error()
 	switch {
+	case strings.Contains(msg, "fetching keys"):
+		// The signing keys could not be fetched: the provider is down, the
+		// token is not at fault.
+		return newError(http.StatusServiceUnavailable, CodeProviderUnavailable, "",
+			"The sign-in service (identity provider) cannot be reached right now to check your sign-in. Please try again in a minute.",
+			&unavailableError{cause: err, retryAfter: retryMin})
 	case errors.As(err, &exp):
 		return newError(http.StatusBadRequest, CodeIDTokenExpired, "id_token.exp", "The ID token has expired. Start again.", err)
 	case strings.Contains(msg, "expected audience"):

@@ -31,13 +31,19 @@ const (
 // Config configures a Flow. Provider (or Issuer), ClientID and RedirectURL
 // are required; every other zero field has a safe default.
 type Config struct {
-	// Provider is the OpenID provider. When nil, New discovers it from
-	// Issuer (using HTTPClient, with a 15 s timeout).
+	// Provider is the OpenID provider, when the app builds it itself
+	// (then nothing is discovered).
 	Provider *oidc.Provider
 	// Issuer is the provider's issuer URL (absolute http(s)), used when
-	// Provider is nil. With a Provider built from oidc.ProviderConfig (no
-	// discovery document), set it too: it is checked against the
-	// callback's RFC 9207 "iss" parameter.
+	// Provider is nil. New does no I/O: the discovery document is fetched
+	// on first use (a login, an accepted invitation, a callback, a logout)
+	// or by Flow.Discover, and kept once fetched. While it cannot be
+	// fetched those requests answer 503 (code provider_unavailable, with
+	// Retry-After) and attempts are spaced out, from 1 s doubling to 30 s;
+	// requests arriving together share one attempt (15 s timeout). With a
+	// Provider built from oidc.ProviderConfig (no discovery document), set
+	// Issuer too: it is checked against the callback's RFC 9207 "iss"
+	// parameter.
 	Issuer string
 	// EndSessionEndpoint overrides the provider's end_session_endpoint
 	// (discovered otherwise) for RP-initiated logout.

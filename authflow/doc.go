@@ -45,6 +45,17 @@
 //  5. POST /logout destroys the session and, when the provider has an
 //     end_session_endpoint, continues with RP-initiated logout.
 //
+// # When the provider is down
+//
+// New does no I/O: the provider is discovered from Config.Issuer on first
+// use, so the app starts even while its identity provider is unreachable.
+// Until discovery succeeds, login, joining and the callback answer 503
+// (CodeProviderUnavailable, with Retry-After); the accept page and logout
+// keep working. Attempts are spaced out (1 s after a failure, doubling up
+// to 30 s) and shared by the requests that arrive together, and sign-in
+// recovers by itself when the provider is back. Flow.Discover(ctx) makes
+// the attempt on demand, to fail fast at startup or for a readiness check.
+//
 // Every refusal is a small HTML page with an HTTP status and a stable,
 // machine-readable code (see Error); nothing is changed by a refused
 // request. Tokens, codes and secrets are never logged. A Flow is safe for

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -43,6 +44,9 @@ type envOptions struct {
 	claimsInIDToken     bool
 	allowJoinAsSignedIn bool
 	flowNow             func() time.Time
+	// providerDown starts the app while nothing listens at the issuer's
+	// address; env.startProvider starts the OP there later.
+	providerDown bool
 }
 
 // env is an app using the kit (memstore, invite.Service, scs, middleware,
@@ -56,12 +60,15 @@ type env struct {
 	mw     *middleware.Middleware
 	flow   *authflow.Flow
 	app    *httptest.Server
-	op     *testOP
+	op     *testOP // nil until startProvider, with providerDown
 	tamper *tamperTransport
 	sealer *outbox.Sealer
 	logs   *syncBuffer // everything the kit logged, at debug level
 	org    store.Organization
 	admin  store.User
+
+	issuer        string // the flow's Config.Issuer
+	startProvider func() // starts the OP at the issuer's address
 }
 
 var secretKey = []byte("0123456789abcdef0123456789abcdef")
@@ -74,7 +81,18 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	var handler http.Handler
 	e.app = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.app.Close)
-	e.op = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", opts.claimsInIDToken)
+	opAddr := ""
+	if opts.providerDown {
+		opAddr = reserveAddr(t)
+		e.issuer = "http://" + opAddr + "/"
+	}
+	e.startProvider = func() {
+		e.op = startOPAt(t, opAddr, e.app.URL+"/auth/callback", e.app.URL+"/bye", opts.claimsInIDToken)
+		e.issuer = e.op.issuer
+	}
+	if !opts.providerDown {
+		e.startProvider()
+	}
 
 	var err error
 	e.mw, err = middleware.New(e.st, e.sm, middleware.Config{CacheTTL: time.Second, Logger: logger})
@@ -94,7 +112,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	e.sealer = e.svc.Sealer()
 	e.tamper = &tamperTransport{base: http.DefaultTransport}
 	e.flow, err = authflow.New(e.svc, e.sm, authflow.Config{
-		Issuer:              e.op.issuer,
+		Issuer:              e.issuer,
 		ClientID:            "web",
 		ClientSecret:        "secret",
 		RedirectURL:         e.app.URL + "/auth/callback",
@@ -133,6 +151,19 @@ func newEnv(t *testing.T, opts envOptions) *env {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// reserveAddr returns a loopback address where nothing listens (a port
+// the kernel just handed out and that was released at once).
+func reserveAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {

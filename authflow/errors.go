@@ -64,9 +64,19 @@ const (
 	CodeInternal           = "internal"
 )
 
+// CodeProviderUnavailable (503, with a Retry-After header): the identity
+// provider cannot be reached (its discovery document or signing keys could
+// not be fetched). Sign-in recovers by itself once it is back.
+const CodeProviderUnavailable = "provider_unavailable"
+
 // ErrNoSession is the cause of CodeSessionUnavailable: the route does not
 // run inside SessionManager.LoadAndSave.
 var ErrNoSession = errors.New("authflow: no session in request context (wrap the routes with sessions.LoadAndSave)")
+
+// ErrProviderUnavailable is matched by Flow.Discover's error and by the
+// cause of a CodeProviderUnavailable page while the identity provider's
+// discovery document cannot be fetched.
+var ErrProviderUnavailable = errors.New("authflow: identity provider unavailable")
 
 func newError(status int, code, field, msg string, cause error) *Error {
 	return &Error{Status: status, Code: code, Field: field, Message: msg, Err: cause}

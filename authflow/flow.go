@@ -9,31 +9,26 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/invitekit/invitekit/invite"
 )
 
 // Flow holds the handlers. Create it with New; it is safe for concurrent use.
 type Flow struct {
-	svc      *invite.Service
-	sess     sess
-	cfg      Config
-	provider *oidc.Provider
-	oauth    oauth2.Config
-	verifier *oidc.IDTokenVerifier
-	issuer   string
-	endSess  string // provider's end_session_endpoint, "" if none
-	cop      *http.CrossOriginProtection
-	tmpl     *template.Template
-	log      *slog.Logger
+	svc    *invite.Service
+	sess   sess
+	cfg    Config
+	remote *lazyRemote // the provider's endpoints, discovered on first use
+	cop    *http.CrossOriginProtection
+	tmpl   *template.Template
+	log    *slog.Logger
 }
 
-// New returns a Flow. svc and sessions are required.
+// New returns a Flow. svc and sessions are required. New does no I/O: the
+// provider is discovered from Config.Issuer on first use (see Discover), so
+// an app starts even while its identity provider is down.
 func New(svc *invite.Service, sessions *scs.SessionManager, cfg Config) (*Flow, error) {
 	if svc == nil {
 		return nil, errors.New("authflow: New: nil invite.Service")
@@ -49,20 +44,7 @@ func New(svc *invite.Service, sessions *scs.SessionManager, cfg Config) (*Flow, 
 	if err != nil {
 		return nil, err
 	}
-	provider, err := discover(cfg)
-	if err != nil {
-		return nil, err
-	}
-	f := &Flow{
-		svc: svc, sess: sess{sessions}, cfg: cfg, provider: provider,
-		oauth: oauth2.Config{
-			ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: provider.Endpoint(),
-			RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes,
-		},
-		verifier: provider.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: cfg.Now}),
-		issuer:   cfg.Issuer, endSess: endSessionEndpoint(cfg, provider),
-		cop: cop, tmpl: cfg.Templates, log: cfg.Logger,
-	}
+	f := &Flow{svc: svc, sess: sess{sessions}, cfg: cfg, remote: newLazyRemote(cfg), cop: cop, tmpl: cfg.Templates, log: cfg.Logger}
 	if u, _ := url.Parse(cfg.RedirectURL); u.Scheme == "https" && !sessions.Cookie.Secure {
 		f.log.Warn("authflow: the app is served over https but the session cookie is not Secure; set sessions.Cookie.Secure = true")
 	}
@@ -73,30 +55,16 @@ func New(svc *invite.Service, sessions *scs.SessionManager, cfg Config) (*Flow, 
 	return f, nil
 }
 
-// discover returns cfg.Provider, or discovers it from cfg.Issuer.
-func discover(cfg Config) (*oidc.Provider, error) {
-	if cfg.Provider != nil {
-		return cfg.Provider, nil
-	}
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(context.Background(), cfg.HTTPClient), 15*time.Second)
-	defer cancel()
-	p, err := oidc.NewProvider(ctx, cfg.Issuer)
-	if err != nil {
-		return nil, fmt.Errorf("authflow: discover provider %q: %w", cfg.Issuer, err)
-	}
-	return p, nil
-}
-
-// endSessionEndpoint is Config.EndSessionEndpoint, else the provider's.
-func endSessionEndpoint(cfg Config, p *oidc.Provider) string {
-	if cfg.EndSessionEndpoint != "" {
-		return cfg.EndSessionEndpoint
-	}
-	var meta struct {
-		EndSessionEndpoint string `json:"end_session_endpoint"`
-	}
-	_ = p.Claims(&meta) // none for a Provider built from oidc.ProviderConfig
-	return meta.EndSessionEndpoint
+// Discover fetches the provider's discovery document now rather than on
+// first use: call it at startup to fail fast, or from a readiness check.
+// It returns nil once the provider is known (at once with
+// Config.Provider), or an error matching ErrProviderUnavailable. It obeys
+// the same rules as the handlers: it joins an attempt in flight, returns
+// at once while the backoff after a failure lasts, and gives up waiting
+// when ctx ends (the attempt itself goes on for the requests behind it).
+func (f *Flow) Discover(ctx context.Context) error {
+	_, err := f.remote.get(ctx)
+	return err
 }
 
 // crossOriginProtection guards the accept and logout forms.

@@ -17,7 +17,9 @@ import (
 // nothing), creates state, nonce and a PKCE S256 verifier, keeps them in
 // the session and redirects to the provider's authorization endpoint,
 // with login_hint set to the invited email when an invitation is pending.
-// Starting a new login replaces one in flight in the same session.
+// Starting a new login replaces one in flight in the same session. While
+// the provider cannot be discovered it answers 503 (provider_unavailable,
+// with Retry-After) and keeps nothing.
 func (f *Flow) LoginHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -38,6 +40,11 @@ func (f *Flow) LoginHandler() http.Handler {
 		hint, err := f.sess.getString(ctx, sessionkeys.InvitationEmail)
 		if err != nil {
 			f.renderError(w, r, err)
+			return
+		}
+		rem, err := f.remoteOrPage(ctx)
+		if err != nil {
+			f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = f.LoginURL(returnTo) })
 			return
 		}
 		force, _ := f.sess.getString(ctx, sessionkeys.ForceLogin)
@@ -62,7 +69,7 @@ func (f *Flow) LoginHandler() http.Handler {
 			// to authenticate again rather than reuse its session.
 			opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
 		}
-		http.Redirect(w, r, f.oauth.AuthCodeURL(state, opts...), http.StatusSeeOther)
+		http.Redirect(w, r, rem.oauth.AuthCodeURL(state, opts...), http.StatusSeeOther)
 	})
 }
 

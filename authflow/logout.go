@@ -1,8 +1,10 @@
 package authflow
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
@@ -12,14 +14,16 @@ import (
 // and, when the provider has an end_session_endpoint, redirects there
 // (RP-initiated logout, with id_token_hint, client_id and
 // post_logout_redirect_uri = Config.EndSessionRedirect); otherwise it
-// redirects to Config.EndSessionRedirect or "/".
+// redirects to Config.EndSessionRedirect or "/". Logout does not depend on
+// the provider: while it cannot be discovered (logout waits at most 3 s for
+// an attempt) the session still ends and the redirect stays local.
 func (f *Flow) LogoutHandler() http.Handler {
 	post := f.cop.Handler(http.HandlerFunc(f.logoutPost))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 			p := f.page("Sign out")
-			p.EndSession = f.endSess != ""
+			p.EndSession = f.endSession(r.Context()) != ""
 			f.render(w, r, "logout", p)
 		case http.MethodPost:
 			post.ServeHTTP(w, r)
@@ -44,8 +48,8 @@ func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {
 	if target == "" {
 		target = "/"
 	}
-	if f.endSess != "" {
-		u, err := url.Parse(f.endSess)
+	if endSess := f.endSession(ctx); endSess != "" {
+		u, err := url.Parse(endSess)
 		if err == nil {
 			q := u.Query()
 			if hint != "" {
@@ -60,4 +64,22 @@ func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// logoutWait bounds how long logout waits for a discovery attempt.
+const logoutWait = 3 * time.Second
+
+// endSession is the provider's end_session_endpoint ("" if it has none, or
+// while it cannot be discovered).
+func (f *Flow) endSession(ctx context.Context) string {
+	if f.cfg.EndSessionEndpoint != "" {
+		return f.cfg.EndSessionEndpoint
+	}
+	ctx, cancel := context.WithTimeout(ctx, logoutWait)
+	defer cancel()
+	rem, err := f.remote.get(ctx)
+	if err != nil {
+		return ""
+	}
+	return rem.endSess
 }

@@ -57,7 +57,6 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"relative end session", svc, sm, with(func(c *authflow.Config) { c.EndSessionRedirect = "/bye" }), "EndSessionRedirect"},
 		{"templates missing", svc, sm, with(func(c *authflow.Config) { c.Templates = template.Must(template.New("accept").Parse("x")) }), `no template "message"`},
 		{"bad trusted origin", svc, sm, with(func(c *authflow.Config) { c.TrustedOrigins = []string{"not a url"} }), "TrustedOrigins"},
-		{"unreachable issuer", svc, sm, with(func(c *authflow.Config) { c.Provider = nil; c.Issuer = "http://127.0.0.1:1/" }), "discover provider"},
 		{"relative issuer", svc, sm, with(func(c *authflow.Config) { c.Provider = nil; c.Issuer = "idp.example" }), "Issuer"},
 		{"relative end session endpoint", svc, sm, with(func(c *authflow.Config) { c.EndSessionEndpoint = "/end" }), "EndSessionEndpoint"},
 		{"negative login TTL", svc, sm, with(func(c *authflow.Config) { c.LoginTTL = -time.Second }), "LoginTTL"},

@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,8 +103,22 @@ type testOP struct {
 // startOP starts the provider with client "web"/"secret" for redirectURI.
 func startOP(t *testing.T, redirectURI, postLogout string, claimsInIDToken bool) *testOP {
 	t.Helper()
+	return startOPAt(t, "", redirectURI, postLogout, claimsInIDToken)
+}
+
+// startOPAt is startOP listening on addr ("": any free port).
+func startOPAt(t *testing.T, addr, redirectURI, postLogout string, claimsInIDToken bool) *testOP {
+	t.Helper()
 	var handler http.Handler
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("provider cannot listen on %s: %v", addr, err)
+		}
+		srv.Listener.Close()
+		srv.Listener = l
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	issuer := srv.URL + "/"
@@ -129,14 +144,15 @@ func (o *testOP) signingKey(t *testing.T) (*rsa.PrivateKey, string) {
 // the failure tests it rewrites the ID token in token responses (as a
 // malicious network or provider could) or replays the code exchange.
 type tamperTransport struct {
-	base          http.RoundTripper
-	mu            sync.Mutex
-	mutate        func(claims map[string]any) // change claims, re-sign with key
-	key           *rsa.PrivateKey
-	kid           string
-	replay        bool
-	userinfoCalls atomic.Int64
-	tokenCalls    atomic.Int64
+	base           http.RoundTripper
+	mu             sync.Mutex
+	mutate         func(claims map[string]any) // change claims, re-sign with key
+	key            *rsa.PrivateKey
+	kid            string
+	replay         bool
+	userinfoCalls  atomic.Int64
+	tokenCalls     atomic.Int64
+	discoveryCalls atomic.Int64 // attempts, answered or not
 }
 
 func (tt *tamperTransport) set(mutate func(map[string]any), key *rsa.PrivateKey, kid string, replay bool) {
@@ -148,6 +164,9 @@ func (tt *tamperTransport) set(mutate func(map[string]any), key *rsa.PrivateKey,
 func (tt *tamperTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.URL.Path, "/userinfo") {
 		tt.userinfoCalls.Add(1)
+	}
+	if strings.HasSuffix(r.URL.Path, "/.well-known/openid-configuration") {
+		tt.discoveryCalls.Add(1)
 	}
 	if !strings.HasSuffix(r.URL.Path, "/oauth/token") {
 		return tt.base.RoundTrip(r)

@@ -87,14 +87,15 @@ func (f *Flow) render(w http.ResponseWriter, r *http.Request, name string, p *Pa
 
 // titles for error pages, by code.
 var errorTitles = map[string]string{
-	CodeInvalidToken:       "Invitation link not valid",
-	CodeInviteExpired:      "Invitation expired",
-	CodeInviteRevoked:      "Invitation withdrawn",
-	CodeInviteUsed:         "Invitation already used",
-	CodeInvitationRequired: "Invitation required",
-	CodeEmailMismatch:      "Wrong account",
-	CodeEmailNotVerified:   "Email address not verified",
-	CodeProviderError:      "Sign-in was not completed",
+	CodeInvalidToken:        "Invitation link not valid",
+	CodeInviteExpired:       "Invitation expired",
+	CodeInviteRevoked:       "Invitation withdrawn",
+	CodeInviteUsed:          "Invitation already used",
+	CodeInvitationRequired:  "Invitation required",
+	CodeEmailMismatch:       "Wrong account",
+	CodeEmailNotVerified:    "Email address not verified",
+	CodeProviderError:       "Sign-in was not completed",
+	CodeProviderUnavailable: "Sign-in is unavailable for a moment",
 }
 
 // renderError renders e (or, for a non-*Error, an internal error) on the
@@ -112,6 +113,10 @@ func (f *Flow) renderErrorPage(w http.ResponseWriter, r *http.Request, err error
 	if errors.Is(err, ErrNoSession) {
 		e = newError(http.StatusInternalServerError, CodeSessionUnavailable, "",
 			"Sessions are not set up for this page (the app must wrap these routes with the session manager's LoadAndSave).", err)
+	}
+	var ue *unavailableError
+	if errors.As(e.Err, &ue) {
+		w.Header().Set("Retry-After", ue.retryAfterHeader())
 	}
 	if e.Status >= 500 {
 		f.log.ErrorContext(r.Context(), "authflow: request failed", "code", e.Code, "path", r.URL.Path, "err", e.Err)
