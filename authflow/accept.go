@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
 )
@@ -36,7 +37,7 @@ func (f *Flow) AcceptHandler() http.Handler {
 func (f *Flow) acceptGet(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	if token == "" {
-		f.renderError(w, r, newError(http.StatusBadRequest, CodeMissingToken, "token",
+		f.renderError(w, r, pageError(httpx.ErrMissingToken, "token",
 			"This invitation link is incomplete: it has no token. Open the link from your invitation email again.", nil))
 		return
 	}
@@ -74,12 +75,12 @@ func (f *Flow) renderInviteError(w http.ResponseWriter, r *http.Request, err err
 func (f *Flow) acceptPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		f.renderError(w, r, newError(http.StatusBadRequest, CodeBadRequest, "", "The form could not be read.", err))
+		f.renderError(w, r, pageError(httpx.ErrBadRequest, "", "The form could not be read.", err))
 		return
 	}
 	token := r.PostForm.Get("token")
 	if token == "" {
-		f.renderError(w, r, newError(http.StatusBadRequest, CodeMissingToken, "token",
+		f.renderError(w, r, pageError(httpx.ErrMissingToken, "token",
 			"The form has no invitation token. Open the link from your invitation email again.", nil))
 		return
 	}
@@ -90,11 +91,11 @@ func (f *Flow) acceptPost(w http.ResponseWriter, r *http.Request) {
 		f.requestNew(w, r, token)
 		return
 	default:
-		f.renderError(w, r, newError(http.StatusBadRequest, CodeBadRequest, "action", "Unknown action.", nil))
+		f.renderError(w, r, pageError(httpx.ErrBadRequest, "action", "Unknown action.", nil))
 		return
 	}
 	if action == "join_as_signed_in" && !f.cfg.AllowJoinAsSignedIn {
-		f.renderError(w, r, newError(http.StatusBadRequest, CodeBadRequest, "action",
+		f.renderError(w, r, pageError(httpx.ErrBadRequest, "action",
 			"Joining with a different account is not enabled here.", nil))
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
 )
@@ -34,7 +35,7 @@ func (f *Flow) CallbackHandler() http.Handler {
 			f.renderErrorPage(w, r, err, func(p *Page) {
 				var e *Error
 				if errors.As(err, &e) {
-					if e.Code == CodeProviderError {
+					if e.Code == CodeProviderError || e.Code == CodeAccessDenied {
 						p.Detail = providerDetail(r)
 					}
 					if e.Code != CodeInvitationRequired && e.Code != CodeInternal && e.Code != CodeSessionUnavailable {
@@ -66,33 +67,33 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 	gotState := q.Get("state")
 	switch {
 	case gotState == "":
-		return newError(http.StatusBadRequest, CodeStateMissing, "state",
+		return pageError(httpx.ErrStateMissing, "state",
 			"The sign-in response has no state parameter, so it cannot be matched to a sign-in started here. Start again.", nil)
 	case ls.state == "":
-		return newError(http.StatusBadRequest, CodeLoginNotStarted, "state",
+		return pageError(httpx.ErrLoginNotStarted, "state",
 			"No sign-in was in progress in this browser (it may have finished already, or expired). Start again.", nil)
 	case subtle.ConstantTimeCompare([]byte(gotState), []byte(ls.state)) != 1:
-		return newError(http.StatusBadRequest, CodeStateMismatch, "state",
+		return pageError(httpx.ErrStateMismatch, "state",
 			"The sign-in response does not belong to the sign-in started in this browser. Start again.", nil)
 	case f.cfg.Now().After(ls.started.Add(f.cfg.LoginTTL)):
-		return newError(http.StatusBadRequest, CodeLoginExpired, "",
+		return pageError(httpx.ErrLoginExpired, "",
 			"The sign-in took too long and has expired. Start again.", nil)
 	}
 	if iss := q.Get("iss"); iss != "" && f.cfg.Issuer != "" && iss != f.cfg.Issuer {
-		return newError(http.StatusBadRequest, CodeIssuerMismatch, "iss",
+		return pageError(httpx.ErrIssuerMismatch, "iss",
 			"The sign-in response came from a different identity provider than the one the sign-in was started with.", nil)
 	}
 	if perr := q.Get("error"); perr != "" {
-		status := http.StatusBadRequest
+		kind := httpx.ErrProviderError
 		if perr == "access_denied" || perr == "login_required" || perr == "consent_required" || perr == "interaction_required" {
-			status = http.StatusForbidden
+			kind = httpx.ErrAccessDenied
 		}
-		return newError(status, CodeProviderError, "error",
+		return pageError(kind, "error",
 			"The identity provider did not complete the sign-in ("+truncate(perr, 64)+").", nil)
 	}
 	code := q.Get("code")
 	if code == "" {
-		return newError(http.StatusBadRequest, CodeCodeMissing, "code",
+		return pageError(httpx.ErrCodeMissing, "code",
 			"The sign-in response has no authorization code. Start again.", nil)
 	}
 
@@ -187,16 +188,16 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response != nil && re.Response.StatusCode == http.StatusBadRequest) {
-			return identity{}, newError(http.StatusBadRequest, CodeCodeRejected, "code",
+			return identity{}, pageError(httpx.ErrCodeRejected, "code",
 				"The identity provider rejected the authorization code (it may have been used already, or expired). Start again.",
 				errors.New("token endpoint: "+truncate(re.ErrorCode+" "+re.ErrorDescription, maxDetail)))
 		}
-		return identity{}, newError(http.StatusBadGateway, CodeTokenExchange, "",
+		return identity{}, pageError(httpx.ErrTokenExchange, "",
 			"The identity provider could not be reached to finish the sign-in. Try again.", err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return identity{}, newError(http.StatusBadGateway, CodeIDTokenMissing, "id_token",
+		return identity{}, pageError(httpx.ErrIDTokenMissing, "id_token",
 			"The identity provider returned no ID token.", nil)
 	}
 	idt, err := rem.verifier.Verify(ctx, raw)
@@ -204,7 +205,7 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 		return identity{}, idTokenError(err)
 	}
 	if ls.nonce == "" || subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(ls.nonce)) != 1 {
-		return identity{}, newError(http.StatusBadRequest, CodeNonceMismatch, "nonce",
+		return identity{}, pageError(httpx.ErrNonceMismatch, "nonce",
 			"The ID token does not belong to the sign-in started in this browser (nonce mismatch). Start again.", nil)
 	}
 	var claims struct {
@@ -212,7 +213,7 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 		EmailVerified flexBool `json:"email_verified"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return identity{}, newError(http.StatusBadGateway, CodeIDTokenInvalid, "id_token", "The ID token's claims could not be read.", err)
+		return identity{}, pageError(httpx.ErrIDTokenClaims, "id_token", "The ID token's claims could not be read.", err)
 	}
 	id := identity{issuer: idt.Issuer, subject: idt.Subject, email: claims.Email, emailVerified: bool(claims.EmailVerified), rawIDToken: raw}
 	if id.email == "" {
@@ -221,7 +222,7 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 		}
 	}
 	if id.email == "" {
-		return identity{}, newError(http.StatusForbidden, CodeEmailMissing, "email",
+		return identity{}, pageError(httpx.ErrEmailMissing, "email",
 			"The identity provider did not share your email address. Allow the app to see your email and sign in again.", nil)
 	}
 	return id, nil
@@ -232,11 +233,11 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 func userInfoEmail(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, subject string) (string, bool, error) {
 	ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
-		return "", false, newError(http.StatusBadGateway, CodeUserInfoFailed, "",
+		return "", false, pageError(httpx.ErrUserInfoFailed, "",
 			"The identity provider did not share your email address (UserInfo request failed).", err)
 	}
 	if ui.Subject != subject {
-		return "", false, newError(http.StatusBadGateway, CodeUserInfoFailed, "sub",
+		return "", false, pageError(httpx.ErrUserInfoFailed, "sub",
 			"The identity provider's UserInfo answer is about a different account.", nil)
 	}
 	return ui.Email, ui.EmailVerified, nil
@@ -250,19 +251,19 @@ func idTokenError(err error) *Error {
 	case strings.Contains(msg, "fetching keys"):
 		// The signing keys could not be fetched: the provider is down, the
 		// token is not at fault.
-		return newError(http.StatusServiceUnavailable, CodeProviderUnavailable, "",
+		return pageError(httpx.ErrProviderUnavailable, "",
 			"The sign-in service (identity provider) cannot be reached right now to check your sign-in. Please try again in a minute.",
 			&unavailableError{cause: err, retryAfter: retryMin})
 	case errors.As(err, &exp):
-		return newError(http.StatusBadRequest, CodeIDTokenExpired, "id_token.exp", "The ID token has expired. Start again.", err)
+		return pageError(httpx.ErrIDTokenExpired, "id_token.exp", "The ID token has expired. Start again.", err)
 	case strings.Contains(msg, "expected audience"):
-		return newError(http.StatusBadRequest, CodeIDTokenAudience, "id_token.aud", "The ID token was issued for a different app.", err)
+		return pageError(httpx.ErrIDTokenAudience, "id_token.aud", "The ID token was issued for a different app.", err)
 	case strings.Contains(msg, "issued by a different provider"):
-		return newError(http.StatusBadRequest, CodeIDTokenIssuer, "id_token.iss", "The ID token was issued by a different identity provider.", err)
+		return pageError(httpx.ErrIDTokenIssuer, "id_token.iss", "The ID token was issued by a different identity provider.", err)
 	case strings.Contains(msg, "signature"):
-		return newError(http.StatusBadRequest, CodeIDTokenSignature, "id_token", "The ID token's signature is not valid.", err)
+		return pageError(httpx.ErrIDTokenSignature, "id_token", "The ID token's signature is not valid.", err)
 	}
-	return newError(http.StatusBadRequest, CodeIDTokenInvalid, "id_token", "The ID token is not valid.", err)
+	return pageError(httpx.ErrIDTokenInvalid, "id_token", "The ID token is not valid.", err)
 }
 
 // flexBool accepts true, "true" (some providers send a string) and false/absent.

@@ -2,20 +2,24 @@ package authflow
 
 import (
 	"errors"
-	"net/http"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/store"
 )
 
 // Error is a refusal rendered as a page: an HTTP status, a stable
 // machine-readable Code, the request Field at fault (if any) and a Message
-// safe to show. Err keeps the cause for logs and errors.Is; it is never shown.
+// safe to show. Status and Code come from the kit's one error table, so a
+// code means the same status here as in the JSON API. Err keeps the cause
+// for logs and errors.Is; it is never shown.
 type Error struct {
 	Status  int
 	Code    string
 	Field   string
 	Message string
 	Err     error
+	kind    error // the table's error: Status and Code are its
 }
 
 func (e *Error) Error() string {
@@ -25,8 +29,17 @@ func (e *Error) Error() string {
 	return "authflow: " + e.Code + ": " + e.Message
 }
 
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
+// Unwrap returns the kind of refusal (the kit's shared error value, such
+// as invite.ErrInviteUsed) and the cause.
+func (e *Error) Unwrap() []error {
+	var out []error
+	for _, err := range []error{e.kind, e.Err} {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
+}
 
 // Error codes shown on pages (stable; match on them, not on messages).
 const (
@@ -69,58 +82,64 @@ const (
 // not be fetched). Sign-in recovers by itself once it is back.
 const CodeProviderUnavailable = "provider_unavailable"
 
+// CodeAccessDenied (403): the identity provider refused the sign-in
+// (access_denied, login_required, consent_required, interaction_required).
+const CodeAccessDenied = "access_denied"
+
 // ErrNoSession is the cause of CodeSessionUnavailable: the route does not
 // run inside SessionManager.LoadAndSave.
-var ErrNoSession = errors.New("authflow: no session in request context (wrap the routes with sessions.LoadAndSave)")
+var ErrNoSession = httpx.ErrSessionUnavailable
 
 // ErrProviderUnavailable is matched by Flow.Discover's error and by the
 // cause of a CodeProviderUnavailable page while the identity provider's
 // discovery document cannot be fetched.
-var ErrProviderUnavailable = errors.New("authflow: identity provider unavailable")
+var ErrProviderUnavailable = httpx.ErrProviderUnavailable
 
-func newError(status int, code, field, msg string, cause error) *Error {
-	return &Error{Status: status, Code: code, Field: field, Message: msg, Err: cause}
+// pageError is a refusal of the given kind (an error of the kit's table;
+// nil for an internal failure) with the page's own message.
+func pageError(kind error, field, msg string, cause error) *Error {
+	p := httpx.ProblemOf(kind)
+	if kind == nil {
+		p = httpx.ProblemOf(errInternal)
+	}
+	return &Error{Status: p.Status, Code: p.Code, Field: field, Message: msg, Err: cause, kind: kind}
+}
+
+// errInternal stands for an internal failure (500) in pageError.
+var errInternal = errors.New("authflow: internal error")
+
+// pageMessages are the pages' words for the Service's refusals, first match
+// wins; the status and code come from the table.
+var pageMessages = [...]struct {
+	kind error
+	msg  string
+}{
+	{store.ErrInvalidToken, "This invitation link is not valid. Check that you copied the whole link, or ask for a new invitation."},
+	{store.ErrInviteExpired, "This invitation has expired."},
+	{store.ErrInviteRevoked, "This invitation was withdrawn by an administrator."},
+	{store.ErrInviteUsed, "This invitation has already been accepted. If that was you, sign in."},
+	{store.ErrEmailMismatch, "You signed in with a different email address than the one this invitation was sent to. Sign in with the invited address."},
+	{store.ErrEmailNotVerified, "Your identity provider has not verified your email address. Verify it there, then sign in again."},
+	{store.ErrIdentityTaken, "This sign-in account is already linked to another person."},
+	{store.ErrNoMembership, "This app is invitation-only, and your account has no active membership. Ask an administrator for an invitation."},
+	{store.ErrWrongStatus, "This invitation can no longer be accepted."},
 }
 
 // inviteError maps an invite.Service error to a page. Unknown errors are
 // internal failures (500).
 func inviteError(err error) *Error {
-	switch {
-	case errors.Is(err, invite.ErrInvalidToken):
-		return newError(http.StatusNotFound, CodeInvalidToken, "token",
-			"This invitation link is not valid. Check that you copied the whole link, or ask for a new invitation.", err)
-	case errors.Is(err, invite.ErrInviteExpired):
-		return newError(http.StatusGone, CodeInviteExpired, "token",
-			"This invitation has expired.", err)
-	case errors.Is(err, invite.ErrInviteRevoked):
-		return newError(http.StatusGone, CodeInviteRevoked, "token",
-			"This invitation was withdrawn by an administrator.", err)
-	case errors.Is(err, invite.ErrInviteUsed):
-		return newError(http.StatusConflict, CodeInviteUsed, "token",
-			"This invitation has already been accepted. If that was you, sign in.", err)
-	case errors.Is(err, invite.ErrEmailMismatch):
-		return newError(http.StatusForbidden, CodeEmailMismatch, "email",
-			"You signed in with a different email address than the one this invitation was sent to. Sign in with the invited address.", err)
-	case errors.Is(err, invite.ErrEmailNotVerified):
-		return newError(http.StatusForbidden, CodeEmailNotVerified, "email_verified",
-			"Your identity provider has not verified your email address. Verify it there, then sign in again.", err)
-	case errors.Is(err, invite.ErrIdentityTaken):
-		return newError(http.StatusConflict, CodeIdentityTaken, "sub",
-			"This sign-in account is already linked to another person.", err)
-	case errors.Is(err, invite.ErrNoMembership):
-		return newError(http.StatusForbidden, CodeInvitationRequired, "",
-			"This app is invitation-only, and your account has no active membership. Ask an administrator for an invitation.", err)
-	case errors.Is(err, invite.ErrWrongStatus):
-		return newError(http.StatusConflict, CodeInviteUsed, "token",
-			"This invitation can no longer be accepted.", err)
+	for _, pm := range pageMessages {
+		if errors.Is(err, pm.kind) {
+			return pageError(pm.kind, httpx.ProblemOf(pm.kind).Field, pm.msg, err)
+		}
 	}
 	var fe *invite.FieldError
 	if errors.As(err, &fe) {
-		return newError(http.StatusBadRequest, CodeBadRequest, fe.Field, "The sign-in response is incomplete: "+fe.Message+".", err)
+		return pageError(httpx.ErrBadRequest, fe.Field, "The sign-in response is incomplete: "+fe.Message+".", err)
 	}
 	return internalError(err)
 }
 
 func internalError(err error) *Error {
-	return newError(http.StatusInternalServerError, CodeInternal, "", "Something went wrong on our side. Please try again.", err)
+	return pageError(nil, "", "Something went wrong on our side. Please try again.", err)
 }

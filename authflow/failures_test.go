@@ -92,7 +92,7 @@ func TestFailures(t *testing.T) {
 			defer f.e.tamper.set(nil, nil, "", false)
 			return f.b.get(cb)
 		}},
-		{name: "provider error", status: 403, code: "provider_error", run: func(f *fixture) page {
+		{name: "provider error", status: 403, code: "access_denied", run: func(f *fixture) page {
 			f.e.startJoin(f.b, f.link, "join")
 			cb := f.e.authorize(f.b, f.e.app.URL+"/login", f.email)
 			u, _ := url.Parse(cb)
@@ -182,7 +182,7 @@ func TestFailures(t *testing.T) {
 			f.e.startJoin(f.b, f.link, "join")
 			return f.b.get(f.e.app.URL + "/login?return_to=" + url.QueryEscape("/\t/evil.com"))
 		}},
-		{name: "cross-origin POST of the accept form", status: 403, code: "bad_request", run: func(f *fixture) page {
+		{name: "cross-origin POST of the accept form", status: 403, code: "cross_origin", run: func(f *fixture) page {
 			req, _ := http.NewRequest("POST", f.e.app.URL+"/accept", strings.NewReader(url.Values{"token": {token(f.link)}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -243,8 +243,8 @@ func TestTokenReused(t *testing.T) {
 	if p := a.get(cbA); p.status != 303 {
 		t.Fatalf("first accept: %d %s", p.status, p.body)
 	}
-	b.get(cbB).expect(t, 409, "invite_used")
-	b.post(e.app.URL+"/accept", url.Values{"token": {token(link)}}).expect(t, 409, "invite_used")
+	b.get(cbB).expect(t, 410, "invite_used")
+	b.post(e.app.URL+"/accept", url.Values{"token": {token(link)}}).expect(t, 410, "invite_used")
 	if e.status(userID) != store.StatusActive {
 		t.Fatal("first accept did not activate")
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/invite"
 )
 
@@ -49,7 +50,7 @@ func New(svc *invite.Service, sessions *scs.SessionManager, cfg Config) (*Flow, 
 		f.log.Warn("authflow: the app is served over https but the session cookie is not Secure; set sessions.Cookie.Secure = true")
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.renderError(w, r, newError(http.StatusForbidden, CodeBadRequest, "",
+		f.renderError(w, r, pageError(httpx.ErrCrossOrigin, "",
 			"This form was submitted from another site and was refused. Go back, reload the page and try again.", nil))
 	}))
 	return f, nil
@@ -118,7 +119,7 @@ func (f *Flow) LoginURL(returnTo string) string {
 
 func (f *Flow) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
-	f.renderError(w, r, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", "This address does not accept "+r.Method+" requests.", nil))
+	f.renderError(w, r, pageError(httpx.ErrMethodNotAllowed, "", "This address does not accept "+r.Method+" requests.", nil))
 }
 
 // dashboard returns the landing URL for orgID.

@@ -128,7 +128,7 @@ func TestHappyPath(t *testing.T) {
 			p.expect(t, 400, "login_not_started")
 
 			// The link is spent.
-			b.get(link).expect(t, 409, "invite_used")
+			b.get(link).expect(t, 410, "invite_used")
 
 			if _, err := e.svc.DeactivateMembership(ctx, e.org.ID, userID, e.admin.ID); err != nil {
 				t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
@@ -28,7 +29,7 @@ func (f *Flow) LoginHandler() http.Handler {
 		}
 		q := r.URL.Query()
 		if len(q["return_to"]) > 1 {
-			f.renderError(w, r, newError(http.StatusBadRequest, CodeReturnToInvalid, "return_to", "return_to is given more than once.", nil))
+			f.renderError(w, r, pageError(httpx.ErrReturnToInvalid, "return_to", "return_to is given more than once.", nil))
 			return
 		}
 		returnTo := q.Get("return_to")

@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/invitekit/invitekit/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -111,7 +113,7 @@ func (f *Flow) renderErrorPage(w http.ResponseWriter, r *http.Request, err error
 		e = internalError(err)
 	}
 	if errors.Is(err, ErrNoSession) {
-		e = newError(http.StatusInternalServerError, CodeSessionUnavailable, "",
+		e = pageError(httpx.ErrSessionUnavailable, "",
 			"Sessions are not set up for this page (the app must wrap these routes with the session manager's LoadAndSave).", err)
 	}
 	var ue *unavailableError

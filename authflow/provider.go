@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/invitekit/invitekit/internal/httpx"
 	"golang.org/x/oauth2"
 )
 
@@ -169,7 +169,7 @@ type unavailableError struct {
 }
 
 func (e *unavailableError) Error() string {
-	return ErrProviderUnavailable.Error() + ": " + errString(e.cause)
+	return "authflow: identity provider unavailable: " + errString(e.cause)
 }
 
 func (e *unavailableError) Unwrap() []error { return []error{ErrProviderUnavailable, e.cause} }
@@ -185,7 +185,7 @@ func (e *unavailableError) retryAfterHeader() string {
 func (f *Flow) remoteOrPage(ctx context.Context) (*remote, error) {
 	rem, err := f.remote.get(ctx)
 	if err != nil {
-		return nil, newError(http.StatusServiceUnavailable, CodeProviderUnavailable, "",
+		return nil, pageError(httpx.ErrProviderUnavailable, "",
 			"The sign-in service (identity provider) cannot be reached right now, so signing in is not possible at the moment. Please try again in a minute.", err)
 	}
 	return rem, nil

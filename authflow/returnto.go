@@ -1,8 +1,9 @@
 package authflow
 
 import (
-	"net/http"
 	"net/url"
+
+	"github.com/invitekit/invitekit/internal/httpx"
 )
 
 // maxReturnTo bounds a return_to value.
@@ -16,7 +17,7 @@ const maxReturnTo = 2048
 // An empty value is allowed and means "the dashboard".
 func CheckReturnTo(s string) error {
 	bad := func(msg string) error {
-		return newError(http.StatusBadRequest, CodeReturnToInvalid, "return_to", msg, nil)
+		return pageError(httpx.ErrReturnToInvalid, "return_to", msg, nil)
 	}
 	if s == "" {
 		return nil

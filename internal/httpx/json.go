@@ -42,9 +42,11 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // WriteError writes err as JSON: the status of ProblemOf(err) and
-// {"error": {"code", "message", "field"}}. The message never reveals
+// {"error": {"code", "message", "field"}}, with Retry-After on a 429 or
+// 503 (see RetryError). The message never reveals
 // internals (unknown errors are "internal error").
 func WriteError(w http.ResponseWriter, err error) {
 	p := ProblemOf(err)
+	SetRetryAfter(w, err)
 	_ = WriteJSON(w, p.Status, ErrorBody{ErrorJSON{Code: p.Code, Message: p.Message, Field: p.Field}})
 }

@@ -69,14 +69,14 @@ var problems = [...]struct {
 	{store.ErrAlreadyMember, Problem{http.StatusConflict, "already_member", "email", "the user is already a member of this organization"}},
 	{store.ErrExternalIDTaken, Problem{http.StatusConflict, "external_id_taken", "externalId", "the external id belongs to another user"}},
 	{store.ErrOrganizationExists, Problem{http.StatusConflict, "organization_exists", "id", "an organization with this id already exists"}},
-	{store.ErrIdentityTaken, Problem{http.StatusConflict, "identity_taken", "", "this sign-in is linked to another user"}},
+	{store.ErrIdentityTaken, Problem{http.StatusConflict, "identity_taken", "sub", "this sign-in is linked to another user"}},
 	{store.ErrWrongStatus, Problem{http.StatusConflict, "wrong_status", "", "the membership is not in the required status"}},
 	{store.ErrLastRoleHolder, Problem{http.StatusConflict, "last_admin", "", "the organization must keep at least one active admin"}},
 	{store.ErrInvalidCursor, Problem{http.StatusUnprocessableEntity, "invalid_argument", "pageToken", "pageToken is not a token this server handed out"}},
 	{store.ErrNotFound, Problem{http.StatusNotFound, "not_found", "", "not found"}},
 	{store.ErrEmailMismatch, Problem{http.StatusForbidden, "email_mismatch", "email", "the signed-in email does not match the invited email"}},
 	{store.ErrEmailNotVerified, Problem{http.StatusForbidden, "email_not_verified", "email_verified", "the email address is not verified"}},
-	{store.ErrNoMembership, Problem{http.StatusForbidden, "no_membership", "", "an invitation is required"}},
+	{store.ErrNoMembership, Problem{http.StatusForbidden, "invitation_required", "", "an invitation is required"}},
 	{ErrUnauthenticated, Problem{http.StatusUnauthorized, "unauthenticated", "", "authentication required"}},
 	{ErrPermissionDenied, Problem{http.StatusForbidden, "permission_denied", "", "permission denied"}},
 	{ErrCrossOrigin, Problem{http.StatusForbidden, "cross_origin", "", "cross-origin request refused"}},
@@ -108,6 +108,11 @@ func ProblemOf(err error) Problem {
 		return p
 	}
 	for _, e := range problems {
+		if errors.Is(err, e.err) {
+			return e.Problem
+		}
+	}
+	for _, e := range signInProblems {
 		if errors.Is(err, e.err) {
 			return e.Problem
 		}
