@@ -89,16 +89,23 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	a := &app{Store: memstore.New(), sessions: scs.New()}
 	a.sessions.Cookie.Secure = false // plain http on localhost; keep true in production
 
+	// The guard needs only the store, so it comes first and the Service's
+	// change hook invalidates its cache: a change made through the Service
+	// applies to the member's next request.
 	var err error
+	a.guard, err = middleware.New(a.Store, a.sessions, middleware.Config{
+		Resolver: middleware.PathValue("orgID"), // chi fills r.PathValue
+		CacheTTL: time.Second,
+		Logger:   cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	a.Service, err = invite.New(a.Store, invite.Config{
-		SecretKey: key,
-		AcceptURL: cfg.BaseURL + "/accept",
-		Logger:    cfg.Logger,
-		OnMembershipChange: func(orgID, userID string) {
-			if a.guard != nil {
-				a.guard.Invalidate(orgID, userID)
-			}
-		},
+		SecretKey:          key,
+		AcceptURL:          cfg.BaseURL + "/accept",
+		Logger:             cfg.Logger,
+		OnMembershipChange: a.guard.Invalidate,
 	})
 	if err != nil {
 		return nil, err
@@ -109,15 +116,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		Admin: &invite.InviteRequest{Email: seedAdminEmail, SendInvitationEmail: &direct,
 			UserProfile: &invite.ProfileInput{FirstName: "Ada", LastName: "Admin"}},
 	}); err != nil {
-		return nil, err
-	}
-
-	a.guard, err = middleware.New(a.Store, a.sessions, middleware.Config{
-		Resolver: middleware.PathValue("orgID"), // chi fills r.PathValue
-		CacheTTL: time.Second,
-		Logger:   cfg.Logger,
-	})
-	if err != nil {
 		return nil, err
 	}
 
