@@ -81,7 +81,7 @@ func (s *Service) invitationInfo(ctx context.Context, inv store.Invitation) (Inv
 		Invitation:   inv,
 		Organization: org,
 		User:         user,
-		InviterName:  s.inviterName(ctx, inv.InvitedBy),
+		InviterName:  s.inviterName(ctx, inv.OrganizationID, inv.InvitedBy),
 	}
 	return info, s.invitationState(inv)
 }

@@ -193,7 +193,7 @@ func (s *Service) RunBulk(ctx context.Context, org store.Organization, in *BulkI
 	}
 	run.progress(BulkPhaseChecking)
 	if !opts.DryRun {
-		run.inviterName = s.inviterName(ctx, opts.ActorID)
+		run.inviterName = s.inviterName(ctx, org.ID, opts.ActorID)
 	}
 	err := run.readAll(ctx, in)
 	report.EndTime = s.now()

@@ -26,6 +26,7 @@ var (
 	assertUnchanged  = invitetest.AssertUnchanged
 	assertFieldError = invitetest.AssertFieldError
 	openLink         = invitetest.OpenLink
+	openPGBulk       = invitetest.OpenPostgres
 	checkSummary     = invitetest.CheckSummary
 )
 

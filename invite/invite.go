@@ -180,38 +180,49 @@ func (s *Service) CreateUserAndMembership(ctx context.Context, orgID string, req
 }
 
 // existingUser returns the user with req.Email (nil if none) after checking
-// that req.ExternalID does not clash and, unless orgID is "" (an
-// organization being created), that they have no membership in orgID yet.
+// that, in orgID, they have no membership yet and req.ExternalID names no
+// other member. orgID "" (an organization being created) skips both.
+//
+// Only orgID's data is consulted: whether the person or the external id
+// exists in another organization changes neither the answer nor the reads
+// made (a missing user still costs one membership read).
 func (s *Service) existingUser(ctx context.Context, orgID string, req InviteRequest) (*store.User, error) {
 	u, err := s.st.GetUserByEmail(ctx, req.Email)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		if req.ExternalID != "" {
-			_, err := s.st.GetUserByExternalID(ctx, req.ExternalID)
-			switch {
-			case err == nil:
-				return nil, ErrExternalIDTaken
-			case !errors.Is(err, store.ErrNotFound):
-				return nil, err
-			}
-		}
-		return nil, nil
-	case err != nil:
+	found := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	if orgID != "" {
-		m, err := s.st.GetMembership(ctx, orgID, u.ID)
+	if orgID == "" {
+		return userOrNil(u, found), nil
+	}
+	userID := u.ID
+	if !found {
+		userID = "usr_none" // the same read as for an existing user
+	}
+	m, err := s.st.GetMembership(ctx, orgID, userID)
+	switch {
+	case err == nil && found:
+		return nil, membershipConflict(m)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	if req.ExternalID != "" {
+		other, err := s.st.GetMembershipByExternalID(ctx, orgID, req.ExternalID)
 		switch {
-		case err == nil:
-			return nil, membershipConflict(m)
-		case !errors.Is(err, store.ErrNotFound):
+		case err == nil && other.UserID != userID:
+			return nil, fmt.Errorf("%w: another member of this organization has this external id", ErrExternalIDTaken)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}
-	if req.ExternalID != "" && req.ExternalID != u.ExternalID {
-		return nil, fmt.Errorf("%w: the user with this email has a different external id", ErrExternalIDTaken)
+	return userOrNil(u, found), nil
+}
+
+func userOrNil(u store.User, found bool) *store.User {
+	if !found {
+		return nil
 	}
-	return &u, nil
+	return &u
 }
 
 // membershipConflict is the error for inviting someone who has m already.
@@ -268,7 +279,7 @@ func (s *Service) create(ctx context.Context, org store.Organization, req Invite
 func (s *Service) createWith(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User,
 	write func(store.CreateMembershipParams) (store.CreateMembershipResult, error)) (*InviteResult, error) {
 	now := s.now()
-	p, link, err := s.createParams(org, req, existing, s.inviterName(ctx, req.InvitedBy), now)
+	p, link, err := s.createParams(org, req, existing, s.inviterName(ctx, org.ID, req.InvitedBy), now)
 	if err != nil {
 		return nil, err
 	}
@@ -294,10 +305,6 @@ func (s *Service) createWith(ctx context.Context, org store.Organization, req In
 // Single invites and bulk import both write what it builds.
 func (s *Service) createParams(org store.Organization, req InviteRequest, existing *store.User, inviterName string, now time.Time) (p store.CreateMembershipParams, link string, err error) {
 	user := s.newUser(org, req, now)
-	recipient := user
-	if existing != nil {
-		recipient = *existing
-	}
 	m := store.Membership{
 		OrganizationID:          org.ID,
 		Status:                  store.StatusActive,
@@ -307,7 +314,14 @@ func (s *Service) createParams(org store.Organization, req InviteRequest, existi
 		InvitedBy:               req.InvitedBy,
 		JoinTime:                now,
 		UpdateTime:              now,
+		ExternalID:              req.ExternalID,
+		Profile:                 memberProfile(req.UserProfile, s.orgLocale(org)),
+		UserMetadata:            cloneMap(req.Metadata),
 	}
+	if m.UserMetadata == nil {
+		m.UserMetadata = map[string]string{}
+	}
+	recipient := mailRecipient{Email: req.Email, Profile: m.Profile}
 	p.User = user
 	data := map[string]string{
 		"email":    req.Email,
@@ -366,17 +380,45 @@ func (s *Service) createErr(ctx context.Context, orgID, email string, err error)
 	return err
 }
 
-// newUser builds the user CreateMembership inserts when none exists.
+// memberProfile is the organization's view of a person's profile, from
+// what the organization wrote (Name defaults to "First Last", Locale to the
+// organization's).
+func memberProfile(p *ProfileInput, defaultLocale string) store.MemberProfile {
+	var mp store.MemberProfile
+	if p != nil {
+		mp = store.MemberProfile{
+			FirstName: p.FirstName, LastName: p.LastName, Name: p.Name, Locale: p.Locale, PhoneNumber: p.PhoneNumber,
+			Metadata: cloneMap(p.Metadata), CustomAttributes: cloneMap(p.CustomAttributes),
+		}
+	}
+	if mp.Name == "" {
+		mp.Name = joinName(mp.FirstName, mp.LastName)
+	}
+	if mp.Locale == "" {
+		mp.Locale = defaultLocale
+	}
+	if mp.Metadata == nil {
+		mp.Metadata = map[string]string{}
+	}
+	if mp.CustomAttributes == nil {
+		mp.CustomAttributes = map[string]string{}
+	}
+	return mp
+}
+
+// newUser builds the user CreateMembership inserts when none exists: the
+// app-scoped record, seeded with the first organization's input. Its ids
+// are random (they carry no creation time) and its app-scoped ExternalID
+// stays empty: an organization's external id lives on its membership.
 func (s *Service) newUser(org store.Organization, req InviteRequest, now time.Time) store.User {
 	u := store.User{
-		ID:         store.NewID("usr"),
+		ID:         store.NewRandomID("usr"),
 		Email:      req.Email,
-		ExternalID: req.ExternalID,
 		Metadata:   cloneMap(req.Metadata),
 		CreateTime: now,
 		UpdateTime: now,
 	}
-	u.Profile.ID = store.NewID("prof")
+	u.Profile.ID = store.NewRandomID("prof")
 	if p := req.UserProfile; p != nil {
 		u.Profile.FirstName = p.FirstName
 		u.Profile.LastName = p.LastName

@@ -90,7 +90,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 		if inviter == "" {
 			inviter = actorID
 		}
-		if msg, err = s.mail(kind, org, user, s.inviterName(ctx, inviter), expire, link, now); err != nil {
+		if msg, err = s.mail(kind, org, recipientOf(user, m), s.inviterName(ctx, orgID, inviter), expire, link, now); err != nil {
 			return store.Membership{}, "", err
 		}
 	}
@@ -255,19 +255,28 @@ func (s *Service) GetMember(ctx context.Context, orgID string, ref UserRef) (sto
 	if n != 1 {
 		return store.Member{}, invalid("", "exactly one of id, email or externalId is required")
 	}
+	if ref.ExternalID != "" {
+		// orgID's own external id: another organization's are never consulted.
+		m, err := s.st.GetMembershipByExternalID(ctx, orgID, ref.ExternalID)
+		if err != nil {
+			return store.Member{}, err
+		}
+		u, err := s.st.GetUser(ctx, m.UserID)
+		if err != nil {
+			return store.Member{}, err
+		}
+		return store.Member{User: u, Membership: m}, nil
+	}
 	var u store.User
 	var err error
-	switch {
-	case ref.ID != "":
+	if ref.ID != "" {
 		u, err = s.st.GetUser(ctx, ref.ID)
-	case ref.Email != "":
+	} else {
 		email, nerr := NormalizeEmail(ref.Email)
 		if nerr != nil {
 			return store.Member{}, nerr
 		}
 		u, err = s.st.GetUserByEmail(ctx, email)
-	default:
-		u, err = s.st.GetUserByExternalID(ctx, ref.ExternalID)
 	}
 	if err != nil {
 		return store.Member{}, err

@@ -1,6 +1,7 @@
 package invite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -13,7 +14,7 @@ import (
 // data keys of the outbox contract (package mailer/outbox). link is sealed
 // under outbox.SecretAcceptURL for every kind that has one (outbox.HasLink).
 // inviterName is shown in the mail (see Service.inviterName).
-func (s *Service) mail(kind string, org store.Organization, recipient store.User, inviterName string, expire time.Time, link string, now time.Time) (*store.OutboxMessage, error) {
+func (s *Service) mail(kind string, org store.Organization, recipient mailRecipient, inviterName string, expire time.Time, link string, now time.Time) (*store.OutboxMessage, error) {
 	locale := recipient.Profile.Locale
 	if locale == "" {
 		locale = s.orgLocale(org)
@@ -54,8 +55,21 @@ func (s *Service) mail(kind string, org store.Organization, recipient store.User
 	return msg, nil
 }
 
-// inviterName is the display name of the inviting user ("" when unknown).
-func (s *Service) inviterName(ctx context.Context, userID string) string {
+// mailRecipient is who a mail goes to, as the sending organization knows
+// them.
+type mailRecipient struct {
+	Email   string
+	Profile store.MemberProfile
+}
+
+// recipientOf is m's user as m's organization knows them.
+func recipientOf(u store.User, m store.Membership) mailRecipient {
+	return mailRecipient{Email: u.Email, Profile: m.Profile}
+}
+
+// inviterName is the inviting user's name as the organization knows them
+// ("" when unknown; their email when the organization has no name).
+func (s *Service) inviterName(ctx context.Context, orgID, userID string) string {
 	if userID == "" {
 		return ""
 	}
@@ -63,7 +77,11 @@ func (s *Service) inviterName(ctx context.Context, userID string) string {
 	if err != nil {
 		return ""
 	}
-	return userDisplayName(u)
+	m, err := s.st.GetMembership(ctx, orgID, userID)
+	if err != nil {
+		return ""
+	}
+	return cmp.Or(m.Profile.Name, joinName(m.Profile.FirstName, m.Profile.LastName), u.Email)
 }
 
 // Sealer returns the Sealer built from Config.SecretKey. Hand it to the

@@ -268,17 +268,6 @@ func (s *Service) changed(orgID, userID string) {
 	}
 }
 
-// userDisplayName is the name mails use for a user.
-func userDisplayName(u store.User) string {
-	if u.Profile.Name != "" {
-		return u.Profile.Name
-	}
-	if n := joinName(u.Profile.FirstName, u.Profile.LastName); n != "" {
-		return n
-	}
-	return u.Email
-}
-
 func joinName(first, last string) string {
 	switch {
 	case first == "":

@@ -78,8 +78,13 @@ func TestCreateUserAndMembershipInvite(t *testing.T) {
 			t.Fatalf("CreateUserAndMembership: %v", err)
 		}
 		u, m := res.User, res.Membership
-		if u.Email != "ann.lee@example.com" || u.ExternalID != "crm-1" || !res.UserCreated {
-			t.Errorf("user = %+v created=%v", u, res.UserCreated)
+		if u.Email != "ann.lee@example.com" || u.ExternalID != "" || !res.UserCreated {
+			t.Errorf("user = %+v created=%v (an organization's external id is not the app-scoped one)", u, res.UserCreated)
+		}
+		// The organization's view of the person lives on the membership.
+		if m.ExternalID != "crm-1" || m.Profile.FirstName != "Ann" || m.Profile.LastName != "Lee" || m.Profile.Name != "Ann Lee" ||
+			m.Profile.Locale != "de-CH" || m.UserMetadata["plan"] != "free" {
+			t.Errorf("membership view = ext %q profile %+v user metadata %v", m.ExternalID, m.Profile, m.UserMetadata)
 		}
 		if u.Profile.Name != "Ann Lee" || u.Profile.Locale != "de-CH" {
 			t.Errorf("profile name/locale = %q/%q, want Ann Lee/de-CH", u.Profile.Name, u.Profile.Locale)
@@ -235,10 +240,14 @@ func TestExistingUserGetsNewMembership(t *testing.T) {
 		if err != nil || len(ms) != 2 {
 			t.Fatalf("memberships = %v, %v", ms, err)
 		}
-		// The mail uses the existing user's name.
+		// org_b's mail uses the name org_b knows the person by, never
+		// what org_a wrote.
 		msgs := e.Queued(t, "org_b")
-		if len(msgs) != 1 || msgs[0].Data["first_name"] != "Ann" {
-			t.Fatalf("org_b mail = %+v", msgs)
+		if len(msgs) != 1 || msgs[0].Data["first_name"] != "Other" || msgs[0].Data["last_name"] != "" {
+			t.Fatalf("org_b mail = %+v", msgs[0].Data)
+		}
+		if second.Membership.Profile.FirstName != "Other" || first.Membership.Profile.FirstName != "Ann" {
+			t.Errorf("views: org_a %+v, org_b %+v", first.Membership.Profile, second.Membership.Profile)
 		}
 	})
 }
@@ -260,6 +269,9 @@ func TestDuplicateInvite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: "fay@example.com", ExternalID: "crm-fay"}); err != nil {
+			t.Fatal(err)
+		}
 
 		tests := []struct {
 			name  string
@@ -271,8 +283,8 @@ func TestDuplicateInvite(t *testing.T) {
 			{"expired pending member", "ann@example.com", "", invite.ErrAlreadyInvited},
 			{"active member", "bob@example.com", "", invite.ErrAlreadyMember},
 			{"inactive member", "cy@example.com", "", invite.ErrAlreadyMember},
-			{"external id of another user", "new@example.com", "crm-eve", invite.ErrExternalIDTaken},
-			{"existing user with other external id", "dee@example.com", "crm-other", invite.ErrExternalIDTaken},
+			{"external id of another member", "new@example.com", "crm-fay", invite.ErrExternalIDTaken},
+			{"existing user, external id of another member", "dee@example.com", "crm-fay", invite.ErrExternalIDTaken},
 		}
 		orgs := []string{"org_a", "org_b"}
 		emails := []string{"ann@example.com", "new@example.com", "dee@example.com"}
@@ -1031,6 +1043,41 @@ func TestLastAdmin(t *testing.T) {
 		}
 		if _, err := e.Svc.UpdateMembership(ctx, "org_a", bob.User.ID, invite.UpdateRequest{Roles: &member}, ""); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// External ids are per organization: org_b's external ids and people are
+// invisible to org_a, so inviting with them behaves as with unknown ones.
+func TestExternalIDsArePerOrganization(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, nil)
+		ctx := context.Background()
+		e.Org(t, "org_a")
+		e.Org(t, "org_b")
+		if _, err := e.Svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{
+			Email: "eve@example.com", ExternalID: "crm-eve", UserProfile: &invite.ProfileInput{FirstName: "Evelyn"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// org_b's external id, for a new person and for org_b's own member.
+		for _, req := range []invite.InviteRequest{
+			{Email: "new@example.com", ExternalID: "crm-eve"},
+			{Email: "eve@example.com", ExternalID: "a-77"},
+		} {
+			res, err := e.Svc.CreateUserAndMembership(ctx, "org_a", req)
+			if err != nil {
+				t.Fatalf("%s with %s: %v", req.Email, req.ExternalID, err)
+			}
+			if res.Membership.ExternalID != req.ExternalID || res.Membership.Profile.FirstName != "" {
+				t.Errorf("org_a's view %+v carries more than org_a wrote", res.Membership)
+			}
+		}
+		if m, err := e.Svc.GetMember(ctx, "org_a", invite.UserRef{ExternalID: "a-77"}); err != nil || m.User.Email != "eve@example.com" {
+			t.Fatalf("org_a's own external id: %+v %v", m, err)
+		}
+		if _, err := e.Svc.GetMember(ctx, "org_b", invite.UserRef{ExternalID: "a-77"}); !errors.Is(err, invite.ErrNotFound) {
+			t.Fatalf("org_b sees org_a's external id: %v", err)
 		}
 	})
 }

@@ -19,3 +19,14 @@ func NewID(prefix string) string {
 	rand.Read(b[6:]) // never returns an error (crypto/rand, Go 1.24+)
 	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
 }
+
+// NewRandomID returns a new unique id with the given prefix whose 128 bits
+// are all random: unlike NewID it carries no creation time. Ids that an
+// organization-scoped caller sees for a person shared with other
+// organizations (users, profiles) use it, so that an id tells nobody when
+// the person first appeared.
+func NewRandomID(prefix string) string {
+	var b [16]byte
+	rand.Read(b[:]) // never returns an error (crypto/rand, Go 1.24+)
+	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+}

@@ -1,6 +1,7 @@
 package inviteapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -16,9 +17,11 @@ import (
 
 // Defaults of BulkJobsConfig.
 const (
-	DefaultBulkJobRetention = time.Hour
-	DefaultBulkJobsKept     = 20
-	DefaultBulkJobsRunning  = 2
+	DefaultBulkJobRetention     = time.Hour
+	DefaultBulkJobsKept         = 20
+	DefaultBulkJobsRunning      = 2
+	DefaultBulkJobsKeptTotal    = 1000
+	DefaultBulkJobsRunningTotal = 8
 )
 
 // BulkJobsConfig configures NewBulkJobs. The zero value is safe.
@@ -26,13 +29,24 @@ type BulkJobsConfig struct {
 	// Retention is how long a finished job (its status, report and, for a
 	// dry run, its spooled input) is kept (default 1h).
 	Retention time.Duration
-	// MaxJobs bounds the finished jobs kept (default 20); the oldest go
-	// first. A finished job holds its report in memory (about 150 bytes a
-	// row) and, for a dry run, its input in a temporary file.
+	// MaxJobs bounds the finished jobs kept per organization (default
+	// 20); the organization's oldest go first. A finished job holds its
+	// report in memory (about 150 bytes a row) and, for a dry run, its
+	// input in a temporary file. No organization's jobs evict another's.
 	MaxJobs int
-	// MaxRunning bounds the imports running at once (default 2); Start
-	// returns ErrBulkBusy beyond it.
+	// MaxRunning bounds the imports one organization runs at once
+	// (default 2); Start returns ErrBulkBusy (429) beyond it. No
+	// organization's imports block another's.
 	MaxRunning int
+	// MaxJobsTotal is the global cap on finished jobs kept, for memory
+	// (default 1000). When it is reached, the organization keeping the
+	// most finished jobs loses its oldest one.
+	MaxJobsTotal int
+	// MaxRunningTotal is the global cap on imports running at once
+	// (default 8, at least MaxRunning). Beyond it every Start is ErrBulkBusy
+	// until one ends; since one organization runs at most MaxRunning, it
+	// takes several organizations to fill it.
+	MaxRunningTotal int
 	// TempDir is where inputs are spooled ("" = os.TempDir()).
 	TempDir string
 	// Logger (default: the invite.Service's logger).
@@ -90,7 +104,8 @@ type BulkJobs struct {
 
 	mu      sync.Mutex
 	jobs    map[string]*bulkJob
-	running int
+	running map[string]int // organization → running imports
+	total   int            // running imports, all organizations
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -104,28 +119,32 @@ type bulkJob struct {
 	done   chan struct{}
 }
 
+// withDefaults fills zero limits and checks the rest.
+func (cfg BulkJobsConfig) withDefaults() (BulkJobsConfig, error) {
+	if cfg.Retention < 0 || cfg.MaxJobs < 0 || cfg.MaxRunning < 0 || cfg.MaxJobsTotal < 0 || cfg.MaxRunningTotal < 0 {
+		return cfg, errors.New("inviteapi: BulkJobsConfig: negative limit")
+	}
+	cfg.Retention = cmp.Or(cfg.Retention, DefaultBulkJobRetention)
+	cfg.MaxJobs = cmp.Or(cfg.MaxJobs, DefaultBulkJobsKept)
+	cfg.MaxRunning = cmp.Or(cfg.MaxRunning, DefaultBulkJobsRunning)
+	cfg.MaxJobsTotal = max(cmp.Or(cfg.MaxJobsTotal, DefaultBulkJobsKeptTotal), cfg.MaxJobs)
+	cfg.MaxRunningTotal = max(cmp.Or(cfg.MaxRunningTotal, DefaultBulkJobsRunningTotal), cfg.MaxRunning)
+	return cfg, nil
+}
+
 // NewBulkJobs returns a job registry running imports on svc.
 func NewBulkJobs(svc *invite.Service, cfg BulkJobsConfig) (*BulkJobs, error) {
 	if svc == nil {
-		return nil, errors.New("invite: NewBulkJobs: nil invite.Service")
+		return nil, errors.New("inviteapi: NewBulkJobs: nil Service")
 	}
-	if cfg.Retention < 0 || cfg.MaxJobs < 0 || cfg.MaxRunning < 0 {
-		return nil, errors.New("inviteapi: BulkJobsConfig: negative limit")
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Retention == 0 {
-		cfg.Retention = DefaultBulkJobRetention
+	if cfg.Logger == nil {
+		cfg.Logger = svc.Logger()
 	}
-	if cfg.MaxJobs == 0 {
-		cfg.MaxJobs = DefaultBulkJobsKept
-	}
-	if cfg.MaxRunning == 0 {
-		cfg.MaxRunning = DefaultBulkJobsRunning
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = svc.Logger()
-	}
-	return &BulkJobs{svc: svc, cfg: cfg, log: log, jobs: make(map[string]*bulkJob)}, nil
+	return &BulkJobs{svc: svc, cfg: cfg, log: cfg.Logger, jobs: make(map[string]*bulkJob), running: make(map[string]int)}, nil
 }
 
 // Start checks src (limits, header: a fatal problem is returned at once,
@@ -149,14 +168,14 @@ func (j *BulkJobs) StartNamed(ctx context.Context, orgID, fileName string, src i
 	if err != nil {
 		return BulkJobStatus{}, err
 	}
-	if err := j.reserve(); err != nil {
+	if err := j.reserve(orgID); err != nil {
 		return BulkJobStatus{}, err
 	}
 	// Hide any Seek method: the job outlives the caller's reader, so the
 	// input is always copied.
 	in, err := invite.PrepareBulk(ctx, struct{ io.Reader }{src}, opts)
 	if err != nil {
-		j.release()
+		j.release(orgID)
 		return BulkJobStatus{}, err
 	}
 	return j.launch(org, fileName, in, opts), nil
@@ -194,7 +213,7 @@ func (j *BulkJobs) Confirm(ctx context.Context, orgID, dryRunJobID, actorID stri
 		org, err = j.svc.Organization(ctx, orgID)
 	}
 	if err == nil {
-		err = j.reserve()
+		err = j.reserve(orgID)
 	}
 	if err != nil {
 		// Give the input back so the confirmation can be retried.
@@ -210,24 +229,28 @@ func (j *BulkJobs) Confirm(ctx context.Context, orgID, dryRunJobID, actorID stri
 	return j.launch(org, fileName, in, opts), nil
 }
 
-// reserve takes a running slot.
-func (j *BulkJobs) reserve() error {
+// reserve takes a running slot of orgID.
+func (j *BulkJobs) reserve(orgID string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.closed {
 		return errors.New("inviteapi: bulk jobs closed")
 	}
-	if j.running >= j.cfg.MaxRunning {
+	if j.running[orgID] >= j.cfg.MaxRunning || j.total >= j.cfg.MaxRunningTotal {
 		return ErrBulkBusy
 	}
-	j.running++
+	j.running[orgID]++
+	j.total++
 	j.wg.Add(1)
 	return nil
 }
 
-func (j *BulkJobs) release() {
+func (j *BulkJobs) release(orgID string) {
 	j.mu.Lock()
-	j.running--
+	if j.running[orgID]--; j.running[orgID] == 0 {
+		delete(j.running, orgID)
+	}
+	j.total--
 	j.mu.Unlock()
 	j.wg.Done()
 }
@@ -262,13 +285,13 @@ func (j *BulkJobs) launch(org store.Organization, fileName string, in *invite.Bu
 		}
 	}
 	j.mu.Lock()
-	j.pruneLocked()
+	j.pruneLocked(org.ID)
 	j.jobs[job.status.ID] = job
 	status := job.status
 	j.mu.Unlock()
 
 	go func() {
-		defer j.release()
+		defer j.release(org.ID)
 		defer close(job.done)
 		defer cancel()
 		report, err := j.svc.RunBulk(ctx, org, in, opts)
@@ -308,11 +331,14 @@ func (j *BulkJobs) launch(org store.Organization, fileName string, in *invite.Bu
 	return status
 }
 
-// pruneLocked drops finished jobs past retention, then the oldest finished
-// ones beyond MaxJobs.
-func (j *BulkJobs) pruneLocked() {
+// pruneLocked drops finished jobs past retention. Making room for a new
+// job of orgID (orgID != ""), it then drops orgID's oldest finished jobs
+// beyond MaxJobs, and, while the total is at MaxJobsTotal, the oldest
+// finished job of the organization that keeps the most.
+func (j *BulkJobs) pruneLocked(orgID string) {
 	now := j.svc.Now()
-	var finished []*bulkJob
+	byOrg := map[string][]*bulkJob{}
+	total := 0
 	for id, job := range j.jobs {
 		if job.status.EndTime == nil {
 			continue
@@ -321,13 +347,35 @@ func (j *BulkJobs) pruneLocked() {
 			j.dropLocked(id, job)
 			continue
 		}
-		finished = append(finished, job)
+		byOrg[job.status.OrganizationID] = append(byOrg[job.status.OrganizationID], job)
+		total++
 	}
-	if extra := len(finished) - j.cfg.MaxJobs + 1; extra > 0 {
-		sort.Slice(finished, func(a, b int) bool { return finished[a].status.EndTime.Before(*finished[b].status.EndTime) })
-		for _, job := range finished[:extra] {
-			j.dropLocked(job.status.ID, job)
+	if orgID == "" {
+		return
+	}
+	for _, list := range byOrg {
+		sort.Slice(list, func(a, b int) bool { return list[a].status.EndTime.Before(*list[b].status.EndTime) })
+	}
+	drop := func(org string) {
+		job := byOrg[org][0]
+		byOrg[org] = byOrg[org][1:]
+		j.dropLocked(job.status.ID, job)
+		total--
+	}
+	for len(byOrg[orgID]) >= j.cfg.MaxJobs {
+		drop(orgID)
+	}
+	for total >= j.cfg.MaxJobsTotal {
+		biggest := orgID
+		for org, list := range byOrg {
+			if len(list) > len(byOrg[biggest]) || (len(list) == len(byOrg[biggest]) && org < biggest) {
+				biggest = org
+			}
 		}
+		if len(byOrg[biggest]) == 0 {
+			return
+		}
+		drop(biggest)
 	}
 }
 
@@ -353,7 +401,7 @@ func (j *BulkJobs) getLocked(orgID, jobID string) *bulkJob {
 func (j *BulkJobs) Status(orgID, jobID string) (BulkJobStatus, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.pruneLocked()
+	j.pruneLocked("")
 	job := j.getLocked(orgID, jobID)
 	if job == nil {
 		return BulkJobStatus{}, invite.ErrNotFound
@@ -377,7 +425,7 @@ func (j *BulkJobs) Report(orgID, jobID string) (*invite.BulkReport, BulkJobStatu
 func (j *BulkJobs) List(orgID string) []BulkJobStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.pruneLocked()
+	j.pruneLocked("")
 	var out []BulkJobStatus
 	for _, job := range j.jobs {
 		if job.status.OrganizationID == orgID {

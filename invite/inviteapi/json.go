@@ -1,6 +1,9 @@
 package inviteapi
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
 	"time"
 
 	"github.com/invitekit/invitekit/internal/httpx"
@@ -64,18 +67,25 @@ type APIError = httpx.ErrorJSON
 
 // NewAPIUser renders a user with exactly one membership (m) as the JSON
 // API does, with the membership's effective status at now.
+//
+// It is the organization's view (the tenant model): the profile, external
+// id, metadata and times are those m's organization wrote or saw —
+// createTime is when the person joined it, lastLogin their last sign-in
+// since, emailVerified true once they signed in to it with a verified
+// email. Nothing another organization wrote about the person is read.
 func NewAPIUser(u store.User, m store.Membership, environmentID string, now time.Time) APIUser {
 	roles := make([]APIRole, 0, len(m.Roles))
 	for _, r := range m.Roles {
 		roles = append(roles, APIRole{ID: store.RoleID(r), Name: r})
 	}
+	p := m.Profile
 	out := APIUser{
 		ID:            u.ID,
 		EnvironmentID: environmentID,
-		CreateTime:    formatTime(u.CreateTime),
-		UpdateTime:    formatTime(u.UpdateTime),
+		CreateTime:    formatTime(m.JoinTime),
+		UpdateTime:    formatTime(m.UpdateTime),
 		Email:         u.Email,
-		ExternalID:    u.ExternalID,
+		ExternalID:    m.ExternalID,
 		Memberships: []APIMembership{{
 			OrganizationID:          m.OrganizationID,
 			JoinTime:                formatTime(m.JoinTime),
@@ -85,23 +95,31 @@ func NewAPIUser(u store.User, m store.Membership, environmentID string, now time
 			Metadata:                nonNil(m.Metadata),
 		}},
 		UserProfile: APIProfile{
-			ID:               u.Profile.ID,
-			FirstName:        u.Profile.FirstName,
-			LastName:         u.Profile.LastName,
-			Name:             u.Profile.Name,
-			Locale:           u.Profile.Locale,
-			EmailVerified:    u.Profile.EmailVerified,
-			PhoneNumber:      u.Profile.PhoneNumber,
-			Metadata:         nonNil(u.Profile.Metadata),
-			CustomAttributes: nonNil(u.Profile.CustomAttributes),
+			ID:               ProfileID(m.OrganizationID, m.UserID),
+			FirstName:        p.FirstName,
+			LastName:         p.LastName,
+			Name:             p.Name,
+			Locale:           p.Locale,
+			EmailVerified:    u.Profile.EmailVerified && m.LastLogin != nil,
+			PhoneNumber:      p.PhoneNumber,
+			Metadata:         nonNil(p.Metadata),
+			CustomAttributes: nonNil(p.CustomAttributes),
 		},
-		Metadata: nonNil(u.Metadata),
+		Metadata: nonNil(m.UserMetadata),
 	}
-	if u.LastLogin != nil {
-		t := formatTime(*u.LastLogin)
+	if m.LastLogin != nil {
+		t := formatTime(*m.LastLogin)
 		out.LastLogin = &t
 	}
 	return out
+}
+
+// ProfileID is the userProfile.id an organization sees for a member: a
+// stable id derived from the organization and the user, so that two
+// organizations see different ids and none carries a creation time.
+func ProfileID(orgID, userID string) string {
+	sum := sha256.Sum256([]byte("invitekit/profile\x00" + orgID + "\x00" + userID))
+	return "prof_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
 }
 
 func nonNil(m map[string]string) map[string]string {

@@ -1,6 +1,7 @@
 package teampage
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -130,16 +131,37 @@ var flashes = map[string]string{
 	"canceled":    "Import canceled.",
 }
 
-func flashText(q url.Values) string {
-	f, ok := flashes[q.Get("done")]
+// flashContext binds a sealed flash to its use, so a sealed blob made for
+// something else never opens as a flash.
+const flashContext = "invitekit/teampage/flash"
+
+// sealFlash seals the flash message's parts (the "flash" query value): the
+// page shows text the server wrote, never text taken from the URL.
+func (h *Handler) sealFlash(done, who string) string {
+	b, err := h.svc.Sealer().Seal(flashContext, map[string]string{"done": done, "who": who})
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// flashText is the success message of a sealed flash ("" when there is
+// none, or it was not sealed by this app).
+func (h *Handler) flashText(q url.Values) string {
+	raw, err := base64.RawURLEncoding.DecodeString(q.Get("flash"))
+	if err != nil || len(raw) == 0 {
+		return ""
+	}
+	parts, err := h.svc.Sealer().Open(flashContext, raw)
+	if err != nil {
+		return ""
+	}
+	f, ok := flashes[parts["done"]]
 	if !ok {
 		return ""
 	}
-	if !strings.Contains(f, "%s") {
-		return f
-	}
-	who := q.Get("who")
-	if who == "" || len(who) > 254 {
+	who := parts["who"]
+	if who == "" {
 		who = "the member"
 	}
 	return strings.Replace(f, "%s", who, 1)
@@ -192,7 +214,7 @@ func (h *Handler) row(rc *reqCtx, m store.Member, now time.Time, inviters map[st
 	row := memberRow{
 		UserID:      m.User.ID,
 		Email:       m.User.Email,
-		Name:        displayName(m.User),
+		Name:        displayName(m.Membership.Profile),
 		Roles:       m.Membership.Roles,
 		HasRole:     map[string]bool{},
 		Status:      st,
@@ -223,11 +245,12 @@ func (h *Handler) row(rc *reqCtx, m store.Member, now time.Time, inviters map[st
 	return row
 }
 
-func displayName(u store.User) string {
-	if u.Profile.Name != "" {
-		return u.Profile.Name
+// displayName is the member's name as this organization knows them.
+func displayName(p store.MemberProfile) string {
+	if p.Name != "" {
+		return p.Name
 	}
-	return strings.TrimSpace(u.Profile.FirstName + " " + u.Profile.LastName)
+	return strings.TrimSpace(p.FirstName + " " + p.LastName)
 }
 
 // org loads the organization or answers 404.
@@ -258,7 +281,7 @@ func (h *Handler) membersPage(rc *reqCtx) {
 		h.serverError(rc, err)
 		return
 	}
-	v.Flash = flashText(rc.r.URL.Query())
+	v.Flash = h.flashText(rc.r.URL.Query())
 	status := http.StatusOK
 	if v.Alert != "" {
 		status = http.StatusUnprocessableEntity
@@ -270,10 +293,7 @@ func (h *Handler) membersPage(rc *reqCtx) {
 func (h *Handler) back(rc *reqCtx, f filters, done, who string) {
 	q := f.query()
 	if done != "" {
-		q.Set("done", done)
-	}
-	if who != "" {
-		q.Set("who", who)
+		q.Set("flash", h.sealFlash(done, who))
 	}
 	target := rc.base + "/"
 	if len(q) > 0 {
@@ -349,7 +369,7 @@ func (h *Handler) addMember(rc *reqCtx) {
 	case errors.Is(err, invite.ErrAlreadyMember):
 		form.Errors["email"] = "This person is already a member."
 	case errors.Is(err, invite.ErrExternalIDTaken):
-		form.Errors["email"] = "This email belongs to a user with a different external id."
+		form.Errors["email"] = "Another member of this organization has this external id."
 	default:
 		_, msg := errorMessage(err)
 		form.Errors[""] = msg

@@ -136,7 +136,7 @@ func TestAddMember(t *testing.T) {
 	}
 	// A good one invites and redirects with a message.
 	status, _, hdr := post(t, f.base+"/members?q=x", url.Values{"email": {"Bea@Example.com"}, "first_name": {"Bea"}, "roles": {"billing", "member"}, "send_email": {"1"}, "q": {"x"}})
-	if status != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "done=invited") || !strings.Contains(hdr.Get("Location"), "q=x") {
+	if status != http.StatusSeeOther || !strings.Contains(hdr.Get("Location"), "flash=") || !strings.Contains(hdr.Get("Location"), "q=x") {
 		t.Fatalf("status %d location %q", status, hdr.Get("Location"))
 	}
 	m, ok := f.member(t, "bea@example.com")
@@ -182,9 +182,11 @@ func TestMemberActions(t *testing.T) {
 	}
 	// Resend: a reminder event, a redirect with a message.
 	status, _, loc := act(ann.User.ID, "resend", nil)
-	if status != 303 || !strings.Contains(loc, "done=resent") {
+	if status != 303 || !strings.Contains(loc, "flash=") {
 		t.Fatalf("resend: %d %q", status, loc)
 	}
+	_, page, _ := get(t, f.srv.URL+loc)
+	mustContain(t, page, "Invitation resent to ann@example.com.")
 	evs, _ := f.svc.Events(ctx, "org_acme", 0, 100)
 	if evs[len(evs)-1].Type != store.EventInvitationResent || evs[len(evs)-1].ActorID != f.adminID {
 		t.Fatalf("last event %+v", evs[len(evs)-1])
@@ -220,9 +222,11 @@ func TestMemberActions(t *testing.T) {
 	}
 	// Revoke removes the pending membership.
 	status, _, loc = act(ann.User.ID, "revoke", url.Values{"status": {"PENDING_INVITE"}})
-	if status != 303 || !strings.Contains(loc, "done=revoked") || !strings.Contains(loc, "status=PENDING_INVITE") {
+	if status != 303 || !strings.Contains(loc, "flash=") || !strings.Contains(loc, "status=PENDING_INVITE") {
 		t.Fatalf("revoke: %d %q", status, loc)
 	}
+	_, page, _ = get(t, f.srv.URL+loc)
+	mustContain(t, page, "Invitation for ann@example.com revoked.")
 	if _, ok := f.member(t, "ann@example.com"); ok {
 		t.Fatal("revoked member still there")
 	}
@@ -431,4 +435,23 @@ func TestImportProgressPage(t *testing.T) {
 		t.Fatal("finished job page still refreshes")
 	}
 	mustContain(t, body, "Import finished.", `data-status="created"`)
+}
+
+// No reflected text: a message after an action comes from the server's
+// own sealed state, never from query text.
+func TestTeamPageNoReflectedText(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, q := range []string{
+		"?done=revoked&who=" + url.QueryEscape("Your account is suspended, call +1 555"),
+		"?flash=" + url.QueryEscape("Your account is suspended"),
+		"?flash=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	} {
+		status, body, _ := get(t, f.base+"/"+q)
+		if status != http.StatusOK {
+			t.Fatalf("%s: status %d", q, status)
+		}
+		if strings.Contains(body, "suspended") || strings.Contains(body, "revoked") {
+			t.Errorf("%s: the page shows text from the URL", q)
+		}
+	}
 }

@@ -7,7 +7,10 @@ package invitetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -19,7 +22,9 @@ import (
 	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
+	"github.com/invitekit/invitekit/store/pgstore"
 	"github.com/invitekit/invitekit/store/sqlitestore"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestKey is the 32-byte secret key the tests seal with.
@@ -375,4 +380,39 @@ func CheckSummary(t testing.TB, rep *invite.BulkReport) {
 	if sum != rep.Summary {
 		t.Fatalf("summary %+v, counted %+v", rep.Summary, sum)
 	}
+}
+
+// OpenPostgres opens a pgstore in a fresh schema of INVITEKIT_POSTGRES_DSN
+// (dropped at cleanup), or skips the test when the variable is not set.
+func OpenPostgres(tb testing.TB) store.Store {
+	tb.Helper()
+	dsn := os.Getenv("INVITEKIT_POSTGRES_DSN")
+	if dsn == "" {
+		tb.Skip("INVITEKIT_POSTGRES_DSN is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable): skipping pgstore")
+	}
+	ctx := context.Background()
+	schema := fmt.Sprintf("bulk_test_%d", rand.Uint64()%1e12)
+	st, err := pgstore.Open(ctx, dsn, pgstore.Config{Schema: schema})
+	if err != nil {
+		tb.Fatalf("pgstore.Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		st.Close()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			tb.Logf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			tb.Logf("drop schema %s: %v", schema, err)
+		}
+	})
+	return st
+}
+
+// StoreCasesWithPostgres is StoreCases and pgstore (skipped without
+// INVITEKIT_POSTGRES_DSN).
+func StoreCasesWithPostgres() []StoreCase {
+	return append(StoreCases(), StoreCase{Name: "pgstore", Open: OpenPostgres})
 }
