@@ -37,7 +37,16 @@ func copyUser(u store.User) store.User {
 func copyMembership(m store.Membership) store.Membership {
 	m.Roles = slices.Clone(m.Roles)
 	m.Metadata = copyMap(m.Metadata)
+	m.Profile = copyMemberProfile(m.Profile)
+	m.UserMetadata = copyMap(m.UserMetadata)
+	m.LastLogin = copyTime(m.LastLogin)
 	return m
+}
+
+func copyMemberProfile(p store.MemberProfile) store.MemberProfile {
+	p.Metadata = copyMap(p.Metadata)
+	p.CustomAttributes = copyMap(p.CustomAttributes)
+	return p
 }
 
 func copyInvitation(inv store.Invitation) store.Invitation {

@@ -39,9 +39,12 @@ type state struct {
 	byExternal  map[string]string // external id → user id
 	identities  map[string]store.Identity
 	memberships map[string]store.Membership // memberKey(org, user) →
-	invitations map[string]invitation
-	outbox      map[string]outboxRow
-	events      []store.Event // in Seq order
+	// memberExternal indexes Membership.ExternalID: memberKey(org,
+	// external id) → user id (empty external ids are not indexed).
+	memberExternal map[string]string
+	invitations    map[string]invitation
+	outbox         map[string]outboxRow
+	events         []store.Event // in Seq order
 }
 
 type invitation struct {
@@ -70,8 +73,10 @@ func New() *Store {
 		byExternal:  map[string]string{},
 		identities:  map[string]store.Identity{},
 		memberships: map[string]store.Membership{},
-		invitations: map[string]invitation{},
-		outbox:      map[string]outboxRow{},
+
+		memberExternal: map[string]string{},
+		invitations:    map[string]invitation{},
+		outbox:         map[string]outboxRow{},
 	}}
 }
 
@@ -231,15 +236,22 @@ func (s *state) linkIdentity(id store.Identity) (bool, error) {
 	return true, nil
 }
 
-// RecordLogin implements store.Users. It leaves UpdateTime unchanged.
+// RecordLogin implements store.Users. It sets the LastLogin of the user
+// and of the user's ACTIVE memberships, and leaves UpdateTime unchanged.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev store.Event) error {
 	return update(ctx, s, func(st *state) error {
 		u, ok := st.users[userID]
 		if !ok {
 			return fmt.Errorf("memstore: record login: user %q: %w", userID, store.ErrNotFound)
 		}
-		u.LastLogin = &at
+		u.LastLogin = copyTime(&at)
 		st.users[userID] = u
+		for k, m := range st.memberships {
+			if m.UserID == userID && m.Status == store.StatusActive {
+				m.LastLogin = copyTime(&at)
+				st.memberships[k] = m
+			}
+		}
 		st.appendEvent(store.FillEvent(ev, "", userID))
 		return nil
 	})
@@ -290,6 +302,11 @@ func (s *state) createMembership(p store.CreateMembershipParams) (store.CreateMe
 			}
 		}
 	}
+	if ext := p.Membership.ExternalID; ext != "" {
+		if _, ok := s.memberExternal[memberKey(orgID, ext)]; ok {
+			return store.CreateMembershipResult{}, fmt.Errorf("memstore: create membership: membership external id %q: %w", ext, store.ErrExternalIDTaken)
+		}
+	}
 	if p.Invitation != nil {
 		if _, ok := s.invitations[p.Invitation.ID]; ok || p.Invitation.ID == "" {
 			return store.CreateMembershipResult{}, fmt.Errorf("memstore: create membership: invitation id %q is empty or taken", p.Invitation.ID)
@@ -313,6 +330,9 @@ func (s *state) createMembership(p store.CreateMembershipParams) (store.CreateMe
 	m.UserID = user.ID
 	m.Seq = s.next()
 	s.memberships[memberKey(orgID, user.ID)] = m
+	if m.ExternalID != "" {
+		s.memberExternal[memberKey(orgID, m.ExternalID)] = user.ID
+	}
 	if p.Invitation != nil {
 		inv := copyInvitation(*p.Invitation)
 		inv.UserID = user.ID
@@ -360,6 +380,18 @@ func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (store.
 	})
 }
 
+// GetMembershipByExternalID implements store.Memberships. An empty
+// external id is never found.
+func (s *Store) GetMembershipByExternalID(ctx context.Context, orgID, externalID string) (store.Membership, error) {
+	return locked(ctx, s, func(st *state) (store.Membership, error) {
+		userID, ok := st.memberExternal[memberKey(orgID, externalID)]
+		if !ok || externalID == "" {
+			return store.Membership{}, fmt.Errorf("memstore: membership by external id: %w", store.ErrNotFound)
+		}
+		return copyMembership(st.memberships[memberKey(orgID, userID)]), nil
+	})
+}
+
 // ListUserMemberships implements store.Memberships. A user with no
 // memberships (or no such user) gets an empty list and no error.
 func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store.Membership, error) {
@@ -392,7 +424,7 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 			if opts.Status != "" && m.EffectiveStatus(opts.Now) != opts.Status {
 				continue
 			}
-			if q != "" && !matches(st.users[m.UserID], q) {
+			if q != "" && !matches(st.users[m.UserID].Email, m.Profile, q) {
 				continue
 			}
 			ms = append(ms, m)
@@ -411,9 +443,10 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 	})
 }
 
-// matches reports whether the user's email or a name contains the lowercase q.
-func matches(u store.User, q string) bool {
-	for _, f := range []string{u.Email, u.Profile.Name, u.Profile.FirstName, u.Profile.LastName} {
+// matches reports whether the user's email or a name of the
+// organization's view of the member contains the lowercase q.
+func matches(email string, p store.MemberProfile, q string) bool {
+	for _, f := range []string{email, p.Name, p.FirstName, p.LastName} {
 		if strings.Contains(strings.ToLower(f), q) {
 			return true
 		}
@@ -421,8 +454,8 @@ func matches(u store.User, q string) bool {
 	return false
 }
 
-// UpdateMembership implements store.Memberships. A non-nil Metadata
-// replaces the whole map.
+// UpdateMembership implements store.Memberships. A non-nil Metadata,
+// Profile or UserMetadata replaces the whole value.
 func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u store.MembershipUpdate, now time.Time, ev store.Event) (store.Membership, error) {
 	return locked(ctx, s, func(st *state) (store.Membership, error) {
 		k := memberKey(orgID, userID)
@@ -433,11 +466,33 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 		if m.LosesRole(u.KeepRole, m.Status, u.Roles) && !st.otherActiveHolder(orgID, userID, u.KeepRole) {
 			return store.Membership{}, fmt.Errorf("memstore: update membership: role %q: %w", u.KeepRole, store.ErrLastRoleHolder)
 		}
+		if u.ExternalID != nil && *u.ExternalID != "" {
+			if owner, ok := st.memberExternal[memberKey(orgID, *u.ExternalID)]; ok && owner != userID {
+				return store.Membership{}, fmt.Errorf("memstore: update membership: external id %q: %w", *u.ExternalID, store.ErrExternalIDTaken)
+			}
+		}
+
+		// Write.
 		if u.Roles != nil {
 			m.Roles = append([]string{}, u.Roles...)
 		}
 		if u.Metadata != nil {
 			m.Metadata = copyMap(u.Metadata)
+		}
+		if u.ExternalID != nil && *u.ExternalID != m.ExternalID {
+			if m.ExternalID != "" {
+				delete(st.memberExternal, memberKey(orgID, m.ExternalID))
+			}
+			m.ExternalID = *u.ExternalID
+			if m.ExternalID != "" {
+				st.memberExternal[memberKey(orgID, m.ExternalID)] = userID
+			}
+		}
+		if u.Profile != nil {
+			m.Profile = copyMemberProfile(*u.Profile)
+		}
+		if u.UserMetadata != nil {
+			m.UserMetadata = copyMap(u.UserMetadata)
 		}
 		m.UpdateTime = now
 		st.memberships[k] = m
@@ -546,6 +601,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 			m.PrimaryIdentityProvider = p.IdentityProvider
 		}
 		m.UpdateTime = p.Now
+		m.LastLogin = copyTime(&p.Now)
 		st.memberships[k] = m
 		st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
 		return copyMembership(m), nil
@@ -627,6 +683,9 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now 
 			return fmt.Errorf("memstore: revoke: membership is %s: %w", m.Status, store.ErrWrongStatus)
 		}
 		delete(st.memberships, k)
+		if m.ExternalID != "" {
+			delete(st.memberExternal, memberKey(orgID, m.ExternalID))
+		}
 		for id, row := range st.invitations {
 			inv := row.inv
 			if inv.OrganizationID == orgID && inv.UserID == userID && inv.SpendTime == nil && inv.RevokeTime == nil {
