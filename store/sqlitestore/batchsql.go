@@ -6,8 +6,8 @@ import (
 
 // chunkSize is how many items CreateMemberships writes with one multi-row
 // INSERT per table (and, on the careful path, checks with one lookup
-// query). 200 rows of the widest table (users, 16 columns) bind 3,200
-// parameters, far below SQLite's limit of 32,766, and 200 divides the bulk
+// query). 200 rows of the widest table (memberships, 21 columns) bind
+// 4,200 parameters, far below SQLite's limit of 32,766, and 200 divides the bulk
 // import's batch sizes (1,000 by default), so a full batch needs no
 // smaller statements. Bigger chunks spread the per-statement and
 // per-savepoint costs over more rows (a savepoint journals every
@@ -65,18 +65,25 @@ func (t *wtx) insertRows(head string, ncols int, args []any) error {
 }
 
 // lookupQuery checks n items at once: which emails already have a user
-// (kind 'e', with the user id), and which user ids ('u'), external ids
-// ('x'), invitation ids ('i') and outbox ids ('o') are taken. Its
-// parameters are five lists of n values (NULL pads a short list; it
-// matches nothing).
+// (kind 'e', with the user id), which user ids ('u'), user external ids
+// ('x'), invitation ids ('i') and outbox ids ('o') are taken, and which
+// (organization, membership external id) pairs ('m', with the external
+// id and then the organization). Its parameters are five lists of n
+// values and one of n pairs (NULL pads a short list; it matches nothing):
+// lookupArgs*n in all.
 func lookupQuery(n int) string {
 	in := "(" + strings.Repeat("?, ", n-1) + "?)"
+	pairs := "(VALUES " + strings.Repeat("(?, ?), ", n-1) + "(?, ?))"
 	return `SELECT 'e', email, id FROM users WHERE email IN ` + in + `
 UNION ALL SELECT 'u', id, '' FROM users WHERE id IN ` + in + `
 UNION ALL SELECT 'x', external_id, '' FROM users WHERE external_id IN ` + in + ` AND external_id <> ''
 UNION ALL SELECT 'i', id, '' FROM invitations WHERE id IN ` + in + `
-UNION ALL SELECT 'o', id, '' FROM outbox WHERE id IN ` + in
+UNION ALL SELECT 'o', id, '' FROM outbox WHERE id IN ` + in + `
+UNION ALL SELECT 'm', external_id, org_id FROM memberships WHERE (org_id, external_id) IN ` + pairs + ` AND external_id <> ''`
 }
+
+// lookupArgs is the number of lookupQuery parameters per item.
+const lookupArgs = 7
 
 // The savepoint around an optimistic chunk (see CreateMemberships).
 const (
@@ -93,6 +100,7 @@ func writeQueries() []string {
 		qGetUserByEmail, qUserExists, qRecordLogin, qSetEmailVerified,
 		qGetIdentity, qInsertIdentity,
 		qGetMembership, qMembershipExists, qUpdateMembership, qDeleteMembership, qReserveSeqs, qOtherActiveHolder,
+		qExternalIDOwner, qRecordMemberLogin,
 		qGetInvitation, qSpendInvitation, qReissueInvitation, qRevokeInvitations,
 		qClaimable, qLease, qOutboxState, qOutboxSent, qOutboxRetry, qOutboxDead,
 		lookupQuery(1), lookupQuery(chunkSize),

@@ -36,7 +36,8 @@ func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipPa
 // against what this transaction wrote before: in a bulk import of new
 // people nothing in the database conflicts, and the INSERTs' own
 // constraints (unique email, ids and external id, the membership's
-// primary key) would catch it if something did. When an INSERT hits a
+// primary key, an organization's unique membership external ids) would
+// catch it if something did. When an INSERT hits a
 // constraint, the chunk is rolled back to the savepoint and redone the
 // careful way: one lookup query finds what the database already holds, so
 // per-item refusals (ErrNotFound, ErrAlreadyMember, ErrExternalIDTaken, a
@@ -99,12 +100,17 @@ type creator struct {
 	argBufs [5][]any
 }
 
-// takenKey is an id of one kind: 'u' user id, 'x' external id, 'i'
-// invitation id, 'o' outbox id (the kinds of lookupQuery).
+// takenKey is an id of one kind: 'u' user id, 'x' (user) external id,
+// 'm' membership external id (see memberExtKey), 'i' invitation id, 'o'
+// outbox id (the kinds of lookupQuery).
 type takenKey struct {
 	kind byte
 	id   string
 }
+
+// memberExtKey is the takenKey id of a membership external id: unique per
+// organization.
+func memberExtKey(orgID, ext string) string { return orgID + "\x00" + ext }
 
 type memberKey struct{ org, user string }
 
@@ -258,7 +264,7 @@ func (c *creator) lookup(ps []store.CreateMembershipParams, users []store.User) 
 	if len(ps) > 1 {
 		n = chunkSize
 	}
-	args := make([]any, 5*n)
+	args := make([]any, lookupArgs*n)
 	for i, p := range ps {
 		args[i] = p.User.Email
 		args[n+i] = users[i].ID
@@ -270,6 +276,9 @@ func (c *creator) lookup(ps []store.CreateMembershipParams, users []store.User) 
 		}
 		if p.Outbox != nil && p.Outbox.ID != "" {
 			args[4*n+i] = p.Outbox.ID
+		}
+		if ext := p.Membership.ExternalID; ext != "" {
+			args[5*n+2*i], args[5*n+2*i+1] = p.Membership.OrganizationID, ext
 		}
 	}
 	rows, err := c.t.query(lookupQuery(n), args...)
@@ -283,9 +292,12 @@ func (c *creator) lookup(ps []store.CreateMembershipParams, users []store.User) 
 		if err := rows.Scan(&kind, &key, &id); err != nil {
 			return lookup{}, fmt.Errorf("sqlitestore: %w", err)
 		}
-		if kind == "e" {
+		switch kind {
+		case "e":
 			lk.userByEmail[key] = id
-		} else {
+		case "m": // key is the external id, id the organization
+			lk.taken[takenKey{'m', memberExtKey(id, key)}] = true
+		default:
 			lk.taken[takenKey{kind[0], key}] = true
 		}
 	}
@@ -310,8 +322,8 @@ func (c *creator) take(kind byte, id string) {
 }
 
 // check decides one item, in the order memstore does: organization,
-// existing user (already a member?) or new user (ids free?), invitation
-// id, outbox id. Accepted items are recorded in c so later items see them.
+// existing user (already a member?) or new user (ids free?), membership
+// external id, invitation id, outbox id. Accepted items are recorded in c so later items see them.
 func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk lookup) (it item, refusal, err error) {
 	orgID := p.Membership.OrganizationID
 	ok, cached := c.orgs[orgID]
@@ -356,6 +368,9 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 			return it, fmt.Errorf("sqlitestore: external id %q: %w", u.ExternalID, store.ErrExternalIDTaken), nil
 		}
 	}
+	if ext := p.Membership.ExternalID; ext != "" && c.isTaken(lk, 'm', memberExtKey(orgID, ext)) {
+		return it, fmt.Errorf("sqlitestore: external id %q in organization %q: %w", ext, orgID, store.ErrExternalIDTaken), nil
+	}
 	if p.Invitation != nil {
 		if p.Invitation.ID == "" {
 			return it, errors.New("sqlitestore: invitation id is empty"), nil
@@ -382,6 +397,9 @@ func (c *creator) check(p store.CreateMembershipParams, newUser store.User, lk l
 	}
 	m := p.Membership
 	m.UserID = u.ID
+	if m.ExternalID != "" {
+		c.take('m', memberExtKey(orgID, m.ExternalID))
+	}
 	c.members[memberKey{orgID, u.ID}] = true
 	if c.undo != nil {
 		c.undo.members = append(c.undo.members, memberKey{orgID, u.ID})
@@ -498,5 +516,8 @@ func normalizeMembership(m store.Membership) store.Membership {
 		m.Roles = append([]string{}, m.Roles...)
 	}
 	m.Metadata = cloneMap(m.Metadata)
+	m.Profile.Metadata = cloneMap(m.Profile.Metadata)
+	m.Profile.CustomAttributes = cloneMap(m.Profile.CustomAttributes)
+	m.UserMetadata = cloneMap(m.UserMetadata)
 	return m
 }

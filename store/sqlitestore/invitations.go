@@ -149,6 +149,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 		}
 		m.InviteExpireTime = time.Time{}
 		m.UpdateTime = p.Now
+		m.LastLogin = &p.Now
 		if err := t.saveMembership(m); err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 		if err := scanMember(rows, &mem); err != nil {
 			return store.Page{}, fmt.Errorf("sqlitestore: %w", err)
 		}
-		if goFilter && !matches(mem.User, q) {
+		if goFilter && !matches(mem.User.Email, mem.Membership.Profile, q) {
 			continue
 		}
 		if len(page.Members) == limit {
@@ -55,9 +55,10 @@ func scanMember(sc scanner, mem *store.Member) error {
 	return urow.finishUser(u)
 }
 
-// matches reports whether u's email or a name contains q (lowercased).
-func matches(u store.User, q string) bool {
-	for _, f := range []string{u.Email, u.Profile.Name, u.Profile.FirstName, u.Profile.LastName} {
+// matches reports whether the email or a name of the organization's view
+// of the member contains q (lowercased).
+func matches(email string, p store.MemberProfile, q string) bool {
+	for _, f := range []string{email, p.Name, p.FirstName, p.LastName} {
 		if strings.Contains(strings.ToLower(f), q) {
 			return true
 		}
@@ -72,6 +73,20 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// memberColumns are the columns scanMember reads: membershipColumns of m,
+// then userColumns of u.
+var memberColumns = qualify("m", membershipColumns) + ",\n" + qualify("u", userColumns)
+
+// qualify prefixes each of the comma-separated columns with table + ".".
+func qualify(table, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		c = strings.TrimSpace(c)
+		cols[i] = table + "." + c
+	}
+	return strings.Join(cols, ", ")
 }
 
 // membersQ is a ListMembers query.
@@ -92,10 +107,9 @@ func membersQuery(orgID string, opts store.ListOptions) (membersQ, error) {
 	}
 
 	var sb strings.Builder
-	sb.WriteString(`SELECT m.seq, m.org_id, m.user_id, m.status, m.roles, m.metadata, m.primary_idp, m.invited_by,
-m.invite_expire_time, m.join_time, m.update_time, u.id, u.email, u.external_id, u.profile_id, u.first_name,
-u.last_name, u.name, u.locale, u.email_verified, u.phone_number, u.profile_metadata, u.custom_attributes,
-u.metadata, u.create_time, u.update_time, u.last_login
+	sb.WriteString(`SELECT `)
+	sb.WriteString(memberColumns)
+	sb.WriteString(`
 FROM memberships m JOIN users u ON u.id = m.user_id
 WHERE m.org_id = ? AND m.seq > ?`)
 	args := []any{orgID, after}
@@ -117,8 +131,8 @@ WHERE m.org_id = ? AND m.seq > ?`)
 	q := strings.ToLower(opts.Query)
 	goFilter := q != "" && !isASCII(q)
 	if q != "" && !goFilter {
-		sb.WriteString(` AND (instr(lower(u.email), ?) > 0 OR instr(lower(u.name), ?) > 0
-OR instr(lower(u.first_name), ?) > 0 OR instr(lower(u.last_name), ?) > 0)`)
+		sb.WriteString(` AND (instr(lower(u.email), ?) > 0 OR instr(lower(m.name), ?) > 0
+OR instr(lower(m.first_name), ?) > 0 OR instr(lower(m.last_name), ?) > 0)`)
 		args = append(args, q, q, q, q)
 	}
 	sb.WriteString(` ORDER BY m.seq`)

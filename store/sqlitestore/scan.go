@@ -9,16 +9,18 @@ import (
 // rowBuf holds the raw column values of a user or membership row between
 // Scan and decoding, so joined queries can scan both at once.
 type rowBuf struct {
-	s1, s2, s3 sql.NullString
-	status     string
-	t1, t2, t3 int64
-	nt         sql.NullInt64
+	s1, s2, s3, s4, s5 sql.NullString
+	status             string
+	t1, t2, t3         int64
+	nt                 sql.NullInt64
 }
 
 // membershipDest returns the Scan targets for membershipColumns.
 func (b *rowBuf) membershipDest(m *store.Membership) []any {
+	p := &m.Profile
 	return []any{&m.Seq, &m.OrganizationID, &m.UserID, &b.status, &b.s1, &b.s2, &m.PrimaryIdentityProvider,
-		&m.InvitedBy, &b.t1, &b.t2, &b.t3}
+		&m.InvitedBy, &b.t1, &b.t2, &b.t3, &m.ExternalID, &p.FirstName, &p.LastName, &p.Name, &p.Locale,
+		&p.PhoneNumber, &b.s3, &b.s4, &b.s5, &b.nt}
 }
 
 func (b *rowBuf) finishMembership(m *store.Membership) error {
@@ -30,7 +32,17 @@ func (b *rowBuf) finishMembership(m *store.Membership) error {
 	if m.Metadata, err = mapOf(b.s2); err != nil {
 		return err
 	}
+	if m.Profile.Metadata, err = mapOf(b.s3); err != nil {
+		return err
+	}
+	if m.Profile.CustomAttributes, err = mapOf(b.s4); err != nil {
+		return err
+	}
+	if m.UserMetadata, err = mapOf(b.s5); err != nil {
+		return err
+	}
 	m.InviteExpireTime, m.JoinTime, m.UpdateTime = timeOf(b.t1), timeOf(b.t2), timeOf(b.t3)
+	m.LastLogin = timePtrOf(b.nt)
 	return nil
 }
 

@@ -120,14 +120,18 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	bad := []migration{
-		{version: 1, name: "0001_init"},
-		{version: 2, name: "0002_ok", sql: "CREATE TABLE extra (x INTEGER)"},
-		{version: 3, name: "0003_bad", sql: "CREATE TABLE broken (x INTEGER); THIS IS NOT SQL"},
+	applied, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
 	}
+	current := applied[len(applied)-1].version
+	bad := append(applied,
+		migration{version: current + 1, name: "9001_ok", sql: "CREATE TABLE extra (x INTEGER)"},
+		migration{version: current + 2, name: "9002_bad", sql: "CREATE TABLE broken (x INTEGER); THIS IS NOT SQL"},
+	)
 	err = applyMigrations(ctx, st, bad)
-	if err == nil || !strings.Contains(err.Error(), "0003_bad") {
-		t.Fatalf("applyMigrations = %v, want an error naming 0003_bad", err)
+	if err == nil || !strings.Contains(err.Error(), "9002_bad") {
+		t.Fatalf("applyMigrations = %v, want an error naming 9002_bad", err)
 	}
 	var n int
 	if err := st.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name IN ('extra', 'broken')`).Scan(&n); err != nil {
@@ -139,8 +143,8 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	if err := st.w.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Errorf("schema version = %d, want 1", n)
+	if n != current {
+		t.Errorf("schema version = %d, want %d", n, current)
 	}
 }
 
@@ -177,6 +181,11 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		{"ListMembers/status+query", members(store.ListOptions{Status: store.StatusInviteExpired, Query: "ann", After: "10"}), "USING INDEX memberships_org_seq (org_id=? AND seq>?)"},
 		{"lookup/external id", lookupQuery(chunkSize), "USING COVERING INDEX users_external_id (external_id=?)"},
 		{"lookup/email", lookupQuery(chunkSize), "(email=?)"},
+		{"lookup/membership external id", lookupQuery(chunkSize), "USING COVERING INDEX memberships_org_external_id (org_id=? AND external_id=?)"},
+		{"lookup/one", lookupQuery(1), "USING COVERING INDEX memberships_org_external_id (org_id=? AND external_id=?)"},
+		{"GetMembershipByExternalID", qGetMembershipByExternal, "USING INDEX memberships_org_external_id (org_id=? AND external_id=?)"},
+		{"ExternalIDOwner", qExternalIDOwner, "INDEX memberships_org_external_id (org_id=? AND external_id=?)"},
+		{"RecordMemberLogin", qRecordMemberLogin, "USING INDEX memberships_user (user_id=?)"},
 		{"GetUserByExternalID", qGetUserByExternal, "USING INDEX users_external_id"},
 		{"GetMembershipInvitation", qNewestInvitation, "USING INDEX invitations_org_user"},
 		{"ClaimOutbox", qClaimable, "USING INDEX outbox_status (status=?)"},
@@ -203,7 +212,9 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 				t.Errorf("plan lacks %q:\n%s", tt.want, all)
 			}
 			for _, line := range plan {
-				if strings.HasPrefix(line, "SCAN ") {
+				// A VALUES list of the query's own parameters is
+				// scanned; its size does not grow with the data.
+				if strings.HasPrefix(line, "SCAN ") && !strings.HasSuffix(line, "-ROW VALUES CLAUSE") && line != "SCAN CONSTANT ROW" {
 					t.Errorf("plan scans a table: %q\n%s", line, all)
 				}
 			}
