@@ -24,6 +24,7 @@ func testAcceptSuccess(t *testing.T, f *fixture) {
 	want.InviteExpireTime = time.Time{}
 	want.PrimaryIdentityProvider = "OIDC"
 	want.UpdateTime = at
+	want.LastLogin = &at // accepting is signing in
 	assert.Equal(t, normMembership(want), normMembership(m))
 	assert.Equal(t, normMembership(want), normMembership(f.membership(org.ID, inv.User.ID)))
 

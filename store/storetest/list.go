@@ -51,12 +51,16 @@ func testListStatusFilter(t *testing.T, f *fixture) {
 	}
 }
 
+// testListQuery: Query matches the email and the names of the
+// organization's view of the member (Membership.Profile), never the
+// person's own (User.Profile) names.
 func testListQuery(t *testing.T, f *fixture) {
 	org := f.org()
 	tok := token()
 	mk := func(email, first, last, name string) string {
 		return f.add(org.ID, email, func(p *store.CreateMembershipParams) {
-			p.User.Profile.FirstName, p.User.Profile.LastName, p.User.Profile.Name = first, last, name
+			p.Membership.Profile.FirstName, p.Membership.Profile.LastName, p.Membership.Profile.Name = first, last, name
+			p.User.Profile.FirstName, p.User.Profile.LastName, p.User.Profile.Name = "Own"+tok, "Self"+tok, "Private "+tok
 		}).User.ID
 	}
 	ann := mk("ann.smith+"+tok+"@example.com", "Ann", "Smith", "Ann Smith")
@@ -81,6 +85,9 @@ func testListQuery(t *testing.T, f *fixture) {
 		{"underscore is literal", "a_b", "", []string{under}},
 		{"percent is literal", "%", "", []string{pct}},
 		{"no match", "nobody-" + tok, "", nil},
+		{"own first name not matched", "own" + tok, "", nil},
+		{"own last name not matched", "SELF" + tok, "", nil},
+		{"own display name not matched", "private " + tok, "", nil},
 		{"with status", "example.", store.StatusInactive, []string{bob}},
 	}
 	for _, tc := range tests {

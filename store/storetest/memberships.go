@@ -173,12 +173,16 @@ func testNoAliasing(t *testing.T, f *fixture) {
 	p.User.Profile.Metadata["p"] = "changed"
 	p.Membership.Roles[0] = "hacker"
 	p.Membership.Metadata["team"] = "changed"
+	p.Membership.Profile.Metadata["p"] = "changed"
+	p.Membership.Profile.CustomAttributes["c"] = "changed"
+	p.Membership.UserMetadata["source"] = "changed"
 	p.Invitation.VerifierHash[0] ^= 0xff
 	p.Outbox.Data["email"] = "changed"
 	p.Outbox.Sealed[0] ^= 0xff
 	p.Event.Data["email"] = "changed"
 	res.User.Metadata["source"] = "changed"
 	res.Membership.Roles[0] = "hacker"
+	res.Membership.Profile.Metadata["p"] = "changed"
 
 	u := f.user(uid)
 	u.Metadata["source"] = "changed"
@@ -186,12 +190,18 @@ func testNoAliasing(t *testing.T, f *fixture) {
 	m := f.membership(org.ID, uid)
 	m.Roles[0] = "hacker"
 	m.Metadata["team"] = "changed"
+	m.Profile.Metadata["p"] = "changed"
+	m.UserMetadata["source"] = "changed"
 	inv := f.invitation(p.Invitation.ID)
 	inv.VerifierHash[1] ^= 0xff
 	page, err := f.st.ListMembers(f.ctx, org.ID, store.ListOptions{})
 	require.NoError(t, err)
 	page.Members[0].Membership.Roles[0] = "hacker"
 	page.Members[0].User.Metadata["source"] = "changed"
+	page.Members[0].Membership.Profile.CustomAttributes["c"] = "changed"
+	ums, err := f.st.ListUserMemberships(f.ctx, uid)
+	require.NoError(t, err)
+	ums[0].UserMetadata["source"] = "changed"
 	msgs, err := f.st.ClaimOutbox(f.ctx, f.now, f.now.Add(time.Minute), 10)
 	require.NoError(t, err)
 	require.Len(t, msgs, 1)

@@ -82,6 +82,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Concurrent/InviteSameEmailManyOrgs", testConcurrentInviteManyOrgs},
 		{"Concurrent/ClaimOutbox", testConcurrentClaim},
 		{"Concurrent/KeepRole", testConcurrentKeepRole},
+		{"MemberView/RoundTrip", testMemberViewRoundTrip},
+		{"MemberView/Batch", testMemberViewBatch},
+		{"MemberView/OrganizationWithMember", testMemberViewOrganizationWithMember},
+		{"MemberView/ExternalIDUnique", testMemberViewExternalIDUnique},
+		{"MemberView/GetByExternalID", testMemberViewGetByExternalID},
+		{"MemberView/Update", testMemberViewUpdate},
+		{"MemberView/TwoOrganizations", testMemberViewTwoOrganizations},
+		{"MemberView/LastLogin", testMemberViewLastLogin},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,8 +152,10 @@ func InviteParams(orgID, email string, now time.Time) store.CreateMembershipPara
 }
 
 // AddParams returns the parameters of a direct add of email into orgID: a
-// new user (fresh ids), an ACTIVE membership with role "member", no
-// invitation, no mail and an EventMembershipAdded event.
+// new user (fresh ids), an ACTIVE membership with role "member" whose view
+// of the person (Membership.Profile, UserMetadata) is what the user was
+// created with (no external id, no last login), no invitation, no mail and
+// an EventMembershipAdded event.
 func AddParams(orgID, email string, now time.Time) store.CreateMembershipParams {
 	local, _, _ := strings.Cut(email, "@")
 	return store.CreateMembershipParams{
@@ -163,6 +173,11 @@ func AddParams(orgID, email string, now time.Time) store.CreateMembershipParams 
 			Metadata:                map[string]string{"team": "a"},
 			PrimaryIdentityProvider: "IDENTITY_PROVIDER_UNSPECIFIED", InvitedBy: "usr_storetest",
 			JoinTime: now, UpdateTime: now,
+			Profile: store.MemberProfile{
+				FirstName: "First", LastName: "Last", Name: local,
+				Locale: "en", Metadata: map[string]string{"p": "1"}, CustomAttributes: map[string]string{"c": "2"},
+			},
+			UserMetadata: map[string]string{"source": "storetest"},
 		},
 		Event: store.Event{
 			ID: store.NewID("evt"), OrganizationID: orgID, Type: store.EventMembershipAdded,
@@ -420,8 +435,12 @@ func normMembership(m store.Membership) store.Membership {
 		m.Roles = nil
 	}
 	m.Metadata = normMap(m.Metadata)
+	m.Profile.Metadata = normMap(m.Profile.Metadata)
+	m.Profile.CustomAttributes = normMap(m.Profile.CustomAttributes)
+	m.UserMetadata = normMap(m.UserMetadata)
 	m.InviteExpireTime = normTime(m.InviteExpireTime)
 	m.JoinTime, m.UpdateTime = normTime(m.JoinTime), normTime(m.UpdateTime)
+	m.LastLogin = normTimePtr(m.LastLogin)
 	return m
 }
 
