@@ -21,17 +21,10 @@ const maxFormBytes = 16 << 10
 // instead of redirecting to a login that cannot start; the invitation is
 // kept in the session, so the page's "try signing in again" link resumes.
 func (f *Flow) AcceptHandler() http.Handler {
-	post := f.cop.Handler(http.HandlerFunc(f.acceptPost))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			f.acceptGet(w, r)
-		case http.MethodPost:
-			post.ServeHTTP(w, r)
-		default:
-			f.methodNotAllowed(w, r, "GET, HEAD, POST")
-		}
-	})
+	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{
+		http.MethodGet:  f.acceptGet,
+		http.MethodPost: f.cop.Handler(http.HandlerFunc(f.acceptPost)).ServeHTTP,
+	}))
 }
 
 func (f *Flow) acceptGet(w http.ResponseWriter, r *http.Request) {

@@ -26,11 +26,7 @@ const maxDetail = 300
 // token, stores the user id and redirects. Every refusal renders a page
 // with a code (see Error) and leaves memberships unchanged.
 func (f *Flow) CallbackHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			f.methodNotAllowed(w, r, "GET")
-			return
-		}
+	return f.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 		if err := f.callback(w, r); err != nil {
 			f.renderErrorPage(w, r, err, func(p *Page) {
 				var e *Error
@@ -44,7 +40,7 @@ func (f *Flow) CallbackHandler() http.Handler {
 				}
 			})
 		}
-	})
+	}})
 }
 
 // identity is who the provider says signed in.

@@ -81,9 +81,7 @@ func crossOriginProtection(trusted []string) (*http.CrossOriginProtection, error
 
 // Router is what Routes registers on: *http.ServeMux and chi.Router both
 // satisfy it.
-type Router interface {
-	Handle(pattern string, h http.Handler)
-}
+type Router = httpx.Router
 
 // Routes registers the accept, login, callback and logout handlers on mux
 // at the configured paths. Each handler dispatches on the method itself,
@@ -117,9 +115,12 @@ func (f *Flow) LoginURL(returnTo string) string {
 	return f.cfg.LoginPath + "?" + url.Values{"return_to": {returnTo}}.Encode()
 }
 
-func (f *Flow) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
-	w.Header().Set("Allow", allow)
-	f.renderError(w, r, pageError(httpx.ErrMethodNotAllowed, "", "This address does not accept "+r.Method+" requests.", nil))
+// methods dispatches on the method (httpx.Methods) and renders a refused
+// method as a page.
+func (f *Flow) methods(handlers map[string]http.HandlerFunc) http.Handler {
+	return httpx.Methods(handlers, func(w http.ResponseWriter, r *http.Request, err error) {
+		f.renderError(w, r, pageError(err, "", "This address does not accept "+r.Method+" requests.", nil))
+	})
 }
 
 // dashboard returns the landing URL for orgID.

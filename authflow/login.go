@@ -22,11 +22,7 @@ import (
 // the provider cannot be discovered it answers 503 (provider_unavailable,
 // with Retry-After) and keeps nothing.
 func (f *Flow) LoginHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			f.methodNotAllowed(w, r, "GET, HEAD")
-			return
-		}
+	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		if len(q["return_to"]) > 1 {
 			f.renderError(w, r, pageError(httpx.ErrReturnToInvalid, "return_to", "return_to is given more than once.", nil))
@@ -71,7 +67,7 @@ func (f *Flow) LoginHandler() http.Handler {
 			opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
 		}
 		http.Redirect(w, r, rem.oauth.AuthCodeURL(state, opts...), http.StatusSeeOther)
-	})
+	}}))
 }
 
 // randomString returns 256 random bits, base64url-encoded.

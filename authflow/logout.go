@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
@@ -18,19 +19,14 @@ import (
 // the provider: while it cannot be discovered (logout waits at most 3 s for
 // an attempt) the session still ends and the redirect stays local.
 func (f *Flow) LogoutHandler() http.Handler {
-	post := f.cop.Handler(http.HandlerFunc(f.logoutPost))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
+	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{
+		http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 			p := f.page("Sign out")
 			p.EndSession = f.endSession(r.Context()) != ""
 			f.render(w, r, "logout", p)
-		case http.MethodPost:
-			post.ServeHTTP(w, r)
-		default:
-			f.methodNotAllowed(w, r, "GET, HEAD, POST")
-		}
-	})
+		},
+		http.MethodPost: f.cop.Handler(http.HandlerFunc(f.logoutPost)).ServeHTTP,
+	}))
 }
 
 func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {

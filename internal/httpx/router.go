@@ -13,26 +13,19 @@ type Router interface {
 }
 
 // Methods returns a handler that calls the handler registered for the
-// request's method. GET also serves HEAD. Any other method gets the
-// header Allow and fail(w, r, ErrMethodNotAllowed). Patterns carry no
-// method, so the same handler works on ServeMux and chi.
+// request's method. Any other method gets the header Allow and
+// fail(w, r, ErrMethodNotAllowed). Patterns carry no method, so the same
+// handler works on ServeMux and chi. HEAD is served only where it is
+// registered (see WithHead): a GET that changes state must not run on HEAD.
 func Methods(handlers map[string]http.HandlerFunc, fail func(http.ResponseWriter, *http.Request, error)) http.Handler {
-	allow := make([]string, 0, len(handlers)+1)
+	allow := make([]string, 0, len(handlers))
 	for m := range handlers {
 		allow = append(allow, m)
-	}
-	if _, ok := handlers[http.MethodGet]; ok {
-		if _, ok := handlers[http.MethodHead]; !ok {
-			allow = append(allow, http.MethodHead)
-		}
 	}
 	slices.Sort(allow)
 	allowHeader := strings.Join(allow, ", ")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fn, ok := handlers[r.Method]
-		if !ok && r.Method == http.MethodHead {
-			fn, ok = handlers[http.MethodGet]
-		}
 		if !ok {
 			w.Header().Set("Allow", allowHeader)
 			fail(w, r, ErrMethodNotAllowed)
@@ -40,6 +33,17 @@ func Methods(handlers map[string]http.HandlerFunc, fail func(http.ResponseWriter
 		}
 		fn(w, r)
 	})
+}
+
+// WithHead adds HEAD, served by the GET handler, to handlers that have a
+// GET and no HEAD; it returns handlers.
+func WithHead(handlers map[string]http.HandlerFunc) map[string]http.HandlerFunc {
+	if get, ok := handlers[http.MethodGet]; ok {
+		if _, ok := handlers[http.MethodHead]; !ok {
+			handlers[http.MethodHead] = get
+		}
+	}
+	return handlers
 }
 
 // JoinPath joins a mount prefix ("" or "/api"; a trailing slash is

@@ -117,7 +117,7 @@ func (h *BulkHandler) Routes(mux Router, prefix string) {
 // method allows one method (and HEAD for GET), checks cross-origin
 // requests and authorizes.
 func (h *BulkHandler) method(method string, fn func(w http.ResponseWriter, r *http.Request, orgID, actor string)) http.Handler {
-	return httpx.Methods(map[string]http.HandlerFunc{method: func(w http.ResponseWriter, r *http.Request) {
+	return httpx.Methods(httpx.WithHead(map[string]http.HandlerFunc{method: func(w http.ResponseWriter, r *http.Request) {
 		if err := httpx.Check(h.cop, r); err != nil {
 			h.fail(w, r, err)
 			return
@@ -129,7 +129,7 @@ func (h *BulkHandler) method(method string, fn func(w http.ResponseWriter, r *ht
 			return
 		}
 		fn(w, r, orgID, actor)
-	}}, h.fail)
+	}}), h.fail)
 }
 
 func (h *BulkHandler) fail(w http.ResponseWriter, r *http.Request, err error) {

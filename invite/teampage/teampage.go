@@ -279,7 +279,7 @@ func (h *Handler) route(rc *reqCtx, methods map[string]func(*reqCtx)) {
 	for m, fn := range methods {
 		handlers[m] = func(http.ResponseWriter, *http.Request) { fn(rc) }
 	}
-	httpx.Methods(handlers, h.fail).ServeHTTP(rc.w, rc.r)
+	httpx.Methods(httpx.WithHead(handlers), h.fail).ServeHTTP(rc.w, rc.r)
 }
 
 // fail answers a refusal of the routing layer (method, cross-origin) as
