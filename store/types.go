@@ -86,6 +86,10 @@ type User struct {
 	CreateTime time.Time
 	UpdateTime time.Time
 	LastLogin  *time.Time // nil until the first login
+	// SessionGeneration counts "sign out everywhere" (SessionRevoker): a
+	// session carries the generation it was made in and is refused once
+	// the user's is higher. Zero until the first revocation.
+	SessionGeneration int64
 }
 
 // Membership ties a user to an organization. There is at most one membership
