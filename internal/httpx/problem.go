@@ -32,6 +32,9 @@ var (
 	// ErrTooManyImports: the organization already runs as many bulk
 	// imports as it may (429).
 	ErrTooManyImports = errors.New("invitekit: too many bulk imports are running; try again later")
+	// ErrRateLimited: a rate limit refused the request (429); it comes
+	// wrapped in a RetryError that says when to try again.
+	ErrRateLimited = errors.New("invitekit: too many requests; try again later")
 	// ErrNoOrg: the request names no organization (400).
 	ErrNoOrg = errors.New("invitekit: no organization in request")
 	// ErrNotMember: the signed-in user has no membership in the
@@ -85,6 +88,7 @@ var problems = [...]struct {
 	{csvimport.ErrBadFormat, Problem{http.StatusUnsupportedMediaType, "unsupported_media_type", "format", "the file must be CSV (text/csv) or JSON lines (application/x-ndjson)"}},
 	{ErrMethodNotAllowed, Problem{http.StatusMethodNotAllowed, "method_not_allowed", "", "method not allowed"}},
 	{ErrTooManyImports, Problem{http.StatusTooManyRequests, "too_many_imports", "", "too many imports are running; try again later"}},
+	{ErrRateLimited, Problem{http.StatusTooManyRequests, "rate_limited", "", "too many requests; try again later"}},
 	{ErrNoOrg, Problem{http.StatusBadRequest, "no_organization", "", "the request names no organization"}},
 	{ErrPendingInvite, Problem{http.StatusForbidden, "invitation_pending", "", "the invitation to this organization has not been accepted"}},
 	{ErrNotMember, Problem{http.StatusForbidden, "not_member", "", "you are not a member of this organization"}},

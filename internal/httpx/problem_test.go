@@ -15,6 +15,7 @@ func TestWriteErrorRetryAfter(t *testing.T) {
 		{ErrTooManyImports, "5"},
 		{&RetryError{Err: ErrTooManyImports, After: 1500 * time.Millisecond}, "2"},
 		{fmt.Errorf("wrapped: %w", &RetryError{Err: ErrTooManyImports, After: 30 * time.Second}), "30"},
+		{RateLimited(90 * time.Second), "90"},
 		{ErrPermissionDenied, ""},
 	}
 	for _, tt := range tests {

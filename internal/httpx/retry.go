@@ -20,6 +20,12 @@ func (e *RetryError) Error() string { return e.Err.Error() }
 // Unwrap returns Err.
 func (e *RetryError) Unwrap() error { return e.Err }
 
+// RateLimited is the refusal of a rate limit: ErrRateLimited (429
+// rate_limited) with Retry-After set to after.
+func RateLimited(after time.Duration) error {
+	return &RetryError{Err: ErrRateLimited, After: after}
+}
+
 // defaultRetryAfter is the Retry-After of a 429 or 503 that names none.
 const defaultRetryAfter = 5 * time.Second
 
