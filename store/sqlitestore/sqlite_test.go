@@ -403,6 +403,11 @@ func TestRoundTripEncoding(t *testing.T) {
 	p.User.Profile.Metadata = map[string]string{"ü": "ß \"quoted\""}
 	never := time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 	p.Membership.InviteExpireTime = never
+	login := time.Date(2026, 3, 4, 5, 6, 7, 891234567, local)
+	p.Membership.LastLogin = &login
+	p.Membership.UserMetadata = map[string]string{}
+	p.Membership.Profile.Metadata = map[string]string{"ü": "ß \"quoted\""}
+	p.Membership.Profile.CustomAttributes = nil
 	res, err := st.CreateMembership(ctx, p)
 	if err != nil {
 		t.Fatal(err)
@@ -435,6 +440,21 @@ func TestRoundTripEncoding(t *testing.T) {
 	}
 	if u.LastLogin != nil {
 		t.Errorf("LastLogin = %v, want nil", u.LastLogin)
+	}
+	wantLogin := login.Truncate(time.Microsecond).UTC()
+	for name, got := range map[string]store.Membership{"stored": m, "returned": res.Membership} {
+		if got.LastLogin == nil || *got.LastLogin != wantLogin {
+			t.Errorf("%s membership LastLogin = %v, want %v (UTC, microseconds)", name, got.LastLogin, wantLogin)
+		}
+		if got.UserMetadata == nil || len(got.UserMetadata) != 0 {
+			t.Errorf("%s empty UserMetadata = %#v, want empty non-nil", name, got.UserMetadata)
+		}
+		if got.Profile.CustomAttributes != nil {
+			t.Errorf("%s nil Profile.CustomAttributes = %#v, want nil", name, got.Profile.CustomAttributes)
+		}
+		if got.Profile.Metadata["ü"] != "ß \"quoted\"" {
+			t.Errorf("%s Profile.Metadata = %#v", name, got.Profile.Metadata)
+		}
 	}
 }
 
