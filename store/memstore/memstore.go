@@ -36,7 +36,7 @@ type state struct {
 	orgs        map[string]store.Organization
 	users       map[string]store.User
 	byEmail     map[string]string // email → user id
-	byExternal  map[string]string // external id → user id
+	byExternal  map[string]string // User.ExternalID (app-scoped) → user id
 	identities  map[string]store.Identity
 	memberships map[string]store.Membership // memberKey(org, user) →
 	// memberExternal indexes Membership.ExternalID: memberKey(org,
@@ -67,13 +67,12 @@ var (
 // New returns an empty Store.
 func New() *Store {
 	return &Store{st: state{
-		orgs:        map[string]store.Organization{},
-		users:       map[string]store.User{},
-		byEmail:     map[string]string{},
-		byExternal:  map[string]string{},
-		identities:  map[string]store.Identity{},
-		memberships: map[string]store.Membership{},
-
+		orgs:           map[string]store.Organization{},
+		users:          map[string]store.User{},
+		byEmail:        map[string]string{},
+		byExternal:     map[string]string{},
+		identities:     map[string]store.Identity{},
+		memberships:    map[string]store.Membership{},
 		memberExternal: map[string]string{},
 		invitations:    map[string]invitation{},
 		outbox:         map[string]outboxRow{},
