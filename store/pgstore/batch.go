@@ -26,8 +26,9 @@ var errBatchContention = errors.New("pgstore: create memberships: too much concu
 //
 //  1. read (pipelined) what the items depend on: which organizations exist,
 //     the users with the items' emails, which user ids and external ids are
-//     taken, then which of the found users already have a membership in
-//     the item's organization;
+//     taken, which membership external ids are taken in the items'
+//     organizations, then which of the found users already have a
+//     membership in the item's organization;
 //  2. decide every item in order, exactly as CreateMembership would one
 //     after the other (a later item reuses a user an earlier item created;
 //     a repeated (org, email) is ErrAlreadyMember; per-item refusals are
@@ -42,18 +43,27 @@ var errBatchContention = errors.New("pgstore: create memberships: too much concu
 // ids. COPY data is written in PostgreSQL's binary format by copyBuf
 // (copyenc.go), not through pgx.CopyFrom.
 //
-// If a concurrent writer committed one of the batch's emails or (org,
-// user) pairs since step 1, COPY fails with a unique violation. The batch
-// then rolls back to a savepoint taken in step 1 and goes the careful way:
-// new users are inserted with INSERT … SELECT FROM unnest(…) ON CONFLICT
-// DO NOTHING, which waits for the concurrent writer and skips its rows;
+// If a concurrent writer committed one of the batch's emails, (org, user)
+// pairs or (org, membership external id) pairs since step 1, COPY fails
+// with a unique violation. The batch then rolls back to a savepoint taken
+// in step 1 and goes the careful way: new users are inserted with INSERT …
+// SELECT FROM unnest(…) ON CONFLICT DO NOTHING, which waits for the
+// concurrent writer and skips its rows;
 // users inserted so far are kept and steps 1–3 repeat with fresh reads
 // (which now see the winner, whose user the item then reuses) until no row
 // is skipped (at most 20 rounds); a membership skipped the same way makes
-// its item ErrAlreadyMember.
+// its item ErrAlreadyMember. A skipped membership with an external id may
+// instead have lost its (org, external id) to the concurrent writer, and
+// its item may have created a user that must then not be written: the
+// careful path then rolls back to a savepoint of its own and runs again
+// (its reads now see the winner's external id).
 //
 // Keys are written in sorted order (emails, then (org, user)), so
-// overlapping batches cannot deadlock on each other.
+// overlapping batches cannot deadlock on each other. (Membership external
+// ids are a second key of the same rows, which no one order can sort with
+// the first: two concurrent batches giving the same external ids to
+// different people can deadlock on them, and the transaction is then run
+// again, see inTx.)
 func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
 	if len(ps) == 0 {
 		return []store.BatchResult{}, nil
@@ -79,13 +89,17 @@ func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembersh
 
 type memberKey struct{ org, user string }
 
+// memberExtKey is a membership external id in its organization.
+type memberExtKey struct{ org, ext string }
+
 // batchState is what step 1 read.
 type batchState struct {
 	orgs       map[string]bool
 	users      map[string]store.User // by email
 	userIDs    map[string]bool       // ids of the items' new users that are taken
 	members    map[memberKey]bool
-	externalID map[string]bool // taken external ids
+	externalID map[string]bool       // taken (user) external ids
+	memberExt  map[memberExtKey]bool // taken membership external ids
 	// seqs, on the fast path, are len(ps) membership Seqs allocated with
 	// the reads (in ascending order); the items that write use the first
 	// ones. Unused ones are gaps, as rolled-back inserts leave.
@@ -105,9 +119,10 @@ type batchState struct {
 func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams, ours map[string]store.User, fast bool) (*batchState, error) {
 	st := &batchState{
 		orgs: map[string]bool{}, users: make(map[string]store.User, len(ps)), userIDs: make(map[string]bool, len(ps)),
-		members: make(map[memberKey]bool, len(ps)), externalID: map[string]bool{},
+		members: make(map[memberKey]bool, len(ps)), externalID: map[string]bool{}, memberExt: map[memberExtKey]bool{},
 	}
-	var orgIDs, extIDs []string
+	var orgIDs, extIDs, mextOrgs, mextIDs []string
+	seenMext := map[memberExtKey]bool{}
 	emails := make([]string, 0, len(ps))
 	userIDs := make([]string, 0, len(ps))
 	seenOrg, seenEmail, seenExt, seenID := map[string]bool{}, make(map[string]bool, len(ps)), map[string]bool{}, make(map[string]bool, len(ps))
@@ -126,6 +141,12 @@ func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.Create
 		if p.User.ID != "" && !fast {
 			add(&userIDs, seenID, p.User.ID)
 		}
+		if ext := p.Membership.ExternalID; ext != "" {
+			if k := (memberExtKey{p.Membership.OrganizationID, ext}); !seenMext[k] {
+				seenMext[k] = true
+				mextOrgs, mextIDs = append(mextOrgs, k.org), append(mextIDs, k.ext)
+			}
+		}
 	}
 
 	b := &pgx.Batch{}
@@ -138,6 +159,9 @@ func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.Create
 	b.Queue(s.sql(qExternalIDsTaken), extIDs)
 	if !fast {
 		b.Queue(s.sql(`SELECT id FROM {s}.users WHERE id = ANY($1::text[])`), userIDs)
+	}
+	if len(mextIDs) > 0 {
+		b.Queue(s.sql(qMemberExternalIDsTaken), mextOrgs, mextIDs)
 	}
 	br := tx.SendBatch(ctx, b)
 	var err error
@@ -173,6 +197,22 @@ func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.Create
 	}
 	if err == nil && !fast {
 		err = readStrings(br, func(id string) { st.userIDs[id] = true })
+	}
+	if err == nil && len(mextIDs) > 0 {
+		var rows pgx.Rows
+		if rows, err = br.Query(); err == nil {
+			for rows.Next() {
+				var k memberExtKey
+				if err = rows.Scan(&k.org, &k.ext); err != nil {
+					break
+				}
+				st.memberExt[k] = true
+			}
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -217,6 +257,14 @@ func (s *Store) readBatchState(ctx context.Context, tx pgx.Tx, ps []store.Create
 	return st, nil
 }
 
+// qMemberExternalIDsTaken returns the pairs of ($1[i], $2[i]) that are a
+// membership's (org_id, external_id). Like qExternalIDsTaken it repeats the
+// partial index's predicate, so a generic plan can use
+// memberships_org_external_id_key.
+const qMemberExternalIDsTaken = `SELECT m.org_id, m.external_id FROM {s}.memberships m
+	JOIN unnest($1::text[], $2::text[]) AS k(org_id, external_id) ON m.org_id = k.org_id AND m.external_id = k.external_id
+	WHERE m.external_id <> ''`
+
 // readStrings reads the next batch result's single text column.
 func readStrings(br pgx.BatchResults, fn func(string)) error {
 	rows, err := br.Query()
@@ -245,7 +293,9 @@ type itemPlan struct {
 // updates with what earlier items write).
 func decideBatch(ps []store.CreateMembershipParams, st *batchState) ([]store.BatchResult, batchWrites) {
 	out := make([]store.BatchResult, len(ps))
-	var w batchWrites
+	// Most items write: one allocation for the plans (each holds a
+	// Membership, which the organization's view of the member made large).
+	w := batchWrites{plans: make([]itemPlan, 0, len(ps))}
 	invIDs, msgIDs := map[string]bool{}, map[string]bool{}
 	for i, p := range ps {
 		fail := func(err error) {
@@ -264,6 +314,8 @@ func decideBatch(ps []store.CreateMembershipParams, st *batchState) ([]store.Bat
 			fail(fmt.Errorf("outbox id %q is taken", p.Outbox.ID))
 			continue
 		}
+		// The checks in CreateMembership's order: the user's, then the
+		// membership's (org, user), then its (org, external id).
 		u, exists := st.users[p.User.Email]
 		if exists {
 			if st.members[memberKey{orgID, u.ID}] {
@@ -280,6 +332,16 @@ func decideBatch(ps []store.CreateMembershipParams, st *batchState) ([]store.Bat
 				fail(fmt.Errorf("user id %q is taken", u.ID))
 				continue
 			}
+		}
+		mext := memberExtKey{orgID, p.Membership.ExternalID}
+		if mext.ext != "" {
+			if st.memberExt[mext] {
+				fail(fmt.Errorf("external id %q in organization %q: %w", mext.ext, orgID, store.ErrExternalIDTaken))
+				continue
+			}
+			st.memberExt[mext] = true
+		}
+		if !exists {
 			st.userIDs[u.ID] = true
 			if u.ExternalID != "" {
 				st.externalID[u.ExternalID] = true
@@ -367,7 +429,7 @@ func batchRace(err error) bool {
 		return false
 	}
 	switch pe.ConstraintName {
-	case "users_email_key", "users_external_id_key", "users_pkey", "memberships_pkey":
+	case "users_email_key", "users_external_id_key", "users_pkey", "memberships_pkey", memberExternalIDKey:
 		return true
 	}
 	return false
@@ -432,17 +494,46 @@ func (s *Store) assignSeqs(ctx context.Context, tx pgx.Tx, plans []itemPlan, seq
 
 // createBatchCarefully is the path for batches that race concurrent
 // writers of the same emails (step 3 of CreateMemberships with ON
-// CONFLICT DO NOTHING and re-decided rounds).
+// CONFLICT DO NOTHING and re-decided rounds). When the batch has
+// membership external ids, each attempt runs after a savepoint, and an
+// attempt that lost one of them to a concurrent writer is rolled back and
+// run again.
 func (s *Store) createBatchCarefully(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
+	hasExt := slices.ContainsFunc(ps, func(p store.CreateMembershipParams) bool { return p.Membership.ExternalID != "" })
+	if !hasExt {
+		out, _, err := s.carefulAttempt(ctx, tx, ps)
+		return out, err
+	}
+	for attempt := 1; ; attempt++ {
+		if _, err := tx.Exec(ctx, `SAVEPOINT invitekit_careful`); err != nil {
+			return nil, fmt.Errorf("pgstore: create memberships: %w", err)
+		}
+		out, lost, err := s.carefulAttempt(ctx, tx, ps)
+		if err != nil || !lost {
+			return out, err
+		}
+		if attempt == maxBatchRounds {
+			return nil, errBatchContention
+		}
+		if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT invitekit_careful`); err != nil {
+			return nil, fmt.Errorf("pgstore: create memberships: %w", err)
+		}
+	}
+}
+
+// carefulAttempt is one attempt of createBatchCarefully. lost reports that
+// a membership with an external id was skipped (its (org, user) or its
+// (org, external id) was committed concurrently); the attempt must then be
+// rolled back, as it may have written the item's new user.
+func (s *Store) carefulAttempt(ctx context.Context, tx pgx.Tx, ps []store.CreateMembershipParams) (out []store.BatchResult, lost bool, err error) {
 	var (
-		out  []store.BatchResult
 		w    batchWrites
-		ours = map[string]store.User{} // users inserted by this transaction, by id
+		ours = map[string]store.User{} // users inserted by this attempt, by id
 	)
 	for round := 1; ; round++ {
 		st, err := s.readBatchState(ctx, tx, ps, ours, false)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out, w = decideBatch(ps, st)
 		var fresh []store.User
@@ -453,7 +544,7 @@ func (s *Store) createBatchCarefully(ctx context.Context, tx pgx.Tx, ps []store.
 		}
 		inserted, err := s.insertUsers(ctx, tx, fresh)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for _, u := range fresh {
 			if inserted[u.ID] {
@@ -464,26 +555,30 @@ func (s *Store) createBatchCarefully(ctx context.Context, tx pgx.Tx, ps []store.
 			break
 		}
 		if round == maxBatchRounds {
-			return nil, errBatchContention
+			return nil, false, errBatchContention
 		}
 	}
 	if len(ours) != len(w.users) {
 		// Unreachable: an item that created a user keeps creating it.
-		return nil, errors.New("pgstore: create memberships: users inserted in an earlier round are no longer needed")
+		return nil, false, errors.New("pgstore: create memberships: users inserted in an earlier round are no longer needed")
 	}
 	if len(w.plans) == 0 {
-		return out, nil
+		return out, false, nil
 	}
 
 	added, err := s.insertMemberships(ctx, tx, w.plans)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	kept := w.plans[:0]
 	for _, pl := range w.plans {
 		if !added[memberKey{pl.m.OrganizationID, pl.m.UserID}] {
+			if pl.m.ExternalID != "" {
+				return nil, true, nil
+			}
 			// A concurrent writer added the same (org, existing user)
-			// since step 1. (A new user's membership cannot conflict.)
+			// since step 1. (A new user's membership without an external
+			// id cannot conflict.)
 			out[pl.item] = store.BatchResult{Err: fmt.Errorf("pgstore: create memberships: item %d: user %q in organization %q: %w",
 				pl.item, pl.m.UserID, pl.m.OrganizationID, store.ErrAlreadyMember)}
 			continue
@@ -492,9 +587,9 @@ func (s *Store) createBatchCarefully(ctx context.Context, tx pgx.Tx, ps []store.
 		kept = append(kept, pl)
 	}
 	if err := s.sendRest(ctx, tx, s.encodeRest(kept)); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return out, nil
+	return out, false, nil
 }
 
 // insertUsers inserts us (careful step 3) and returns the ids of those inserted;
@@ -542,7 +637,9 @@ func (s *Store) insertMemberships(ctx context.Context, tx pgx.Tx, plans []itemPl
 	}
 	rows, err := tx.Query(ctx, s.sql(`INSERT INTO {s}.memberships (seq, `+strings.Join(membershipInsertCols, ", ")+`)
 		SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[],
-			$8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+			$8::text[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
+			$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
+			$18::jsonb[], $19::jsonb[], $20::jsonb[], $21::timestamptz[])
 		ON CONFLICT DO NOTHING RETURNING org_id, user_id`), columnArgs(cols)...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: create memberships: insert memberships: %w", err)

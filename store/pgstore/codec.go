@@ -107,6 +107,10 @@ const (
 	codeDeadlockDetected     = "40P01"
 )
 
+// memberExternalIDKey is the unique index on a membership's (org_id,
+// external_id) (migration 0002).
+const memberExternalIDKey = "memberships_org_external_id_key"
+
 // pgErr returns the *pgconn.PgError in err's chain, or nil.
 func pgErr(err error) *pgconn.PgError {
 	var pe *pgconn.PgError

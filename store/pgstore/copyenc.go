@@ -241,7 +241,7 @@ func (c *copyBuf) user(u *store.User) {
 }
 
 func (c *copyBuf) membership(m *store.Membership) {
-	c.row(11)
+	c.row(21)
 	c.int8(m.Seq)
 	c.text(m.OrganizationID)
 	c.text(m.UserID)
@@ -253,6 +253,16 @@ func (c *copyBuf) membership(m *store.Membership) {
 	c.timestamptz(m.InviteExpireTime)
 	c.timestamptz(m.JoinTime)
 	c.timestamptz(m.UpdateTime)
+	c.text(m.ExternalID)
+	c.text(m.Profile.FirstName)
+	c.text(m.Profile.LastName)
+	c.text(m.Profile.Name)
+	c.text(m.Profile.Locale)
+	c.text(m.Profile.PhoneNumber)
+	c.jsonbMap(m.Profile.Metadata)
+	c.jsonbMap(m.Profile.CustomAttributes)
+	c.jsonbMap(m.UserMetadata)
+	c.timestamptzPtr(m.LastLogin)
 }
 
 func (c *copyBuf) invitation(inv *store.Invitation) {

@@ -16,7 +16,8 @@ import (
 // TestBatchEncodingMatchesSingle: the batch's own binary COPY encoding
 // stores exactly what the single-invite path (pgx, encoding/json) stores,
 // also for awkward strings, nil versus empty maps, lists and byte slices,
-// zero and set optional times.
+// zero and set optional times, in every column (the membership's view of
+// the member too).
 func TestBatchEncodingMatchesSingle(t *testing.T) {
 	st := newStore(t)
 	ctx := t.Context()
@@ -34,6 +35,7 @@ func TestBatchEncodingMatchesSingle(t *testing.T) {
 		p := storetest.InviteParams(org.ID, email, now)
 		p.User.Profile.FirstName = "Zoë \"Z\" \\"
 		p.User.Profile.EmailVerified = variant%2 == 0
+		p.Membership.Profile.FirstName = "Zoë \"M\" \\\n"
 		login := now.Add(-time.Hour)
 		switch variant {
 		case 0:
@@ -43,17 +45,26 @@ func TestBatchEncodingMatchesSingle(t *testing.T) {
 			p.Outbox.Attempts = 3
 			p.Outbox.SentTime = &login
 			p.Invitation.SpendTime = &login
+			p.Membership.ExternalID = "ext \"ü\" \\ " + email
+			p.Membership.Profile.Locale, p.Membership.Profile.PhoneNumber = "de-CH", "+41 44 ☎"
+			p.Membership.Profile.Metadata, p.Membership.Profile.CustomAttributes, p.Membership.UserMetadata = odd, odd, odd
+			p.Membership.LastLogin = &login
 		case 1:
 			p.User.Metadata, p.User.Profile.Metadata, p.User.Profile.CustomAttributes = nil, map[string]string{}, nil
 			p.Membership.Roles, p.Membership.Metadata = []string{}, nil
 			p.Invitation.VerifierHash = []byte{}
 			p.Outbox.Sealed, p.Outbox.Data = nil, map[string]string{}
 			p.Membership.InviteExpireTime = time.Time{}
+			p.Membership.Profile = store.MemberProfile{Metadata: nil, CustomAttributes: map[string]string{}}
+			p.Membership.UserMetadata = nil
 		case 2:
 			p.Membership.Roles = nil
 			p.Invitation.VerifierHash = nil
 			p.Outbox.Sealed = []byte{}
 			p.Event.Data = map[string]string{"k": ""}
+			p.Membership.ExternalID = email
+			p.Membership.Profile.Metadata, p.Membership.Profile.CustomAttributes = map[string]string{}, nil
+			p.Membership.UserMetadata = map[string]string{}
 		}
 		return p
 	}
@@ -79,7 +90,16 @@ func TestBatchEncodingMatchesSingle(t *testing.T) {
 			bm, err := st.GetMembership(ctx, org.ID, res[0].User.ID)
 			require.NoError(t, err)
 			assert.Equal(t, res[0].Membership, bm, "batch result reads back")
-			sm.UserID, sm.Seq = bm.UserID, bm.Seq
+			assert.Equal(t, bp.Membership.ExternalID, bm.ExternalID)
+			assert.Equal(t, bp.Membership.Profile, bm.Profile, "what was given reads back (nil and empty apart)")
+			assert.Equal(t, bp.Membership.UserMetadata, bm.UserMetadata)
+			if bp.Membership.LastLogin != nil {
+				require.NotNil(t, bm.LastLogin)
+				assert.Equal(t, bp.Membership.LastLogin.UTC().Truncate(time.Microsecond), *bm.LastLogin)
+			} else {
+				assert.Nil(t, bm.LastLogin)
+			}
+			sm.UserID, sm.Seq, sm.ExternalID, sm.Profile.Name = bm.UserID, bm.Seq, bm.ExternalID, bm.Profile.Name
 			assert.Equal(t, sm, bm, "membership")
 
 			si, err := st.GetMembershipInvitation(ctx, org.ID, single.User.ID)

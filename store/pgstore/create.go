@@ -27,7 +27,7 @@ ins AS (
 SELECT org.ok, (SELECT id FROM ins) FROM org`
 
 var qInsertMembership = `INSERT INTO {s}.memberships (` + strings.Join(membershipInsertCols, ", ") + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 	ON CONFLICT (org_id, user_id) DO NOTHING RETURNING seq`
 
 var qInsertInvitation = `INSERT INTO {s}.invitations (` + strings.Join(invitationInsertCols, ", ") + `)
@@ -41,7 +41,10 @@ var qInsertOutbox = `INSERT INTO {s}.outbox (` + strings.Join(outboxInsertCols, 
 // organization check), then the membership, invitation, outbox message and
 // event sent together as one pipelined batch. A second membership of the
 // user in the organization (even one committed concurrently) is refused by
-// the (org_id, user_id) unique key and rolls everything back.
+// the (org_id, user_id) unique key, and a membership external id taken in
+// the organization by memberships_org_external_id_key; either rolls
+// everything back. (A membership that is both is ErrAlreadyMember: ON
+// CONFLICT checks its own key first.)
 func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
 	return s.createMembershipAfter(ctx, p, nil)
 }
@@ -132,6 +135,9 @@ func (s *Store) createMembership(ctx context.Context, tx pgx.Tx, p store.CreateM
 		err = cerr
 	}
 	switch {
+	case isConstraint(err, codeUniqueViolation, memberExternalIDKey):
+		return store.CreateMembershipResult{}, fmt.Errorf("pgstore: create membership: external id %q in organization %q: %w",
+			m.ExternalID, orgID, store.ErrExternalIDTaken)
 	case isConstraint(err, codeUniqueViolation, "invitations_pkey"):
 		return store.CreateMembershipResult{}, fmt.Errorf("pgstore: create membership: invitation id %q is taken", p.Invitation.ID)
 	case isConstraint(err, codeUniqueViolation, "outbox_pkey"):

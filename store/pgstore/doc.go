@@ -31,7 +31,8 @@
 // expire_time > now" (of many concurrent accepts exactly one succeeds);
 // users are created with INSERT … ON CONFLICT (email) DO NOTHING; a second
 // membership of one user in one org is refused by a unique key
-// (ErrAlreadyMember); the outbox is claimed with FOR UPDATE SKIP LOCKED, so
+// (ErrAlreadyMember), and so is a membership external id taken in the org
+// (ErrExternalIDTaken); the outbox is claimed with FOR UPDATE SKIP LOCKED, so
 // N dispatchers never lease one message twice. Events take a per-organization
 // advisory lock until commit, so an organization's events commit in Seq
 // order. Deadlocks and serialization failures are retried (up to 4 times);

@@ -42,7 +42,7 @@ const qSpendInvitation = `UPDATE {s}.invitations SET spend_time = $2
 	RETURNING org_id, user_id`
 
 const qActivateMembership = `UPDATE {s}.memberships SET status = 'ACTIVE', invite_expire_time = ` + zeroTime + `,
-		primary_idp = CASE WHEN $3 <> '' THEN $3 ELSE primary_idp END, update_time = $4
+		primary_idp = CASE WHEN $3 <> '' THEN $3 ELSE primary_idp END, update_time = $4, last_login = $4
 	WHERE org_id = $1 AND user_id = $2 AND status = 'PENDING_INVITE' RETURNING ` + membershipCols
 
 const qVerifyEmail = `UPDATE {s}.users SET email_verified = true, update_time = $2 WHERE id = $1 AND NOT email_verified`

@@ -10,10 +10,18 @@ import (
 	"github.com/invitekit/invitekit/store"
 )
 
-const memberJoinCols = `m.seq, m.org_id, m.user_id, m.status, m.roles, m.metadata, m.primary_idp, m.invited_by,
-	m.invite_expire_time, m.join_time, m.update_time,
-	u.id, u.email, u.external_id, u.profile_id, u.first_name, u.last_name, u.name, u.locale, u.email_verified,
-	u.phone_number, u.profile_metadata, u.custom_attributes, u.metadata, u.create_time, u.update_time, u.last_login`
+// memberJoinCols are membershipCols of m, then userCols of u.
+var memberJoinCols = qualified("m", membershipCols) + ", " + qualified("u", userCols)
+
+// qualified returns the column list cols with every column qualified by
+// table alias t.
+func qualified(t, cols string) string {
+	fields := strings.Split(cols, ",")
+	for i, f := range fields {
+		fields[i] = t + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
 
 // zeroTime is how a zero time.Time is stored.
 const zeroTime = `'0001-01-01 00:00:00+00'::timestamptz`
@@ -52,8 +60,10 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 		WHERE m.org_id = $1 AND m.seq > $2` + statusFilter(opts.Status, opts.Now, arg)
 	if opts.Query != "" {
 		p := arg(strings.ToLower(opts.Query))
-		q += ` AND (strpos(lower(u.email), ` + p + `) > 0 OR strpos(lower(u.name), ` + p + `) > 0
-			OR strpos(lower(u.first_name), ` + p + `) > 0 OR strpos(lower(u.last_name), ` + p + `) > 0)`
+		// The organization's view of the name (the membership's), never
+		// the user's own: another organization may have written that.
+		q += ` AND (strpos(lower(u.email), ` + p + `) > 0 OR strpos(lower(m.name), ` + p + `) > 0
+			OR strpos(lower(m.first_name), ` + p + `) > 0 OR strpos(lower(m.last_name), ` + p + `) > 0)`
 	}
 	q += ` ORDER BY m.seq LIMIT ` + arg(limit+1)
 	rows, err := s.pool.Query(ctx, s.sql(q), args...)

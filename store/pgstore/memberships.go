@@ -21,6 +21,26 @@ func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (store.
 	return m, nil
 }
 
+// qMembershipByExternalID repeats the partial index's predicate (a
+// non-empty external_id) so that a generic plan can use
+// memberships_org_external_id_key (see qUserByExternalID).
+const qMembershipByExternalID = `SELECT ` + membershipCols + ` FROM {s}.memberships
+	WHERE org_id = $1 AND external_id = $2 AND external_id <> ''`
+
+// GetMembershipByExternalID implements store.Memberships: one lookup in
+// orgID's part of the (org_id, external_id) index. An empty external id is
+// never found.
+func (s *Store) GetMembershipByExternalID(ctx context.Context, orgID, externalID string) (store.Membership, error) {
+	if externalID == "" {
+		return store.Membership{}, fmt.Errorf("pgstore: membership by external id: %w", store.ErrNotFound)
+	}
+	m, err := scanMembership(s.pool.QueryRow(ctx, s.sql(qMembershipByExternalID), orgID, externalID))
+	if err != nil {
+		return store.Membership{}, notFound(err, "membership by external id")
+	}
+	return m, nil
+}
+
 // ListUserMemberships implements store.Memberships. A user with no
 // memberships (or no such user) gets an empty list and no error.
 func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store.Membership, error) {
@@ -44,22 +64,54 @@ func (s *Store) ListUserMemberships(ctx context.Context, userID string) ([]store
 	return out, nil
 }
 
-// UpdateMembership implements store.Memberships. A non-nil Metadata
-// replaces the whole map.
+// qUpdateMembership sets each group of columns whose flag is true: roles
+// ($3, $4), metadata ($5, $6), external id ($7, $8), profile ($9, $10–$16),
+// user metadata ($17, $18).
+var qUpdateMembership = `UPDATE {s}.memberships SET
+		roles = CASE WHEN $3 THEN $4::jsonb ELSE roles END,
+		metadata = CASE WHEN $5 THEN $6::jsonb ELSE metadata END,
+		external_id = CASE WHEN $7 THEN $8::text ELSE external_id END,
+		first_name = CASE WHEN $9 THEN $10::text ELSE first_name END,
+		last_name = CASE WHEN $9 THEN $11::text ELSE last_name END,
+		name = CASE WHEN $9 THEN $12::text ELSE name END,
+		locale = CASE WHEN $9 THEN $13::text ELSE locale END,
+		phone_number = CASE WHEN $9 THEN $14::text ELSE phone_number END,
+		profile_metadata = CASE WHEN $9 THEN $15::jsonb ELSE profile_metadata END,
+		custom_attributes = CASE WHEN $9 THEN $16::jsonb ELSE custom_attributes END,
+		user_metadata = CASE WHEN $17 THEN $18::jsonb ELSE user_metadata END,
+		update_time = $19
+	WHERE org_id = $1 AND user_id = $2 RETURNING ` + membershipCols
+
+// UpdateMembership implements store.Memberships. A non-nil Metadata or
+// UserMetadata replaces the whole map, a non-nil Profile the whole
+// profile. An external id another membership of the organization has is
+// refused by memberships_org_external_id_key (ErrExternalIDTaken), also
+// when that membership is being written concurrently.
 func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u store.MembershipUpdate, now time.Time, ev store.Event) (store.Membership, error) {
 	ev = store.FillEvent(ev, orgID, userID)
+	var ext string
+	if u.ExternalID != nil {
+		ext = *u.ExternalID
+	}
+	var prof store.MemberProfile
+	if u.Profile != nil {
+		prof = *u.Profile
+	}
 	var m store.Membership
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.keepRole(ctx, tx, orgID, userID, u.KeepRole, "", "", u.Roles); err != nil {
 			return err
 		}
 		var err error
-		m, err = scanMembership(tx.QueryRow(ctx, s.sql(`UPDATE {s}.memberships SET
-				roles = CASE WHEN $3 THEN $4::jsonb ELSE roles END,
-				metadata = CASE WHEN $5 THEN $6::jsonb ELSE metadata END,
-				update_time = $7
-			WHERE org_id = $1 AND user_id = $2 RETURNING `+membershipCols),
-			orgID, userID, u.Roles != nil, jsonList(u.Roles), u.Metadata != nil, jsonMap(u.Metadata), now))
+		m, err = scanMembership(tx.QueryRow(ctx, s.sql(qUpdateMembership),
+			orgID, userID, u.Roles != nil, jsonList(u.Roles), u.Metadata != nil, jsonMap(u.Metadata),
+			u.ExternalID != nil, ext,
+			u.Profile != nil, prof.FirstName, prof.LastName, prof.Name, prof.Locale, prof.PhoneNumber,
+			jsonMap(prof.Metadata), jsonMap(prof.CustomAttributes),
+			u.UserMetadata != nil, jsonMap(u.UserMetadata), now))
+		if isConstraint(err, codeUniqueViolation, memberExternalIDKey) {
+			return fmt.Errorf("pgstore: update membership: external id %q: %w", ext, store.ErrExternalIDTaken)
+		}
 		if err != nil {
 			return notFound(err, "update membership")
 		}

@@ -71,6 +71,12 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.Logger) error {
+	return migrateTo(ctx, pool, schema, log, 0)
+}
+
+// migrateTo is migrate up to version upTo (0 = all); tests use it to
+// build a schema as an older release left it.
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.Logger, upTo int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -100,7 +106,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.L
 			log.Warn("pgstore: schema was migrated by a newer release", "schema", schema, "version", current, "known", last)
 		}
 		for _, m := range ms {
-			if m.version <= current {
+			if m.version <= current || (upTo > 0 && m.version > upTo) {
 				continue
 			}
 			if _, err := tx.Exec(ctx, m.sql); err != nil {

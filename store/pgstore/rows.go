@@ -20,13 +20,19 @@ func userArgs(u store.User) []any {
 }
 
 // membershipInsertCols lacks seq (the database assigns it); the batch COPY
-// prepends "seq".
+// prepends "seq". The columns from external_id on are the organization's
+// view of the member.
 var membershipInsertCols = []string{"org_id", "user_id", "status", "roles", "metadata", "primary_idp",
-	"invited_by", "invite_expire_time", "join_time", "update_time"}
+	"invited_by", "invite_expire_time", "join_time", "update_time",
+	"external_id", "first_name", "last_name", "name", "locale", "phone_number", "profile_metadata",
+	"custom_attributes", "user_metadata", "last_login"}
 
 func membershipArgs(m store.Membership) []any {
 	return []any{m.OrganizationID, m.UserID, string(m.Status), jsonList(m.Roles), jsonMap(m.Metadata),
-		m.PrimaryIdentityProvider, m.InvitedBy, m.InviteExpireTime, m.JoinTime, m.UpdateTime}
+		m.PrimaryIdentityProvider, m.InvitedBy, m.InviteExpireTime, m.JoinTime, m.UpdateTime,
+		m.ExternalID, m.Profile.FirstName, m.Profile.LastName, m.Profile.Name, m.Profile.Locale,
+		m.Profile.PhoneNumber, jsonMap(m.Profile.Metadata), jsonMap(m.Profile.CustomAttributes),
+		jsonMap(m.UserMetadata), m.LastLogin}
 }
 
 var invitationInsertCols = []string{"id", "org_id", "user_id", "email", "verifier_hash", "invited_by",
@@ -72,7 +78,11 @@ func storedUser(u store.User) store.User {
 // storedMembership returns m as it reads back.
 func storedMembership(m store.Membership) store.Membership {
 	m.InviteExpireTime, m.JoinTime, m.UpdateTime = ts(m.InviteExpireTime), ts(m.JoinTime), ts(m.UpdateTime)
+	m.LastLogin = tsPtr(m.LastLogin)
 	m.Roles = cloneList(m.Roles)
 	m.Metadata = cloneMap(m.Metadata)
+	m.Profile.Metadata = cloneMap(m.Profile.Metadata)
+	m.Profile.CustomAttributes = cloneMap(m.Profile.CustomAttributes)
+	m.UserMetadata = cloneMap(m.UserMetadata)
 	return m
 }

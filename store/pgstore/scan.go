@@ -14,7 +14,8 @@ const userCols = `id, email, external_id, profile_id, first_name, last_name, nam
 	phone_number, profile_metadata, custom_attributes, metadata, create_time, update_time, last_login`
 
 const membershipCols = `seq, org_id, user_id, status, roles, metadata, primary_idp, invited_by,
-	invite_expire_time, join_time, update_time`
+	invite_expire_time, join_time, update_time, external_id, first_name, last_name, name, locale,
+	phone_number, profile_metadata, custom_attributes, user_metadata, last_login`
 
 const invitationCols = `id, org_id, user_id, email, verifier_hash, invited_by, create_time, expire_time,
 	spend_time, revoke_time`
@@ -81,15 +82,17 @@ func scanUser(row pgx.Row) (store.User, error) {
 
 // membershipDest holds scan targets for membershipCols.
 type membershipDest struct {
-	m           store.Membership
-	status      string
-	roles, meta []byte
+	m                                       store.Membership
+	status                                  string
+	roles, meta, profMeta, custAttrs, uMeta []byte
 }
 
 func (d *membershipDest) targets() []any {
 	m := &d.m
 	return []any{&m.Seq, &m.OrganizationID, &m.UserID, &d.status, &d.roles, &d.meta,
-		&m.PrimaryIdentityProvider, &m.InvitedBy, &m.InviteExpireTime, &m.JoinTime, &m.UpdateTime}
+		&m.PrimaryIdentityProvider, &m.InvitedBy, &m.InviteExpireTime, &m.JoinTime, &m.UpdateTime,
+		&m.ExternalID, &m.Profile.FirstName, &m.Profile.LastName, &m.Profile.Name, &m.Profile.Locale,
+		&m.Profile.PhoneNumber, &d.profMeta, &d.custAttrs, &d.uMeta, &m.LastLogin}
 }
 
 func (d *membershipDest) membership() (store.Membership, error) {
@@ -102,7 +105,17 @@ func (d *membershipDest) membership() (store.Membership, error) {
 	if m.Metadata, err = decodeMap(d.meta); err != nil {
 		return store.Membership{}, err
 	}
+	if m.Profile.Metadata, err = decodeMap(d.profMeta); err != nil {
+		return store.Membership{}, err
+	}
+	if m.Profile.CustomAttributes, err = decodeMap(d.custAttrs); err != nil {
+		return store.Membership{}, err
+	}
+	if m.UserMetadata, err = decodeMap(d.uMeta); err != nil {
+		return store.Membership{}, err
+	}
 	m.InviteExpireTime, m.JoinTime, m.UpdateTime = utc(m.InviteExpireTime), utc(m.JoinTime), utc(m.UpdateTime)
+	m.LastLogin = utcPtr(m.LastLogin)
 	return m, nil
 }
 

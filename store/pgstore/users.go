@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/invitekit/invitekit/store"
 )
@@ -115,19 +116,36 @@ func (s *Store) checkIdentityOwner(ctx context.Context, tx pgx.Tx, id store.Iden
 	return nil
 }
 
-// RecordLogin implements store.Users. It leaves UpdateTime unchanged.
+// RecordLogin implements store.Users: the user's last login and that of
+// each of the user's ACTIVE memberships (found by memberships_user_seq),
+// and the event, in one pipelined round trip. It leaves UpdateTime
+// unchanged. The memberships are written before the user row, the order
+// AcceptInvitation locks them in.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev store.Event) error {
 	ev = store.FillEvent(ev, "", userID)
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, s.sql(`UPDATE {s}.users SET last_login = $2 WHERE id = $1`), userID, at)
+		b := &pgx.Batch{}
+		b.Queue(s.sql(`UPDATE {s}.memberships SET last_login = $2 WHERE user_id = $1 AND status = 'ACTIVE'`), userID, at)
+		b.Queue(s.sql(`UPDATE {s}.users SET last_login = $2 WHERE id = $1`), userID, at)
+		s.queueEvent(b, ev)
+		br := tx.SendBatch(ctx, b)
+		_, err := br.Exec()
+		var tag pgconn.CommandTag
+		if err == nil {
+			tag, err = br.Exec()
+		}
+		if err == nil {
+			_, err = br.Exec()
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			return fmt.Errorf("pgstore: record login: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
+			// The event was appended: the rollback takes it back.
 			return fmt.Errorf("pgstore: record login: user %q: %w", userID, store.ErrNotFound)
-		}
-		if err := s.appendEvent(ctx, tx, ev); err != nil {
-			return fmt.Errorf("pgstore: record login: %w", err)
 		}
 		return nil
 	})
