@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store"
 )
@@ -33,6 +34,10 @@ type HandlerConfig struct {
 	// requests; InsecureSkipCheck only for APIs whose Authorizer never
 	// relies on cookies).
 	CrossOrigin CrossOrigin
+	// RateLimits bounds creates and resends per organization, per actor
+	// and per invitation (the zero value: the defaults, see RateLimits);
+	// a refusal is 429 rate_limited with Retry-After.
+	RateLimits RateLimits
 }
 
 // Handler is the JSON API for managing an organization's members. It is an
@@ -61,6 +66,7 @@ type Handler struct {
 	cop    *http.CrossOriginProtection
 	mux    *http.ServeMux
 	routes []apiRoute
+	limits *ratelimit.Invites
 }
 
 type apiRoute struct {
@@ -104,11 +110,14 @@ func NewHandler(svc *invite.Service, authz Authorizer, cfg HandlerConfig) (*Hand
 		return nil, err
 	}
 	h := &Handler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger, cop: cfg.CrossOrigin.Checker()}
+	if h.limits, err = newInviteLimits("HandlerConfig", cfg.RateLimits, svc); err != nil {
+		return nil, err
+	}
 	h.routes = []apiRoute{
 		{"/organizations/{orgID}/users", map[string]http.HandlerFunc{http.MethodGet: h.list, http.MethodPost: h.create}},
 		{"/organizations/{orgID}/users:lookup", map[string]http.HandlerFunc{http.MethodGet: h.lookup}},
 		{"/organizations/{orgID}/users/{userID}", map[string]http.HandlerFunc{http.MethodGet: h.get, http.MethodPatch: h.update, http.MethodDelete: h.revoke}},
-		{"/organizations/{orgID}/users/{userID}/resend", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionResend, svc.ResendInvitation)}},
+		{"/organizations/{orgID}/users/{userID}/resend", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionResend, h.resend)}},
 		{"/organizations/{orgID}/users/{userID}/revoke", map[string]http.HandlerFunc{http.MethodPost: h.revoke}},
 		{"/organizations/{orgID}/users/{userID}/deactivate", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionDeactivate, svc.DeactivateMembership)}},
 		{"/organizations/{orgID}/users/{userID}/reactivate", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionReactivate, svc.ReactivateMembership)}},
@@ -250,6 +259,10 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 	orgID := httpx.OrgID(r)
 	actor, ok := h.authorize(w, r, orgID, ActionCreate)
 	if !ok {
+		return
+	}
+	if err := limited(h.limits.Invite(orgID, actor)); err != nil {
+		h.fail(w, r, err)
 		return
 	}
 	body, err := h.readBody(w, r)

@@ -65,7 +65,7 @@ func serve(t testing.TB, h http.Handler, r *http.Request) (int, map[string]any) 
 
 func newHandler(t testing.TB, e *env, authz inviteapi.Authorizer) *inviteapi.Handler {
 	t.Helper()
-	h, err := inviteapi.NewHandler(e.Svc, authz, inviteapi.HandlerConfig{})
+	h, err := inviteapi.NewHandler(e.Svc, authz, inviteapi.HandlerConfig{RateLimits: noLimits}) // limits: ratelimit_test.go
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/csvimport"
 	"github.com/invitekit/invitekit/store"
@@ -43,6 +44,10 @@ type BulkHandlerConfig struct {
 	// CrossOrigin configures the cross-origin protection (as in
 	// HandlerConfig).
 	CrossOrigin CrossOrigin
+	// RateLimits bounds imports per organization and per actor: each
+	// upload and each confirm counts as one invitation event (the zero
+	// value: the defaults, see RateLimits; ResendsPerInvitation is unused).
+	RateLimits RateLimits
 }
 
 // BulkHandler is the JSON API for bulk invitations. It serves, at the root
@@ -65,12 +70,13 @@ type BulkHandlerConfig struct {
 // ProblemOf). Every request is authorized with ActionBulkImport
 // before the body is read. Mount it beside Handler.
 type BulkHandler struct {
-	svc   *invite.Service
-	authz Authorizer
-	cfg   BulkHandlerConfig
-	log   *slog.Logger
-	cop   *http.CrossOriginProtection
-	mux   *http.ServeMux
+	svc    *invite.Service
+	authz  Authorizer
+	cfg    BulkHandlerConfig
+	log    *slog.Logger
+	cop    *http.CrossOriginProtection
+	mux    *http.ServeMux
+	limits *ratelimit.Invites
 }
 
 // withDefaults checks the settings and fills the logger.
@@ -94,6 +100,9 @@ func NewBulkHandler(svc *invite.Service, authz Authorizer, cfg BulkHandlerConfig
 		return nil, err
 	}
 	h := &BulkHandler{svc: svc, authz: authz, cfg: cfg, log: cfg.Logger, cop: cfg.CrossOrigin.Checker()}
+	if h.limits, err = newInviteLimits("BulkHandlerConfig", cfg.RateLimits, svc); err != nil {
+		return nil, err
+	}
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux, "")
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { WriteError(w, invite.ErrNotFound) })
@@ -189,6 +198,10 @@ func (h *BulkHandler) options(r *http.Request, actor string) (invite.BulkOptions
 }
 
 func (h *BulkHandler) importFile(w http.ResponseWriter, r *http.Request, orgID, actor string) {
+	if err := limited(h.limits.Invite(orgID, actor)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	opts, err := h.options(r, actor)
 	if err != nil {
 		h.fail(w, r, err)
@@ -399,6 +412,10 @@ func (h *BulkHandler) cancelJob(w http.ResponseWriter, r *http.Request, orgID, _
 }
 
 func (h *BulkHandler) confirmJob(w http.ResponseWriter, r *http.Request, orgID, actor string) {
+	if err := limited(h.limits.Invite(orgID, actor)); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	jobs, ok := h.jobs(w)
 	if !ok {
 		return

@@ -35,7 +35,7 @@ func FuzzCreateHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	allow := func(*http.Request, string, inviteapi.Action) (string, error) { return "usr_fuzz", nil }
-	h, err := inviteapi.NewHandler(svc, allow, inviteapi.HandlerConfig{MaxBodyBytes: 1 << 16})
+	h, err := inviteapi.NewHandler(svc, allow, inviteapi.HandlerConfig{MaxBodyBytes: 1 << 16, RateLimits: noLimits})
 	if err != nil {
 		f.Fatal(err)
 	}
