@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,9 +64,39 @@ const MemoryPath = ":memory:"
 // migrates it to the current schema. The directory must exist. path may
 // also be MemoryPath.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("sqlitestore: empty database path")
+	cfg = cfg.withDefaults()
+	d, err := dsnsFor(path, cfg)
+	if err != nil {
+		return nil, err
 	}
+	s := &Store{log: cfg.Logger}
+	if s.w, err = openDB(ctx, path, d.writer, 1); err != nil {
+		return nil, err
+	}
+	s.wstmts.db = s.w
+	if err := s.migrate(ctx); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	if err := s.wstmts.prepareAll(ctx, writeQueries()); err != nil {
+		s.wstmts.close()
+		s.w.Close()
+		return nil, err
+	}
+	s.r = s.w
+	if !d.memory {
+		if err := s.openReaders(ctx, path, d, cfg); err != nil {
+			s.wstmts.close()
+			s.w.Close()
+			return nil, err
+		}
+	}
+	s.rstmts.db = s.r
+	return s, nil
+}
+
+// withDefaults fills the zero settings.
+func (cfg Config) withDefaults() Config {
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = 5 * time.Second
 	}
@@ -75,8 +106,22 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{log: cfg.Logger}
+	return cfg
+}
 
+// dsns are the connection strings of one database: the single writer, the
+// read-only readers and the checkpointer.
+type dsns struct {
+	writer, reader, checkpointer string
+	memory                       bool
+}
+
+// dsnsFor builds the connection strings for path (pure: no I/O beyond
+// making path absolute).
+func dsnsFor(path string, cfg Config) (dsns, error) {
+	if path == "" {
+		return dsns{}, errors.New("sqlitestore: empty database path")
+	}
 	sync := "NORMAL"
 	if cfg.SynchronousFull {
 		sync = "FULL"
@@ -89,93 +134,69 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		// in temporary files (multi-row INSERTs need a statement journal).
 		"_pragma=temp_store(MEMORY)",
 	}
-
-	memory := path == MemoryPath
-	var base string
-	if memory {
-		base = "file::memory:"
-	} else {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: database path %q: %w", path, err)
-		}
-		base = "file:" + escapePath(filepath.ToSlash(abs))
+	join := func(extra ...string) string { return strings.Join(append(slices.Clone(common), extra...), "&") }
+	if path == MemoryPath {
+		base := "file::memory:"
+		return dsns{writer: base + "?" + join("_txlock=immediate"), memory: true}, nil
 	}
-
-	wdsn := base + "?" + strings.Join(append(common,
-		"_pragma=journal_mode(WAL)",
-		// 8 MiB of page cache for the writer. More is slower here: a bulk
-		// import into a 32 MiB cache measured 10-20% more CPU per invite
-		// than into 2-8 MiB (BenchmarkImport100k).
-		"_pragma=cache_size(-8192)",
-		// Checkpoint when the WAL passes 10,000 pages (~40 MiB) instead of
-		// SQLite's 1,000: the checkpoint runs after the commit that crosses
-		// the limit, so a bulk import checkpoints every few batches, and a
-		// page changed by several batches (index pages) is copied once.
-		// Durability is unchanged (a commit is in the WAL either way).
-		"_pragma=wal_autocheckpoint(10000)",
-		"_txlock=immediate",
-	), "&")
-	if memory {
-		wdsn = base + "?" + strings.Join(append(common, "_txlock=immediate"), "&")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return dsns{}, fmt.Errorf("sqlitestore: database path %q: %w", path, err)
 	}
-	w, err := sql.Open("sqlite", wdsn)
+	base := "file:" + escapePath(filepath.ToSlash(abs)) + "?"
+	return dsns{
+		writer: base + join(
+			"_pragma=journal_mode(WAL)",
+			// 8 MiB of page cache for the writer. More is slower here: a
+			// bulk import into a 32 MiB cache measured 10-20% more CPU per
+			// invite than into 2-8 MiB (BenchmarkImport100k).
+			"_pragma=cache_size(-8192)",
+			// Checkpoint when the WAL passes 10,000 pages (~40 MiB) instead
+			// of SQLite's 1,000: the checkpoint runs after the commit that
+			// crosses the limit, so a bulk import checkpoints every few
+			// batches, and a page changed by several batches (index pages)
+			// is copied once. Durability is unchanged (a commit is in the
+			// WAL either way).
+			"_pragma=wal_autocheckpoint(10000)",
+			"_txlock=immediate",
+		),
+		reader:       base + join("_pragma=query_only(1)"),
+		checkpointer: base + join(),
+	}, nil
+}
+
+// openDB opens and pings a pool of at most conns connections that never
+// expire.
+func openDB(ctx context.Context, path, dsn string, conns int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	s.w = w
-	s.wstmts.db = w
-
-	if err := w.PingContext(ctx); err != nil {
-		w.Close()
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
 		return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
 	}
-	if err := s.migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
-	if err := s.wstmts.prepareAll(ctx, writeQueries()); err != nil {
-		s.wstmts.close()
-		w.Close()
-		return nil, err
-	}
+	return db, nil
+}
 
-	if memory {
-		s.r = w
-	} else {
-		rdsn := base + "?" + strings.Join(append(common, "_pragma=query_only(1)"), "&")
-		r, err := sql.Open("sqlite", rdsn)
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
-		}
-		r.SetMaxOpenConns(cfg.MaxReadConns)
-		r.SetMaxIdleConns(cfg.MaxReadConns)
-		r.SetConnMaxLifetime(0)
-		r.SetConnMaxIdleTime(0)
-		if err := r.PingContext(ctx); err != nil {
-			r.Close()
-			w.Close()
-			return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
-		}
-		s.r = r
-
-		cdsn := base + "?" + strings.Join(common, "&")
-		ck, err := startCheckpointer(ctx, cdsn, cfg.Logger)
-		if err != nil {
-			r.Close()
-			s.wstmts.close()
-			w.Close()
-			return nil, fmt.Errorf("sqlitestore: open %q: %w", path, err)
-		}
-		s.ck = ck
+// openReaders opens the read-only pool and starts the checkpointer of a
+// file database.
+func (s *Store) openReaders(ctx context.Context, path string, d dsns, cfg Config) error {
+	r, err := openDB(ctx, path, d.reader, cfg.MaxReadConns)
+	if err != nil {
+		return err
 	}
-	s.rstmts.db = s.r
-	return s, nil
+	ck, err := startCheckpointer(ctx, d.checkpointer, cfg.Logger)
+	if err != nil {
+		r.Close()
+		return fmt.Errorf("sqlitestore: open %q: %w", path, err)
+	}
+	s.r, s.ck = r, ck
+	return nil
 }
 
 // ceilMillis rounds d up to whole milliseconds (SQLite's busy timeout unit),
