@@ -22,5 +22,7 @@
 // the organization from r.PathValue("orgID"), 50 members a page, upload
 // limits of invite.DefaultBulkMaxBytes and invite.DefaultBulkMaxRows, an
 // own inviteapi.BulkJobs registry (closed by Handler.Close) unless Config.Jobs
-// is given. A Handler is safe for concurrent use.
+// is given, and the invitation limits of inviteapi.RateLimits (a refusal is
+// the page again with 429 and Retry-After). A Handler is safe for
+// concurrent use.
 package teampage

@@ -33,6 +33,11 @@ func (h *Handler) upload(rc *reqCtx) {
 		return
 	}
 	f := readFiltersQuery(rc.r)
+	if err := h.limitInvite(rc); err != nil {
+		httpx.SetRetryAfter(rc.w, err)
+		h.importFailed(rc, org, f, http.StatusTooManyRequests, rateLimitMessage(err))
+		return
+	}
 	rc.r.Body = http.MaxBytesReader(rc.w, rc.r.Body, h.cfg.MaxUploadBytes+multipartOverhead)
 	if err := rc.r.ParseMultipartForm(1 << 20); err != nil {
 		var mbe *http.MaxBytesError
@@ -256,6 +261,11 @@ func (h *Handler) download(rc *reqCtx, jobID string, asCSV bool) {
 }
 
 func (h *Handler) confirm(rc *reqCtx, jobID string) {
+	if err := h.limitInvite(rc); err != nil {
+		httpx.SetRetryAfter(rc.w, err)
+		h.renderJob(rc, jobID, http.StatusTooManyRequests, rateLimitMessage(err))
+		return
+	}
 	st, err := h.jobs.Confirm(rc.ctx, rc.orgID, jobID, rc.actor)
 	if err != nil {
 		p := httpx.ProblemOf(err)

@@ -343,7 +343,11 @@ func (h *Handler) addMember(rc *reqCtx) {
 	if form.FirstName != "" || form.LastName != "" {
 		req.UserProfile = &invite.ProfileInput{FirstName: form.FirstName, LastName: form.LastName}
 	}
-	res, err := h.svc.CreateUserAndMembership(rc.ctx, rc.orgID, req)
+	var res *invite.InviteResult
+	err := h.limitInvite(rc)
+	if err == nil {
+		res, err = h.svc.CreateUserAndMembership(rc.ctx, rc.orgID, req)
+	}
 	if err == nil {
 		done := "invited"
 		if res.Membership.Status == store.StatusActive {
@@ -357,6 +361,7 @@ func (h *Handler) addMember(rc *reqCtx) {
 		h.serverError(rc, err)
 		return
 	}
+	httpx.SetRetryAfter(rc.w, err)
 	var fe *invite.FieldError
 	var pe *invite.PolicyError
 	switch {
@@ -416,6 +421,8 @@ func errorMessage(err error) (status int, msg string) {
 		return status, "That invitation can no longer be changed."
 	case errors.Is(err, invite.ErrLastAdmin):
 		return status, "The organization must keep at least one active admin: make someone else an admin first."
+	case errors.Is(err, httpx.ErrRateLimited):
+		return status, rateLimitMessage(err)
 	}
 	return status, "Something went wrong. Please try again."
 }
@@ -445,7 +452,9 @@ func (h *Handler) memberAction(rc *reqCtx, userID, action string) {
 	self := rc.actor != "" && rc.actor == userID
 	switch action {
 	case "resend":
-		_, err = h.svc.ResendInvitation(rc.ctx, rc.orgID, userID, rc.actor)
+		if err = h.limitResend(rc, userID); err == nil {
+			_, err = h.svc.ResendInvitation(rc.ctx, rc.orgID, userID, rc.actor)
+		}
 		h.afterAction(rc, org, f, err, "resent", who)
 	case "revoke":
 		err = h.svc.RevokeInvitation(rc.ctx, rc.orgID, userID, rc.actor)
@@ -509,6 +518,7 @@ func (h *Handler) actionFailed(rc *reqCtx, org store.Organization, f filters, er
 			h.serverError(rc, err)
 			return
 		}
+		httpx.SetRetryAfter(rc.w, err)
 		status, msg = errorMessage(err)
 	}
 	v, lerr := h.loadView(rc, org, f)

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/inviteapi"
 )
@@ -64,6 +65,11 @@ type Config struct {
 	// forms (the zero value refuses cross-origin posts; the same option
 	// type as every handler config of the kit).
 	CrossOrigin inviteapi.CrossOrigin
+	// RateLimits bounds invitations per organization and per actor (each
+	// add, each import upload and confirm) and resends per invitation
+	// (the zero value: the defaults of inviteapi.RateLimits). A refusal
+	// re-renders the page with 429, a message and Retry-After.
+	RateLimits inviteapi.RateLimits
 	// Logger receives errors (default: discard). Never tokens or links.
 	Logger *slog.Logger
 }
@@ -95,6 +101,7 @@ type Handler struct {
 	cop     *http.CrossOriginProtection
 	static  map[string]staticFile
 	version string // content hash of the static files, for cache busting
+	limits  *ratelimit.Invites
 }
 
 type staticFile struct {
@@ -153,6 +160,9 @@ func New(svc *invite.Service, cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{svc: svc, cfg: cfg, log: cfg.Logger, jobs: cfg.Jobs, cop: cfg.CrossOrigin.Checker()}
+	if h.limits, err = newLimits(cfg.RateLimits, svc); err != nil {
+		return nil, err
+	}
 	if h.jobs == nil {
 		jobs, err := inviteapi.NewBulkJobs(svc, inviteapi.BulkJobsConfig{Logger: cfg.Logger})
 		if err != nil {
