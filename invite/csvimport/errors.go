@@ -73,7 +73,7 @@ func (e *LimitError) Unwrap() error { return e.Err }
 // and reading continues with the next row.
 type RowError struct {
 	Field   string // the column / JSON field at fault ("" for the row as a whole)
-	Code    string // machine-readable: "malformed_csv", "field_count", "invalid_json", "unknown_field", "invalid_type"
+	Code    string // machine-readable: "malformed_csv", "field_count", "invalid_json", "unknown_field", "invalid_type", "invalid_utf8"
 	Message string
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -82,18 +83,18 @@ func (r *Reader) nextJSONL(skip bool) (Record, error) {
 // parseJSONLine maps one JSON line onto a Record; problems go to Record.Err.
 func parseJSONLine(line []byte, lineNo int) Record {
 	rec := Record{Line: lineNo}
+	// Decoding would replace invalid UTF-8 with U+FFFD: refuse it first.
+	if path, key, bad := BadJSONText(line); bad {
+		rec.Err = badTextError(path, key)
+		rec.Email = probeEmail(line)
+		return rec
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var jr jsonRecord
 	if err := dec.Decode(&jr); err != nil {
-		rec.Err = jsonRowError(err)
-		// Best effort: name the person in the result.
-		var probe struct {
-			Email string `json:"email"`
-		}
-		if json.Unmarshal(line, &probe) == nil {
-			rec.Email = strings.TrimSpace(probe.Email)
-		}
+		rec.Err = jsonRowError(err, line)
+		rec.Email = probeEmail(line)
 		return rec
 	}
 	if dec.More() {
@@ -134,7 +135,33 @@ func parseJSONLine(line []byte, lineNo int) Record {
 	return rec
 }
 
-func jsonRowError(err error) *RowError {
+// probeEmail is the line's email, best effort, to name the person in the
+// result of a row that could not be decoded.
+func probeEmail(line []byte) string {
+	var probe struct {
+		Email string `json:"email"`
+	}
+	if json.Unmarshal(line, &probe) == nil {
+		return strings.TrimSpace(probe.Email)
+	}
+	return ""
+}
+
+// badTextError is the error of a line with a string that is not valid
+// UTF-8 at path (for a key: in the object at path).
+func badTextError(path string, key bool) *RowError {
+	switch {
+	case key && path == "":
+		return &RowError{Code: "invalid_utf8", Message: "a field name is not valid UTF-8"}
+	case key:
+		return &RowError{Field: path, Code: "invalid_utf8", Message: "a key of " + path + " is not valid UTF-8"}
+	}
+	return &RowError{Field: path, Code: "invalid_utf8", Message: path + " is not valid UTF-8"}
+}
+
+var jsonRecordType = reflect.TypeFor[jsonRecord]()
+
+func jsonRowError(err error, line []byte) *RowError {
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -148,6 +175,9 @@ func jsonRowError(err error) *RowError {
 		return &RowError{Code: "invalid_json", Message: "malformed JSON: " + se.Error()}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		if path, ok := UnknownJSONField(line, jsonRecordType); ok && strings.HasSuffix(path, field) {
+			field = path // the full path: "userProfile.nickname"
+		}
 		return &RowError{Field: field, Code: "unknown_field", Message: "unknown field"}
 	case err == io.ErrUnexpectedEOF || err == io.EOF:
 		return &RowError{Code: "invalid_json", Message: "malformed JSON: unexpected end of line"}

@@ -24,8 +24,14 @@
 // request: {"email", "externalId", "roles": [..], "metadata": {..},
 // "userProfile": {"firstName", "lastName", "name", "locale", "phoneNumber",
 // "metadata", "customAttributes"}, "sendInvitationEmail" (alias
-// "sendActivationEmail")}. Unknown fields make the row invalid. Blank lines
-// are skipped.
+// "sendActivationEmail")}. Unknown fields make the row invalid (the field
+// is named by its full path, "userProfile.nickname"), and so does a string
+// that is not valid UTF-8 (checked on the raw line: decoding would replace
+// it with U+FFFD). Blank lines are skipped.
+//
+// Cells and values are passed on as read: package invite applies the
+// kit's text rule (store.TextProblem) to every one of them, as to any
+// other input.
 //
 // Reading is streamed: memory stays bounded by Config.MaxRecordBytes plus a
 // small buffer whatever the input size. Limits (Config.MaxBytes, MaxRows,
