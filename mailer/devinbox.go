@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -183,8 +185,28 @@ func splitLinks(text string) []devTextPart {
 // HTML part in a sandboxed iframe (no scripts). Everything is escaped by
 // html/template. The page is marked as a development inbox; do not mount it
 // in production (it shows accept links).
-func (d *DevInbox) Handler() http.Handler {
+//
+// It answers only requests from this machine (see IsLocalRequest); any
+// other gets 403. HandlerWith configures that.
+func (d *DevInbox) Handler() http.Handler { return d.HandlerWith(DevInboxHandlerConfig{}) }
+
+// DevInboxHandlerConfig configures DevInbox.HandlerWith. The zero value is
+// Handler's: local requests only.
+type DevInboxHandlerConfig struct {
+	// AllowRemote serves the page to every client, not only to this
+	// machine's. For tests whose requests do not come from loopback
+	// (httptest.NewRequest's come from 192.0.2.1); never in production.
+	AllowRemote bool
+}
+
+// HandlerWith is Handler with cfg.
+func (d *DevInbox) HandlerWith(cfg DevInboxHandlerConfig) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cfg.AllowRemote && !IsLocalRequest(r) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "The dev inbox answers requests from this machine only.", http.StatusForbidden)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
@@ -210,4 +232,22 @@ func (d *DevInbox) Handler() http.Handler {
 		w.Header().Set("Content-Security-Policy", "script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'none'")
 		io.WriteString(w, b.String())
 	})
+}
+
+// IsLocalRequest reports whether r comes from this machine: its RemoteAddr
+// is a loopback address (127.0.0.0/8, ::1) and it carries no proxy header
+// (Forwarded, X-Forwarded-For, X-Real-Ip), since a reverse proxy on the
+// same machine relays every client's request from loopback.
+func IsLocalRequest(r *http.Request) bool {
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if _, ok := r.Header[h]; ok {
+			return false
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -160,3 +160,51 @@ func TestLinks(t *testing.T) {
 		t.Fatalf("Links = %q, want %q", got, want)
 	}
 }
+
+// The page answers this machine only: a loopback RemoteAddr without proxy
+// headers; HandlerWith(AllowRemote) serves everyone (tests).
+func TestDevInboxHandlerLocalOnly(t *testing.T) {
+	in := mailer.NewDevInbox(nil)
+	in.Send(context.Background(), mailer.Message{To: "ann@example.com", Text: "accept: https://app.example/accept?token=inv_1.abc\n"})
+	tests := []struct {
+		remote string
+		header string // a proxy header to set
+		want   int
+	}{
+		{"127.0.0.1:5000", "", 200},
+		{"127.8.9.10:5000", "", 200},
+		{"[::1]:5000", "", 200},
+		{"[::ffff:127.0.0.1]:5000", "", 200},
+		{"192.0.2.1:1234", "", 403}, // httptest.NewRequest's
+		{"10.0.0.7:5000", "", 403},
+		{"[2001:db8::1]:5000", "", 403},
+		{"127.0.0.1", "", 403}, // no port: not a connection's address
+		{"", "", 403},
+		{"127.0.0.1:5000", "X-Forwarded-For", 403}, // relayed by a proxy on this machine
+		{"127.0.0.1:5000", "Forwarded", 403},
+		{"127.0.0.1:5000", "X-Real-IP", 403},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/dev/inbox", nil)
+		r.RemoteAddr = tt.remote
+		if tt.header != "" {
+			r.Header.Set(tt.header, "203.0.113.9")
+		}
+		rec := httptest.NewRecorder()
+		in.Handler().ServeHTTP(rec, r)
+		if rec.Code != tt.want {
+			t.Errorf("RemoteAddr %q %s: status %d, want %d", tt.remote, tt.header, rec.Code, tt.want)
+		}
+		if got := strings.Contains(rec.Body.String(), "inv_1.abc"); got != (tt.want == 200) {
+			t.Errorf("RemoteAddr %q %s: page shows the link: %v", tt.remote, tt.header, got)
+		}
+		if mailer.IsLocalRequest(r) != (tt.want == 200) {
+			t.Errorf("IsLocalRequest(%q %s) = %v", tt.remote, tt.header, !(tt.want == 200))
+		}
+	}
+	rec := httptest.NewRecorder()
+	in.HandlerWith(mailer.DevInboxHandlerConfig{AllowRemote: true}).ServeHTTP(rec, httptest.NewRequest("GET", "/dev/inbox", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "inv_1.abc") {
+		t.Fatalf("AllowRemote: status %d", rec.Code)
+	}
+}
