@@ -115,7 +115,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		return nil, err
 	}
 
-	// Mail: rendered from the embedded templates, delivered to the dev inbox.
+	// Mail: rendered from the embedded templates, delivered to the dev inbox
+	// (printed to the log; its page /dev/inbox only with the dev provider).
 	a.Inbox = mailer.NewDevInbox(os.Stdout)
 	renderer, err := mailer.NewRenderer(mailer.RenderConfig{Branding: mailer.Branding{AppName: "Quickstart", AppURL: cfg.BaseURL}})
 	if err != nil {
@@ -177,7 +178,11 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 
 	mux := http.NewServeMux()
 	flow.Routes(mux) // GET/POST /accept, GET /login, GET /auth/callback, POST /logout
-	mux.Handle("GET /dev/inbox", a.Inbox.Handler())
+	if a.IdP != nil {
+		// The dev inbox shows working accept links: it exists only with the
+		// dev provider, and answers this machine only.
+		mux.Handle("GET /dev/inbox", a.Inbox.Handler())
+	}
 	mux.Handle("/orgs/{orgID}/dashboard", guard.RequireMember(http.HandlerFunc(a.dashboard)))
 	mux.Handle("/orgs/{orgID}/team/", guard.RequireRole("admin")(team))
 	api.Routes(mux, "/api")  // /api/organizations/{orgID}/users…
@@ -250,7 +255,7 @@ a{color:#2563eb}code{background:#f4f4f5;padding:0 .3em;border-radius:3px}.dev{bo
 <ol>
 <li><a href="/login?return_to=/orgs/{{.Org}}/team/">Sign in as the admin</a> (<code>{{.Admin}}</code>) and open the team page.</li>
 <li>Invite someone, e.g. <code>ann@example.com</code>.</li>
-<li>Open the <a href="/dev/inbox">dev inbox</a>, click the link, join, and sign in as that person.</li>
+<li>{{if .Dev}}Open the <a href="/dev/inbox">dev inbox</a>{{else}}Find the invitation mail in the server's log{{end}}, click the link, join, and sign in as that person.</li>
 <li>You land on the <a href="/orgs/{{.Org}}/dashboard">{{.OrgName}} dashboard</a> as an ACTIVE member.</li>
 </ol>
 <form method="post" action="/logout"><button>Sign out</button></form>

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +104,47 @@ func TestLoadOrCreateKeyRefusesBadFile(t *testing.T) {
 	}
 	if _, err := loadOrCreateKey(path); err == nil || !strings.Contains(err.Error(), "secret.key") {
 		t.Fatalf("loadOrCreateKey(5-byte file) = %v, want an error naming the file", err)
+	}
+}
+
+// The dev inbox shows working accept links, so it answers this machine
+// only, and exists only while the dev provider is in use.
+func TestDevInboxOnlyLocalAndWithDevProvider(t *testing.T) {
+	inbox := func(h http.Handler, remote string) int {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/dev/inbox", nil)
+		r.RemoteAddr = remote
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	dev := startApp(t)
+	if code := inbox(dev.Handler, "127.0.0.1:40000"); code != http.StatusOK {
+		t.Fatalf("dev provider, local client: /dev/inbox %d, want 200", code)
+	}
+	if code := inbox(dev.Handler, "203.0.113.7:40000"); code != http.StatusForbidden {
+		t.Fatalf("dev provider, remote client: /dev/inbox %d, want 403", code)
+	}
+
+	real := startApp(t, func(c *config) {
+		c.Issuer = "https://idp.example.com"
+		c.ClientID = "quickstart"
+		c.ClientSecret = "secret"
+		c.RedirectURL = c.BaseURL + "/auth/callback"
+	})
+	if real.IdP != nil {
+		t.Fatal("the dev provider runs although a real one is configured")
+	}
+	if code := inbox(real.Handler, "127.0.0.1:40000"); code != http.StatusNotFound {
+		t.Fatalf("real provider, local client: /dev/inbox %d, want 404 (not mounted)", code)
+	}
+	resp, err := http.Get(real.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), "/dev/inbox") || strings.Contains(string(body), "password <code>") {
+		t.Errorf("real provider: the home page still points at the dev inbox or the dev password:\n%s", body)
 	}
 }

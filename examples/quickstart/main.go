@@ -1,14 +1,16 @@
 // Command quickstart is a zero-config invitekit app: SQLite in ./data, a
 // development OpenID provider (zitadel's OP library; for development only),
-// a dev inbox that shows every sent mail, a seeded organization "Acme" with
-// the admin admin@example.com, a team page and a protected dashboard.
+// a dev inbox that shows every sent mail (at /dev/inbox, to this machine
+// only), a seeded organization "Acme" with the admin admin@example.com, a
+// team page and a protected dashboard.
 //
 //	go -C examples run ./quickstart
 //
 // Open http://localhost:8080. To use a real provider instead of the dev one,
 // set INVITEKIT_OIDC_ISSUER, INVITEKIT_OIDC_CLIENT_ID,
 // INVITEKIT_OIDC_CLIENT_SECRET and INVITEKIT_OIDC_REDIRECT_URL (the app's
-// /auth/callback URL, registered at the provider).
+// /auth/callback URL, registered at the provider); the dev inbox page is
+// then not served (mail is still printed to the log).
 package main
 
 import (

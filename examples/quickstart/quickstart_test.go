@@ -72,7 +72,10 @@ func startApp(t *testing.T, opts ...func(*config)) *testApp {
 	}()
 	t.Cleanup(func() { stop(); <-done })
 
-	if !strings.HasPrefix(a.IdP.Issuer, "http://127.0.0.1:") {
+	if cfg.Issuer == "" && a.IdP == nil {
+		t.Fatal("no provider configured, and no dev provider running")
+	}
+	if a.IdP != nil && !strings.HasPrefix(a.IdP.Issuer, "http://127.0.0.1:") {
 		t.Fatalf("dev provider issuer %q: want the app's host name 127.0.0.1", a.IdP.Issuer)
 	}
 	return &testApp{app: a, base: base}
