@@ -33,6 +33,7 @@ var allowed = map[string][]string{
 	"internal/httpx":             {"store", "invite/csvimport"},
 	"internal/ratelimit":         {},
 	"invite/inviteapi":           {"invite", "store", "internal/httpx", "invite/csvimport", "internal/ratelimit"},
+	"invite/scim":                {"invite", "store", "internal/httpx", "internal/ratelimit"},
 	"invite/teampage":            {"invite", "store", "invite/inviteapi", "internal/httpx", "invite/csvimport", "internal/ratelimit"},
 	"authflow":                   {"invite", "store", "internal/httpx", "internal/sessionkeys", "internal/ratelimit"},
 	"middleware":                 {"store", "internal/httpx", "internal/sessionkeys"},

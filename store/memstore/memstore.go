@@ -45,6 +45,7 @@ type state struct {
 	invitations    map[string]invitation
 	outbox         map[string]outboxRow
 	events         []store.Event // in Seq order
+	dir            dirState      // directory sync (directory.go)
 }
 
 type invitation struct {
