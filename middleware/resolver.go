@@ -5,11 +5,18 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/invitekit/invitekit/store"
 )
 
 // OrgResolver finds the organization id a request is about. It returns an
 // error wrapping ErrNoOrg when the request names none (400); any other
-// error is treated as an internal failure (500).
+// error is treated as an internal failure (500). The built-in resolvers
+// refuse a value that breaks the kit's text rule (store.TextProblem: NUL,
+// invalid UTF-8, control characters) or has a space, or is longer than
+// 128 bytes, with an error that wraps ErrNoOrg and a *store.FieldError
+// naming the source (400 malformed_request, field "orgID" for
+// PathValue("orgID")): no store ever sees such an id.
 type OrgResolver interface {
 	OrgID(r *http.Request) (string, error)
 }
@@ -24,18 +31,23 @@ func (f ResolverFunc) OrgID(r *http.Request) (string, error) { return f(r) }
 // maxOrgIDLen bounds a resolved org id; longer values are refused as ErrNoOrg.
 const maxOrgIDLen = 128
 
-// checkOrgID refuses empty, over-long and control-character ids.
-func checkOrgID(source, id string) (string, error) {
+// checkOrgID refuses empty ids, and ids that break the text rule, have a
+// space or are over-long; field names the input in the refusal.
+func checkOrgID(source, field, id string) (string, error) {
 	if id == "" {
 		return "", fmt.Errorf("%w (%s is empty)", ErrNoOrg, source)
 	}
-	if len(id) > maxOrgIDLen {
-		return "", fmt.Errorf("%w (%s is too long)", ErrNoOrg, source)
+	bad := func(format string, args ...any) (string, error) {
+		return "", fmt.Errorf("%w: %w", ErrNoOrg, store.Malformed(field, format, args...))
 	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; c < 0x21 || c == 0x7f {
-			return "", fmt.Errorf("%w (%s has a space or control character)", ErrNoOrg, source)
-		}
+	if len(id) > maxOrgIDLen {
+		return bad("%s must be at most %d bytes", field, maxOrgIDLen)
+	}
+	if p := store.TextProblem(id, 0, store.TextLine); p != "" {
+		return bad("%s %s", field, p)
+	}
+	if strings.Contains(id, " ") {
+		return bad("%s must not contain spaces", field)
 	}
 	return id, nil
 }
@@ -48,7 +60,7 @@ func checkOrgID(source, id string) (string, error) {
 func PathValue(name string) OrgResolver {
 	source := "path value " + name
 	return ResolverFunc(func(r *http.Request) (string, error) {
-		return checkOrgID(source, r.PathValue(name))
+		return checkOrgID(source, name, r.PathValue(name))
 	})
 }
 
@@ -56,9 +68,10 @@ func PathValue(name string) OrgResolver {
 // "X-Org-ID". Use it only for API clients; a browser can set any header on
 // same-origin requests, so membership is still checked.
 func Header(name string) OrgResolver {
-	source := "header " + http.CanonicalHeaderKey(name)
+	field := http.CanonicalHeaderKey(name)
+	source := "header " + field
 	return ResolverFunc(func(r *http.Request) (string, error) {
-		return checkOrgID(source, strings.TrimSpace(r.Header.Get(name)))
+		return checkOrgID(source, field, strings.Trim(r.Header.Get(name), " \t")) // HTTP's optional white space
 	})
 }
 
@@ -71,11 +84,14 @@ func Header(name string) OrgResolver {
 func Subdomain(baseDomain string) OrgResolver {
 	base := "." + strings.Trim(strings.ToLower(baseDomain), ".")
 	return ResolverFunc(func(r *http.Request) (string, error) {
+		if p := store.TextProblem(r.Host, 0, store.TextLine); p != "" { // before lowercasing would replace it
+			return "", fmt.Errorf("%w: %w", ErrNoOrg, store.Malformed("host", "host %s", p))
+		}
 		label, ok := subdomainLabel(r.Host, base)
 		if !ok {
 			return "", fmt.Errorf("%w (host is not a subdomain of %s)", ErrNoOrg, base[1:])
 		}
-		return checkOrgID("subdomain", label)
+		return checkOrgID("subdomain", "host", label)
 	})
 }
 
