@@ -170,6 +170,9 @@ func jsonRowError(err error, line []byte) *RowError {
 		if field == "" {
 			return &RowError{Code: "invalid_json", Message: "each line must be a JSON object"}
 		}
+		if path, ok := MistypedJSONValue(line, jsonRecordType); ok && strings.HasPrefix(path, field) {
+			field = path // the value, not its map: "metadata.plan"
+		}
 		return &RowError{Field: field, Code: "invalid_type", Message: "must be a JSON " + jsonKind(te.Type.Kind().String())}
 	case errors.As(err, &se):
 		return &RowError{Code: "invalid_json", Message: "malformed JSON: " + se.Error()}

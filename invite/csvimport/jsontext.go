@@ -29,13 +29,13 @@ func BadJSONText(raw []byte) (path string, key, bad bool) {
 	if utf8.Valid(raw) && !mayHaveSurrogateEscape(raw) {
 		return "", false, false
 	}
-	walkJSON(raw, nil, func(w *jsonWalk, seg []byte, isKey bool) bool {
+	walkJSON(raw, nil, jsonVisit{str: func(w *jsonWalk, seg []byte, isKey bool) bool {
 		if !cleanJSONString(seg) {
 			path, key, bad = w.path(isKey), isKey, true
 			return false
 		}
 		return true
-	}, nil)
+	}})
 	return path, key, bad
 }
 
@@ -44,11 +44,50 @@ func BadJSONText(raw []byte) (path string, key, bad bool) {
 // keys match json tags as encoding/json matches them, case-insensitively;
 // maps take any key). ok is false when every key is known.
 func UnknownJSONField(raw []byte, t reflect.Type) (path string, ok bool) {
-	walkJSON(raw, t, nil, func(w *jsonWalk, key string) bool {
+	walkJSON(raw, t, jsonVisit{unknown: func(w *jsonWalk, key string) bool {
 		path, ok = w.path(false), true
 		return false
-	})
+	}})
 	return path, ok
+}
+
+// MistypedJSONValue returns the full path of the first value in raw whose
+// JSON type does not fit what t holds there (a number for a string, an
+// object for a list, …): encoding/json's UnmarshalTypeError names the map
+// ("metadata") or list ("roles"), not the value ("metadata.plan",
+// "roles[1]"). ok is false when every value fits.
+func MistypedJSONValue(raw []byte, t reflect.Type) (path string, ok bool) {
+	walkJSON(raw, t, jsonVisit{value: func(w *jsonWalk, tok json.Token, want reflect.Type) bool {
+		if fits(tok, want) {
+			return true
+		}
+		path, ok = w.path(false), true
+		return false
+	}})
+	return path, ok
+}
+
+// fits reports whether a value starting with tok can decode into t.
+func fits(tok json.Token, t reflect.Type) bool {
+	if tok == nil {
+		return true // null fits anything
+	}
+	t = deref(t)
+	if t == nil || t.Kind() == reflect.Interface {
+		return true
+	}
+	k := t.Kind()
+	switch tok := tok.(type) {
+	case json.Delim:
+		return tok == '{' && (k == reflect.Map || k == reflect.Struct) || tok == '[' && (k == reflect.Slice || k == reflect.Array)
+	case string:
+		return k == reflect.String
+	case bool:
+		return k == reflect.Bool
+	case float64:
+		return k >= reflect.Int && k <= reflect.Float64
+	}
+	return true
 }
 
 // mayHaveSurrogateEscape reports whether raw has a \uD800–\uDFFF escape
@@ -147,12 +186,22 @@ func (w *jsonWalk) path(ofKey bool) string {
 	return b.String()
 }
 
-// walkJSON reads raw token by token. str is called for every string token
-// (key or value) with its raw bytes; unknown is called for every object
-// key that names no field of the struct the object decodes into (when root
-// is given). Either stops the walk by returning false; so does a syntax
-// error.
-func walkJSON(raw []byte, root reflect.Type, str func(w *jsonWalk, seg []byte, isKey bool) bool, unknown func(w *jsonWalk, key string) bool) {
+// jsonVisit are walkJSON's callbacks (nil ones are not called); each stops
+// the walk by returning false.
+type jsonVisit struct {
+	// str gets every string token (key or value) with its raw bytes.
+	str func(w *jsonWalk, seg []byte, isKey bool) bool
+	// unknown gets every object key that names no field of the struct the
+	// object decodes into (when a root type is given).
+	unknown func(w *jsonWalk, key string) bool
+	// value gets every value (a scalar, or the '{' or '[' that opens one)
+	// with the type it decodes into (nil: anything).
+	value func(w *jsonWalk, tok json.Token, t reflect.Type) bool
+}
+
+// walkJSON reads raw token by token, calling v; a syntax error ends it.
+func walkJSON(raw []byte, root reflect.Type, v jsonVisit) {
+	str, unknown := v.str, v.unknown
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	w := &jsonWalk{}
 	next := root // the type of the next value
@@ -185,6 +234,11 @@ func walkJSON(raw []byte, root reflect.Type, str func(w *jsonWalk, seg []byte, i
 		}
 		if top != nil && top.array {
 			next = elemType(top.typ)
+		}
+		if d, ok := tok.(json.Delim); !ok || d == '{' || d == '[' {
+			if v.value != nil && !v.value(w, tok, next) {
+				return
+			}
 		}
 		switch tok := tok.(type) {
 		case json.Delim:

@@ -105,3 +105,28 @@ func TestJSONLFullPathsAndRawUTF8(t *testing.T) {
 		t.Errorf("clean row: %+v %+v", last, last.Err)
 	}
 }
+
+func TestMistypedJSONValue(t *testing.T) {
+	tests := []struct {
+		in, path string
+		ok       bool
+	}{
+		{`{"email":"a","metadata":{"plan":"x"},"roles":["a"],"userProfile":null,"sendInvitationEmail":true}`, "", false},
+		{`{"email":"a","metadata":{"plan":1}}`, "metadata.plan", true},
+		{`{"roles":["a",{"id":1}]}`, "roles[1]", true},
+		{`{"roles":"admin"}`, "roles", true},
+		{`{"userProfile":{"firstName":7}}`, "userProfile.firstName", true},
+		{`{"sendInvitationEmail":"yes"}`, "sendInvitationEmail", true},
+		{`{"metadata":{"a":"b","c":["d"]}}`, "metadata.c", true},
+	}
+	for _, tt := range tests {
+		path, ok := MistypedJSONValue([]byte(tt.in), jsonRecordType)
+		if path != tt.path || ok != tt.ok {
+			t.Errorf("MistypedJSONValue(%s) = %q, %v; want %q, %v", tt.in, path, ok, tt.path, tt.ok)
+		}
+	}
+	got, err := readAll(t, `{"email":"a@example.com","metadata":{"plan":1}}`+"\n", Config{Format: FormatJSONL})
+	if err != nil || len(got) != 1 || got[0].Err == nil || got[0].Err.Field != "metadata.plan" || got[0].Err.Code != "invalid_type" {
+		t.Fatalf("%+v %v", got, err)
+	}
+}
