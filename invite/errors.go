@@ -31,6 +31,12 @@ var (
 	// ErrNoMembership: the user has no ACTIVE membership anywhere; an
 	// invitation is required.
 	ErrNoMembership = store.ErrNoMembership
+	// ErrIdentityBound: the user is already linked to another subject at
+	// the identity's issuer (SignIn by email, AcceptInvitation).
+	ErrIdentityBound = store.ErrIdentityBound
+	// ErrEmailLinkUntrusted: SignIn met an unknown identity whose issuer the
+	// caller does not trust to assert emails (AcceptIdentity.TrustEmail).
+	ErrEmailLinkUntrusted = store.ErrEmailLinkUntrusted
 	// ErrWrongStatus: the membership is not in the required status.
 	ErrWrongStatus = store.ErrWrongStatus
 	// ErrExternalIDTaken: the externalId belongs to another user, or the

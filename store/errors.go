@@ -43,6 +43,13 @@ var (
 	// ErrNoMembership: the user has no ACTIVE membership anywhere; an
 	// invitation is required.
 	ErrNoMembership = errors.New("invitekit: no active membership; an invitation is required")
+	// ErrIdentityBound: the user is already linked to another subject at
+	// the identity's issuer; a second one is never linked.
+	ErrIdentityBound = errors.New("invitekit: the user is linked to another identity at this issuer")
+	// ErrEmailLinkUntrusted: the identity is unknown and its issuer is not
+	// trusted to assert emails, so it is not linked to the user with that
+	// email.
+	ErrEmailLinkUntrusted = errors.New("invitekit: the issuer is not trusted to link an identity by email")
 )
 
 // FieldError codes.

@@ -3,6 +3,8 @@ package httpx
 import (
 	"errors"
 	"net/http"
+
+	"github.com/invitekit/invitekit/store"
 )
 
 // Errors of the sign-in flow (package authflow renders them as pages and
@@ -36,6 +38,21 @@ var (
 	ErrProviderUnavailable = errors.New("invitekit: identity provider unavailable")
 )
 
+// The ID-token rules of OpenID Connect Core 3.1.3.7 and 3.1.3.8 that
+// go-oidc leaves to the relying party, and the UserInfo subject rule
+// (5.3.2); authflow checks them after go-oidc's Verify.
+var (
+	ErrIDTokenAZPMissing       = errors.New("invitekit: the ID token has several audiences but no azp")
+	ErrIDTokenAZPMismatch      = errors.New("invitekit: the ID token's azp is another client")
+	ErrIDTokenIATMissing       = errors.New("invitekit: the ID token has no iat")
+	ErrIDTokenIATFuture        = errors.New("invitekit: the ID token was issued in the future")
+	ErrIDTokenTooOld           = errors.New("invitekit: the ID token was issued too long ago")
+	ErrIDTokenNotYetValid      = errors.New("invitekit: the ID token is not valid yet (nbf)")
+	ErrIDTokenAuthTimeMissing  = errors.New("invitekit: the ID token has no auth_time although max_age was sent")
+	ErrIDTokenAuthTimeTooOld   = errors.New("invitekit: the authentication is older than max_age")
+	ErrUserInfoSubjectMismatch = errors.New("invitekit: the UserInfo response is about another subject")
+)
+
 // signInProblems is the sign-in part of the table (see problems).
 var signInProblems = [...]struct {
 	err error
@@ -66,4 +83,16 @@ var signInProblems = [...]struct {
 	{ErrSessionUnavailable, Problem{http.StatusInternalServerError, "session_unavailable", "", "internal error"}},
 	{ErrBadRequest, Problem{http.StatusBadRequest, "bad_request", "", "bad request"}},
 	{ErrProviderUnavailable, Problem{http.StatusServiceUnavailable, "provider_unavailable", "", "the identity provider cannot be reached"}},
+	{ErrIDTokenAZPMissing, Problem{http.StatusBadRequest, "id_token_azp_missing", "azp", "the ID token has several audiences but no authorized party"}},
+	{ErrIDTokenAZPMismatch, Problem{http.StatusBadRequest, "id_token_azp_mismatch", "azp", "the ID token was issued to another client"}},
+	{ErrIDTokenIATMissing, Problem{http.StatusBadRequest, "id_token_iat_missing", "iat", "the ID token has no issue time"}},
+	{ErrIDTokenIATFuture, Problem{http.StatusBadRequest, "id_token_iat_future", "iat", "the ID token was issued in the future"}},
+	{ErrIDTokenTooOld, Problem{http.StatusBadRequest, "id_token_too_old", "iat", "the ID token was issued too long ago"}},
+	{ErrIDTokenNotYetValid, Problem{http.StatusBadRequest, "id_token_not_yet_valid", "nbf", "the ID token is not valid yet"}},
+	{ErrIDTokenAuthTimeMissing, Problem{http.StatusBadRequest, "id_token_auth_time_missing", "auth_time", "the ID token does not say when you signed in"}},
+	{ErrIDTokenAuthTimeTooOld, Problem{http.StatusBadRequest, "id_token_auth_time_too_old", "auth_time", "the sign-in at the identity provider is too old"}},
+	{ErrUserInfoSubjectMismatch, Problem{http.StatusBadRequest, "userinfo_subject_mismatch", "sub", "the UserInfo response is about another account"}},
+	// Bound identities (invite.Service.SignIn and AcceptInvitation).
+	{store.ErrIdentityBound, Problem{http.StatusConflict, "identity_bound", "sub", "the account is linked to another sign-in at this identity provider"}},
+	{store.ErrEmailLinkUntrusted, Problem{http.StatusForbidden, "email_link_untrusted", "iss", "this identity provider may not link a sign-in to an account by email"}},
 }
