@@ -21,6 +21,12 @@ type AcceptIdentity struct {
 	// Provider names the provider in the membership's
 	// primaryIdentityProvider (default Issuer).
 	Provider string
+	// TrustEmail says the caller trusts Issuer to assert Email: only then
+	// may SignIn link this identity, when it is unknown, to the user with
+	// that (verified) email. authflow sets it from
+	// authflow.Config.TrustedEmailIssuers (by default its provider).
+	// Accepting an invitation ignores it: the invitation proves the email.
+	TrustEmail bool
 }
 
 // InvitationInfo is what an accept page shows about an invitation.
@@ -115,14 +121,21 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, id AcceptI
 // of many concurrent calls succeeds), links the identity to the invited
 // user, marks the email verified when the provider verified the invited
 // email, and flips the membership to ACTIVE. It then records the login.
+// The membership.accepted event names the issuer and, when the identity
+// was not linked before, has identity_linked "true".
 //
 // Email policy: id.Email (normalized) must equal the invited email unless
 // id.JoinAsSignedIn; id.EmailVerified must be true unless
 // Config.RequireVerifiedEmail is false.
 //
+// Identity policy: an invited user already linked to another subject at
+// id.Issuer (a member of another organization) is refused with
+// ErrIdentityBound: one subject per issuer and user.
+//
 // Errors: ErrInvalidToken (unknown id), ErrInviteExpired, ErrInviteUsed,
 // ErrInviteRevoked, ErrEmailMismatch, ErrEmailNotVerified,
-// ErrIdentityTaken, ErrWrongStatus, *FieldError (no issuer or subject).
+// ErrIdentityTaken, ErrIdentityBound, ErrWrongStatus, *FieldError (no
+// issuer or subject).
 func (s *Service) AcceptInvitationByID(ctx context.Context, invitationID string, id AcceptIdentity) (store.Membership, error) {
 	if !validSelector(invitationID) {
 		return store.Membership{}, ErrInvalidToken
@@ -152,12 +165,19 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 	if s.requireVerified && !id.EmailVerified {
 		return store.Membership{}, ErrEmailNotVerified
 	}
+	linked, err := s.boundIdentity(ctx, inv.UserID, id.Issuer, id.Subject)
+	if err != nil {
+		return store.Membership{}, err
+	}
 	now := s.now()
 	provider := id.Provider
 	if provider == "" {
 		provider = id.Issuer
 	}
 	data := map[string]string{"invitation_id": inv.ID, "issuer": id.Issuer}
+	if !linked {
+		data["identity_linked"] = "true"
+	}
 	if !match {
 		data["email_mismatch"] = "true"
 		data["signed_in_email"] = email
@@ -202,15 +222,21 @@ func checkIdentity(id AcceptIdentity) error {
 }
 
 // SignIn signs in a returning member. The user is found by the linked
-// identity (issuer+subject); failing that, by a verified email, in which
-// case the identity is linked to that user. It records the login and
-// returns the user and their ACTIVE memberships (every organization; the
-// caller picks one). The login event goes to the feed of the first of them.
+// identity (issuer+subject). Failing that, the identity is linked to the
+// user with its email, but only when the email is verified, the caller
+// trusts the issuer to assert it (id.TrustEmail) and the user has no
+// identity at that issuer yet: a user linked at an issuer signs in there
+// with that subject only. The link writes an EventIdentityLinked. SignIn
+// records the login and returns the user and their ACTIVE memberships
+// (every organization; the caller picks one). The link and login events go
+// to the feed of the first of them.
 //
 // Errors: ErrNoMembership (unknown person, or no ACTIVE membership
-// anywhere: "an invitation is required"; nothing is written),
-// ErrEmailNotVerified (a user with that email exists but the provider did
-// not verify it), ErrIdentityTaken, *FieldError.
+// anywhere: "an invitation is required"), ErrEmailNotVerified (a user with
+// that email exists but the provider did not verify it),
+// ErrEmailLinkUntrusted (id.TrustEmail is false), ErrIdentityBound (the
+// user is linked to another subject at id.Issuer), ErrIdentityTaken,
+// *FieldError. On every error nothing is written.
 func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []store.Membership, error) {
 	if err := checkIdentity(id); err != nil {
 		return store.User{}, nil, err
@@ -254,11 +280,21 @@ func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []
 	if len(active) == 0 {
 		return store.User{}, nil, ErrNoMembership
 	}
+	if link {
+		if !id.TrustEmail {
+			return store.User{}, nil, ErrEmailLinkUntrusted
+		}
+		// issuer+subject is unknown: refuse if the user has another
+		// subject at this issuer.
+		if _, err := s.boundIdentity(ctx, user.ID, id.Issuer, id.Subject); err != nil {
+			return store.User{}, nil, err
+		}
+	}
 	now := s.now()
 	orgID := active[0].OrganizationID
 	if link {
 		email, _ := NormalizeEmail(id.Email)
-		ev := s.event(orgID, EventIdentityLinked, user.ID, user.ID, now, map[string]string{"issuer": id.Issuer})
+		ev := s.event(orgID, EventIdentityLinked, user.ID, user.ID, now, map[string]string{"issuer": id.Issuer, "via": "email"})
 		err := s.st.LinkIdentity(ctx, store.Identity{Issuer: id.Issuer, Subject: id.Subject, UserID: user.ID, Email: email, CreateTime: now}, ev)
 		if err != nil {
 			return store.User{}, nil, err
@@ -271,6 +307,103 @@ func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []
 	user.LastLogin = &now
 	s.log.InfoContext(ctx, "invite: signed in", "user_id", user.ID, "linked", link)
 	return user, active, nil
+}
+
+// identityLister is the store capability boundIdentity prefers:
+// ListUserIdentities returns every identity linked to userID (none: an
+// empty slice and no error). No built-in store has it yet; without it the
+// identities are found through the change feed (see linkedAtIssuer).
+type identityLister interface {
+	ListUserIdentities(ctx context.Context, userID string) ([]store.Identity, error)
+}
+
+// boundIdentity enforces one subject per issuer and user before issuer+
+// subject is linked to userID. linked reports that exactly this identity
+// is linked to userID already (linking it again is a no-op); it returns
+// ErrIdentityBound when userID is linked to another subject at issuer.
+// (issuer+subject linked to another user is left to the store:
+// ErrIdentityTaken.)
+//
+// The check and the link that follows are two store calls: two first
+// sign-ins racing with different subjects can still both link. Only a
+// store constraint (one identity per issuer and user) closes that.
+func (s *Service) boundIdentity(ctx context.Context, userID, issuer, subject string) (linked bool, err error) {
+	if l, ok := s.st.(identityLister); ok {
+		ids, err := l.ListUserIdentities(ctx, userID)
+		if err != nil {
+			return false, err
+		}
+		for _, id := range ids {
+			if id.Issuer != issuer {
+				continue
+			}
+			if id.Subject != subject {
+				return false, ErrIdentityBound
+			}
+			linked = true
+		}
+		return linked, nil
+	}
+	if cur, err := s.st.GetIdentity(ctx, issuer, subject); !errors.Is(err, store.ErrNotFound) {
+		// Linked already (to userID, or to another user: ErrIdentityTaken
+		// from the store), or a store failure.
+		return err == nil && cur.UserID == userID, err
+	}
+	atIssuer, err := s.linkedAtIssuer(ctx, userID, issuer)
+	if err != nil || !atIssuer {
+		return false, err
+	}
+	// The link found may be this very identity, linked since the first
+	// read (a concurrent accept): read it again. Identities are never
+	// unlinked, so if it is still unknown the link is another subject's.
+	cur, err := s.st.GetIdentity(ctx, issuer, subject)
+	switch {
+	case err == nil:
+		return cur.UserID == userID, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return false, err
+	}
+	return false, ErrIdentityBound
+}
+
+// linkedAtIssuer reports whether userID has an identity at issuer, for a
+// store without ListUserIdentities. Every identity is linked by the
+// Service with an event naming the user and the issuer: membership.accepted
+// (AcceptInvitation) in the organization joined, or identity.linked
+// (SignIn) in one where the user was ACTIVE. Neither membership can be
+// PENDING_INVITE afterwards, so only the feeds of the user's other
+// memberships are read (none for a newcomer whose only membership is the
+// invitation). This costs a read of those feeds, on the rare calls that
+// link an identity the store does not know; a store with
+// ListUserIdentities answers in one query.
+func (s *Service) linkedAtIssuer(ctx context.Context, userID, issuer string) (bool, error) {
+	ms, err := s.st.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if m.Status == store.StatusPendingInvite {
+			continue
+		}
+		var after int64
+		for {
+			evs, err := s.st.ListEvents(ctx, m.OrganizationID, after, MaxListLimit)
+			if err != nil {
+				return false, err
+			}
+			if len(evs) == 0 {
+				break
+			}
+			for _, ev := range evs {
+				if ev.UserID == userID && ev.Data["issuer"] == issuer &&
+					(ev.Type == store.EventMembershipAccepted || ev.Type == EventIdentityLinked) {
+					return true, nil
+				}
+			}
+			after = evs[len(evs)-1].Seq
+		}
+	}
+	return false, nil
 }
 
 // RequestNewInvitation records that the holder of an expired link asks for
