@@ -5,8 +5,12 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -95,6 +99,11 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 
 	id, err := f.exchange(ctx, code, ls)
 	if err != nil {
+		if errors.Is(err, httpx.ErrIDTokenAuthTimeTooOld) {
+			// The provider reused an old session despite max_age: ask it
+			// to authenticate again next time.
+			_ = f.sess.put(ctx, sessionkeys.ForceLogin, "1")
+		}
 		return err
 	}
 
@@ -113,6 +122,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 		EmailVerified:  id.emailVerified,
 		JoinAsSignedIn: joinAs == "1" && f.cfg.AllowJoinAsSignedIn,
 		Provider:       f.cfg.ProviderName,
+		TrustEmail:     f.trustsEmail(id.issuer),
 	}
 	var userID, orgID string
 	if pendingID != "" {
@@ -120,7 +130,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			e := inviteError(err)
 			switch e.Code {
-			case CodeEmailMismatch, CodeEmailNotVerified, CodeIdentityTaken:
+			case CodeEmailMismatch, CodeEmailNotVerified, CodeIdentityTaken, CodeIdentityBound:
 				// A wrong or unverified account may retry with another one:
 				// keep the invitation, and make the provider ask again
 				// instead of silently reusing its session.
@@ -172,6 +182,16 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// trustsEmail reports whether issuer may assert emails for linking an
+// unknown identity to the user with that email (Config.TrustedEmailIssuers;
+// by default the configured provider, whose issuer go-oidc has checked).
+func (f *Flow) trustsEmail(issuer string) bool {
+	if f.cfg.TrustedEmailIssuers == nil {
+		return true
+	}
+	return slices.Contains(f.cfg.TrustedEmailIssuers, issuer)
+}
+
 // exchange trades the code for tokens and verifies the ID token.
 func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identity, error) {
 	rem, err := f.remoteOrPage(ctx)
@@ -204,12 +224,12 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 		return identity{}, pageError(httpx.ErrNonceMismatch, "nonce",
 			"The ID token does not belong to the sign-in started in this browser (nonce mismatch). Start again.", nil)
 	}
-	var claims struct {
-		Email         string   `json:"email"`
-		EmailVerified flexBool `json:"email_verified"`
-	}
+	var claims idTokenClaims
 	if err := idt.Claims(&claims); err != nil {
 		return identity{}, pageError(httpx.ErrIDTokenClaims, "id_token", "The ID token's claims could not be read.", err)
+	}
+	if err := f.checkIDToken(idt, claims); err != nil {
+		return identity{}, err
 	}
 	id := identity{issuer: idt.Issuer, subject: idt.Subject, email: claims.Email, emailVerified: bool(claims.EmailVerified), rawIDToken: raw}
 	if id.email == "" {
@@ -224,8 +244,72 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 	return id, nil
 }
 
+// idTokenClaims are the ID token's claims the callback reads beyond
+// go-oidc's IDToken fields.
+type idTokenClaims struct {
+	Email         string       `json:"email"`
+	EmailVerified flexBool     `json:"email_verified"`
+	AZP           string       `json:"azp"`
+	AuthTime      *numericDate `json:"auth_time"`
+	NotBefore     *numericDate `json:"nbf"`
+}
+
+// checkIDToken enforces the ID-token rules of OpenID Connect Core 3.1.3.7
+// and 3.1.3.8 that go-oidc's Verify leaves to the relying party (it checks
+// issuer, audience, expiry and signature): azp, iat, nbf, and auth_time
+// when max_age was sent. See Config.ClockSkew.
+func (f *Flow) checkIDToken(idt *oidc.IDToken, c idTokenClaims) error {
+	now, skew := f.cfg.Now(), f.cfg.ClockSkew
+	switch {
+	case len(idt.Audience) > 1 && c.AZP == "":
+		return pageError(httpx.ErrIDTokenAZPMissing, "azp",
+			"The ID token was issued to several apps and does not say which one it is for (no azp).", nil)
+	case c.AZP != "" && c.AZP != f.cfg.ClientID:
+		return pageError(httpx.ErrIDTokenAZPMismatch, "azp",
+			"The ID token was issued to a different app (azp).", nil)
+	case idt.IssuedAt.IsZero():
+		return pageError(httpx.ErrIDTokenIATMissing, "iat",
+			"The ID token does not say when it was issued (no iat).", nil)
+	case idt.IssuedAt.After(now.Add(skew)):
+		return pageError(httpx.ErrIDTokenIATFuture, "iat",
+			"The ID token claims to be issued in the future; the identity provider's clock or ours is wrong. Try again later.",
+			fmt.Errorf("iat %v, now %v", idt.IssuedAt.UTC(), now.UTC()))
+	case idt.IssuedAt.Add(f.cfg.IDTokenMaxAge + skew).Before(now):
+		return pageError(httpx.ErrIDTokenTooOld, "iat",
+			"The ID token was issued too long ago. Start again.",
+			fmt.Errorf("iat %v, now %v", idt.IssuedAt.UTC(), now.UTC()))
+	case c.NotBefore != nil && now.Before(c.NotBefore.time().Add(-skew)):
+		return pageError(httpx.ErrIDTokenNotYetValid, "nbf",
+			"The ID token is not valid yet; the identity provider's clock or ours is wrong. Try again later.",
+			fmt.Errorf("nbf %v, now %v", c.NotBefore.time().UTC(), now.UTC()))
+	}
+	if f.cfg.MaxAuthAge > 0 {
+		switch {
+		case c.AuthTime == nil:
+			return pageError(httpx.ErrIDTokenAuthTimeMissing, "auth_time",
+				"The identity provider did not say when you signed in there (no auth_time), which this app requires.", nil)
+		case c.AuthTime.time().Add(f.cfg.MaxAuthAge + skew).Before(now):
+			return pageError(httpx.ErrIDTokenAuthTimeTooOld, "auth_time",
+				"Your sign-in at the identity provider is older than this app allows. Sign in again.",
+				fmt.Errorf("auth_time %v, max_age %v, now %v", c.AuthTime.time().UTC(), f.cfg.MaxAuthAge, now.UTC()))
+		}
+	}
+	return nil
+}
+
+// numericDate is a JWT NumericDate: seconds since the epoch, possibly
+// fractional.
+type numericDate float64
+
+func (d numericDate) time() time.Time {
+	sec, frac := math.Modf(float64(d))
+	return time.Unix(int64(sec), int64(frac*1e9))
+}
+
 // userInfoEmail asks the provider's UserInfo endpoint for the email of
-// subject (when the ID token has none).
+// subject (when the ID token has none). Every UserInfo read goes through
+// it: an answer about another subject is refused (OpenID Connect Core
+// 5.3.2), as a token substitution would be.
 func userInfoEmail(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, subject string) (string, bool, error) {
 	ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 	if err != nil {
@@ -233,8 +317,8 @@ func userInfoEmail(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, sub
 			"The identity provider did not share your email address (UserInfo request failed).", err)
 	}
 	if ui.Subject != subject {
-		return "", false, pageError(httpx.ErrUserInfoFailed, "sub",
-			"The identity provider's UserInfo answer is about a different account.", nil)
+		return "", false, pageError(httpx.ErrUserInfoSubjectMismatch, "sub",
+			"The identity provider's UserInfo answer is about a different account than the one that signed in.", nil)
 	}
 	return ui.Email, ui.EmailVerified, nil
 }

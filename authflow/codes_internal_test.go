@@ -27,6 +27,12 @@ func TestCodesAreTheTables(t *testing.T) {
 		CodeIdentityTaken: store.ErrIdentityTaken, CodeInvitationRequired: store.ErrNoMembership,
 		CodeSessionUnavailable: httpx.ErrSessionUnavailable, CodeMethodNotAllowed: httpx.ErrMethodNotAllowed,
 		CodeBadRequest: httpx.ErrBadRequest, CodeInternal: errInternal, CodeProviderUnavailable: httpx.ErrProviderUnavailable,
+		CodeIDTokenAZPMissing: httpx.ErrIDTokenAZPMissing, CodeIDTokenAZPMismatch: httpx.ErrIDTokenAZPMismatch,
+		CodeIDTokenIATMissing: httpx.ErrIDTokenIATMissing, CodeIDTokenIATFuture: httpx.ErrIDTokenIATFuture,
+		CodeIDTokenTooOld: httpx.ErrIDTokenTooOld, CodeIDTokenNotYetValid: httpx.ErrIDTokenNotYetValid,
+		CodeIDTokenAuthTimeMissing: httpx.ErrIDTokenAuthTimeMissing, CodeIDTokenAuthTimeTooOld: httpx.ErrIDTokenAuthTimeTooOld,
+		CodeUserInfoSubjectMismatch: httpx.ErrUserInfoSubjectMismatch, CodeIdentityBound: store.ErrIdentityBound,
+		CodeEmailLinkUntrusted: store.ErrEmailLinkUntrusted,
 	} {
 		e := pageError(kind, "", "m", nil)
 		if e.Code != code {

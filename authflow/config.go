@@ -23,6 +23,10 @@ const (
 	DefaultLogoutPath   = "/logout"
 	DefaultDashboardURL = "/"
 	DefaultLoginTTL     = 10 * time.Minute
+	// DefaultClockSkew is Config.ClockSkew's default.
+	DefaultClockSkew = 2 * time.Minute
+	// DefaultIDTokenMaxAge is Config.IDTokenMaxAge's default.
+	DefaultIDTokenMaxAge = 10 * time.Minute
 	// OrgIDPlaceholder in Config.DashboardURL is replaced by the organization
 	// just joined (or the returning member's first ACTIVE one).
 	OrgIDPlaceholder = "{orgID}"
@@ -88,11 +92,41 @@ type Config struct {
 	// LoginTTL is how long a started login may take (default 10 minutes).
 	LoginTTL time.Duration
 
+	// ID-token rules checked after go-oidc's verification (issuer,
+	// audience, expiry, signature), from OpenID Connect Core 3.1.3.7: an ID
+	// token with several audiences must name this client in azp, and an azp
+	// must be ClientID; iat must be present, not after now + ClockSkew and
+	// not before now − IDTokenMaxAge − ClockSkew; a present nbf must not be
+	// after now + ClockSkew.
+
+	// ClockSkew is the tolerated difference between the provider's clock
+	// and ours (default 2 minutes).
+	ClockSkew time.Duration
+	// IDTokenMaxAge is how old (by iat) an ID token may be when it reaches
+	// the callback (default 10 minutes).
+	IDTokenMaxAge time.Duration
+	// MaxAuthAge, when positive, is sent as the authorization request's
+	// max_age (in whole seconds, rounded up): the provider must then have
+	// authenticated the person at most that long ago, and the ID token must
+	// carry auth_time with auth_time + MaxAuthAge + ClockSkew ≥ now. Zero
+	// (the default) sends no max_age. Use it rather than an AuthCodeOptions
+	// max_age, which would not be checked.
+	MaxAuthAge time.Duration
+	// TrustedEmailIssuers are the issuers trusted to assert a person's
+	// email for linking: when someone signs in with an identity the kit
+	// does not know yet, it is linked to the user with the same (verified)
+	// email only if its issuer is listed. nil (the default) trusts the
+	// configured provider's issuer; an empty non-nil slice trusts none
+	// (returning members are then found by their linked identity only).
+	// Accepting an invitation does not depend on it: the invitation link
+	// proves the email.
+	TrustedEmailIssuers []string
+
 	// HTTPClient talks to the provider (discovery, token, keys, UserInfo);
 	// default http.DefaultClient with a 30 s timeout.
 	HTTPClient *http.Client
-	// Now returns the current time (default time.Now); used to verify ID
-	// token expiry and the login TTL.
+	// Now returns the current time (default time.Now); used to verify the
+	// ID token's times (exp, iat, nbf, auth_time) and the login TTL.
 	Now func() time.Time
 	// Logger receives failures (never tokens, codes or secrets); default discards.
 	Logger *slog.Logger
@@ -108,6 +142,7 @@ func (c Config) withDefaults() (Config, error) {
 		(*Config).defaultProvider,
 		(*Config).defaultRoutes,
 		(*Config).defaultRuntime,
+		(*Config).defaultTokenRules,
 		(*Config).defaultTemplates,
 	} {
 		if err := step(&c); err != nil {
@@ -213,6 +248,37 @@ func (c *Config) defaultRuntime() error {
 	}
 	if c.LoginTTL == 0 {
 		c.LoginTTL = DefaultLoginTTL
+	}
+	return nil
+}
+
+// defaultTokenRules fills and checks the ID-token and identity rules.
+func (c *Config) defaultTokenRules() error {
+	for _, d := range []struct {
+		field string
+		val   *time.Duration
+		def   time.Duration
+	}{
+		{"ClockSkew", &c.ClockSkew, DefaultClockSkew},
+		{"IDTokenMaxAge", &c.IDTokenMaxAge, DefaultIDTokenMaxAge},
+		{"MaxAuthAge", &c.MaxAuthAge, 0},
+	} {
+		if *d.val < 0 {
+			return fmt.Errorf("authflow: Config.%s must not be negative", d.field)
+		}
+		if *d.val == 0 {
+			*d.val = d.def
+		}
+	}
+	// max_age is sent in whole seconds; check against what is sent.
+	c.MaxAuthAge = (c.MaxAuthAge + time.Second - 1).Truncate(time.Second)
+	if c.TrustedEmailIssuers != nil {
+		c.TrustedEmailIssuers = slices.Clone(c.TrustedEmailIssuers)
+		for _, iss := range c.TrustedEmailIssuers {
+			if iss == "" || strings.ContainsFunc(iss, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+				return fmt.Errorf("authflow: Config.TrustedEmailIssuers holds an empty or malformed issuer %q", iss)
+			}
+		}
 	}
 	return nil
 }

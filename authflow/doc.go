@@ -28,20 +28,25 @@
 //  2. POST /accept (behind http.CrossOriginProtection) checks the token,
 //     keeps only the invitation's id in the session
 //     (SessionKeyInvitationID, never the token) and redirects to login.
-//  3. GET /login builds the authorization URL with state, nonce, PKCE S256
-//     and login_hint (the invited email), remembers them and return_to (a
-//     relative path only) in the session, and redirects to the provider.
+//  3. GET /login builds the authorization URL with state, nonce, PKCE S256,
+//     login_hint (the invited email) and max_age (Config.MaxAuthAge, when
+//     set), remembers them and return_to (a relative path only) in the
+//     session, and redirects to the provider.
 //  4. GET /auth/callback checks state (and the RFC 9207 iss parameter when
 //     present), shows a provider error clearly, exchanges the code with the
 //     PKCE verifier, verifies the ID token (issuer, audience, expiry,
-//     signature, nonce), takes the email from the ID token or else from
-//     UserInfo, and then either accepts the pending invitation
+//     signature with go-oidc; then nonce, azp, iat, nbf and, with max_age,
+//     auth_time: see Config.ClockSkew), takes the email from the ID token
+//     or else from UserInfo (whose sub must be the ID token's), and then
+//     either accepts the pending invitation
 //     (invite.Service.AcceptInvitationByID, which applies the email-match
 //     policy and flips the membership to ACTIVE atomically) or signs a
 //     returning member in (invite.Service.SignIn; someone with no ACTIVE
-//     membership gets an "invitation required" page, 403). It renews the
-//     session token, stores the user id under middleware.SessionKeyUserID
-//     and redirects to return_to or Config.DashboardURL.
+//     membership gets an "invitation required" page, 403; an unknown
+//     identity is linked by email only from Config.TrustedEmailIssuers and
+//     never as a second subject at an issuer). It renews the session
+//     token, stores the user id under middleware.SessionKeyUserID and
+//     redirects to return_to or Config.DashboardURL.
 //  5. POST /logout destroys the session and, when the provider has an
 //     end_session_endpoint, continues with RP-initiated logout.
 //

@@ -47,6 +47,8 @@ type envOptions struct {
 	// providerDown starts the app while nothing listens at the issuer's
 	// address; env.startProvider starts the OP there later.
 	providerDown bool
+	// trustedEmailIssuers is Config.TrustedEmailIssuers.
+	trustedEmailIssuers []string
 }
 
 // env is an app using the kit (memstore, invite.Service, scs, middleware,
@@ -119,6 +121,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		DashboardURL:        "/orgs/{orgID}/dashboard",
 		EndSessionRedirect:  e.app.URL + "/bye",
 		AllowJoinAsSignedIn: opts.allowJoinAsSignedIn,
+		TrustedEmailIssuers: opts.trustedEmailIssuers,
 		HTTPClient:          &http.Client{Transport: e.tamper, Timeout: 10 * time.Second},
 		Now:                 opts.flowNow,
 		Logger:              logger,

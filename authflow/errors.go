@@ -77,6 +77,42 @@ const (
 	CodeInternal           = "internal"
 )
 
+// Codes of the ID-token and UserInfo rules the callback checks after
+// go-oidc's verification (OpenID Connect Core 3.1.3.7, 3.1.3.8, 5.3.2), all
+// 400. See Config.ClockSkew, Config.IDTokenMaxAge and Config.MaxAuthAge.
+const (
+	// CodeIDTokenAZPMissing: the ID token has several audiences and no azp.
+	CodeIDTokenAZPMissing = "id_token_azp_missing"
+	// CodeIDTokenAZPMismatch: the ID token's azp is not Config.ClientID.
+	CodeIDTokenAZPMismatch = "id_token_azp_mismatch"
+	// CodeIDTokenIATMissing: the ID token has no iat.
+	CodeIDTokenIATMissing = "id_token_iat_missing"
+	// CodeIDTokenIATFuture: iat is later than now + ClockSkew.
+	CodeIDTokenIATFuture = "id_token_iat_future"
+	// CodeIDTokenTooOld: iat is earlier than now − IDTokenMaxAge − ClockSkew.
+	CodeIDTokenTooOld = "id_token_too_old"
+	// CodeIDTokenNotYetValid: nbf is later than now + ClockSkew.
+	CodeIDTokenNotYetValid = "id_token_not_yet_valid"
+	// CodeIDTokenAuthTimeMissing: max_age was sent and the ID token has no auth_time.
+	CodeIDTokenAuthTimeMissing = "id_token_auth_time_missing"
+	// CodeIDTokenAuthTimeTooOld: auth_time + max_age + ClockSkew is before now.
+	CodeIDTokenAuthTimeTooOld = "id_token_auth_time_too_old"
+	// CodeUserInfoSubjectMismatch: the UserInfo response's sub is not the
+	// ID token's.
+	CodeUserInfoSubjectMismatch = "userinfo_subject_mismatch"
+)
+
+// Codes of the identity rules (invite.Service.SignIn and AcceptInvitation).
+const (
+	// CodeIdentityBound (409): the account is already linked to another
+	// subject at this issuer; a second one is never linked.
+	CodeIdentityBound = "identity_bound"
+	// CodeEmailLinkUntrusted (403): the sign-in is unknown and its issuer is
+	// not in Config.TrustedEmailIssuers, so it is not linked to the account
+	// with the same email.
+	CodeEmailLinkUntrusted = "email_link_untrusted"
+)
+
 // CodeProviderUnavailable (503, with a Retry-After header): the identity
 // provider cannot be reached (its discovery document or signing keys could
 // not be fetched). Sign-in recovers by itself once it is back.
@@ -121,6 +157,8 @@ var pageMessages = [...]struct {
 	{store.ErrEmailMismatch, "You signed in with a different email address than the one this invitation was sent to. Sign in with the invited address."},
 	{store.ErrEmailNotVerified, "Your identity provider has not verified your email address. Verify it there, then sign in again."},
 	{store.ErrIdentityTaken, "This sign-in account is already linked to another person."},
+	{store.ErrIdentityBound, "Your account here is already linked to a different sign-in at this identity provider. Sign in with the account you used before."},
+	{store.ErrEmailLinkUntrusted, "This identity provider is not trusted to connect a new sign-in to an existing account by its email address. Sign in the way you did before, or ask an administrator."},
 	{store.ErrNoMembership, "This app is invitation-only, and your account has no active membership. Ask an administrator for an invitation."},
 	{store.ErrWrongStatus, "This invitation can no longer be accepted."},
 }

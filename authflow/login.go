@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -17,7 +18,8 @@ import (
 // relative path only; anything else is refused with 400 and changes
 // nothing), creates state, nonce and a PKCE S256 verifier, keeps them in
 // the session and redirects to the provider's authorization endpoint,
-// with login_hint set to the invited email when an invitation is pending.
+// with login_hint set to the invited email when an invitation is pending
+// and max_age when Config.MaxAuthAge is set.
 // Starting a new login replaces one in flight in the same session. While
 // the provider cannot be discovered it answers 503 (provider_unavailable,
 // with Retry-After) and keeps nothing.
@@ -60,6 +62,10 @@ func (f *Flow) LoginHandler() http.Handler {
 		opts := append([]oauth2.AuthCodeOption{oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}, f.cfg.AuthCodeOptions...)
 		if hint != "" {
 			opts = append(opts, oauth2.SetAuthURLParam("login_hint", hint))
+		}
+		if f.cfg.MaxAuthAge > 0 {
+			// After AuthCodeOptions: the max_age sent is the one checked.
+			opts = append(opts, oauth2.SetAuthURLParam("max_age", strconv.FormatInt(int64(f.cfg.MaxAuthAge/time.Second), 10)))
 		}
 		if force == "1" {
 			// The last sign-in was with the wrong account: ask the provider
