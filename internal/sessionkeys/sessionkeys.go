@@ -14,6 +14,11 @@ const (
 	// UserID holds the signed-in user's id (a store.User ID). authflow
 	// writes it after a login; middleware reads it on every request.
 	UserID = "invitekit.user_id"
+	// SessionGeneration holds the user's store.User.SessionGeneration at
+	// login, in decimal. authflow writes it with UserID; middleware refuses
+	// the session once the user's generation is higher ("sign out
+	// everywhere") and reads a missing one as 0.
+	SessionGeneration = "invitekit.session_generation"
 	// InvitationID holds the pending invitation's id (never the token).
 	InvitationID = "invitekit.invitation_id"
 	// OrgID holds the organization just joined, or for a returning member
@@ -44,7 +49,7 @@ const (
 
 // All lists every key above.
 var All = []string{
-	UserID, InvitationID, OrgID,
+	UserID, SessionGeneration, InvitationID, OrgID,
 	InvitationEmail, JoinAsSignedIn, OIDCState, OIDCNonce, OIDCVerifier,
 	ReturnTo, LoginStarted, IDToken, ForceLogin,
 }

@@ -14,18 +14,19 @@ import (
 // rename would sign everyone out (or lose logins in flight) at deploy.
 func TestKeysAreStable(t *testing.T) {
 	want := map[string]string{
-		UserID:          "invitekit.user_id",
-		InvitationID:    "invitekit.invitation_id",
-		OrgID:           "invitekit.org_id",
-		InvitationEmail: "invitekit.invitation_email",
-		JoinAsSignedIn:  "invitekit.join_as_signed_in",
-		OIDCState:       "invitekit.oidc_state",
-		OIDCNonce:       "invitekit.oidc_nonce",
-		OIDCVerifier:    "invitekit.oidc_verifier",
-		ReturnTo:        "invitekit.return_to",
-		LoginStarted:    "invitekit.login_started",
-		IDToken:         "invitekit.id_token",
-		ForceLogin:      "invitekit.force_login",
+		UserID:            "invitekit.user_id",
+		SessionGeneration: "invitekit.session_generation",
+		InvitationID:      "invitekit.invitation_id",
+		OrgID:             "invitekit.org_id",
+		InvitationEmail:   "invitekit.invitation_email",
+		JoinAsSignedIn:    "invitekit.join_as_signed_in",
+		OIDCState:         "invitekit.oidc_state",
+		OIDCNonce:         "invitekit.oidc_nonce",
+		OIDCVerifier:      "invitekit.oidc_verifier",
+		ReturnTo:          "invitekit.return_to",
+		LoginStarted:      "invitekit.login_started",
+		IDToken:           "invitekit.id_token",
+		ForceLogin:        "invitekit.force_login",
 	}
 	for got, w := range want {
 		if got != w {
