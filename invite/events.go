@@ -13,6 +13,9 @@ const (
 	// EventIdentityLinked: SignIn linked a provider identity to an existing
 	// user by verified email.
 	EventIdentityLinked = "identity.linked"
+	// EventSessionsRevoked: SignOutEverywhere or SignOutMemberEverywhere
+	// revoked every session of the user.
+	EventSessionsRevoked = "user.sessions_revoked"
 )
 
 // MaxListLimit bounds the page size and limit of list calls.
