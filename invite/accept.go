@@ -166,6 +166,15 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 		return store.Membership{}, ErrEmailNotVerified
 	}
 	linked, err := s.boundIdentity(ctx, inv.UserID, id.Issuer, id.Subject)
+	if errors.Is(err, ErrIdentityBound) {
+		// A concurrent accept of this invitation may have linked the
+		// other subject: then the truthful answer is that it is spent.
+		if cur, gerr := s.st.GetInvitation(ctx, inv.ID); gerr == nil {
+			if serr := s.invitationState(cur); serr != nil {
+				return store.Membership{}, serr
+			}
+		}
+	}
 	if err != nil {
 		return store.Membership{}, err
 	}
