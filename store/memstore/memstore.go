@@ -24,8 +24,9 @@ import (
 
 // Store is an in-memory store.Store. It is safe for concurrent use.
 type Store struct {
-	mu sync.Mutex
-	st state
+	mu     sync.Mutex
+	st     state
+	notify notifier // Subscribe's subscriptions (notify.go)
 }
 
 // state is everything a Store holds; the Store's mutex guards it.
@@ -46,6 +47,10 @@ type state struct {
 	outbox         map[string]outboxRow
 	events         []store.Event // in Seq order
 	dir            dirState      // directory sync (directory.go)
+
+	// pending are the changes the running method made, published by
+	// locked once it succeeds (notify.go).
+	pending []store.Change
 }
 
 type invitation struct {
@@ -81,15 +86,29 @@ func New() *Store {
 }
 
 // locked runs fn on s's state with s.mu held, after checking that ctx is
-// not done: every method's preamble. fn's result is the method's.
+// not done: every method's preamble. fn's result is the method's. When fn
+// succeeds, the changes it recorded (state.changed) are published after
+// s.mu is released; when it fails, they are dropped.
 func locked[T any](ctx context.Context, s *Store, fn func(st *state) (T, error)) (T, error) {
 	if err := ctx.Err(); err != nil {
 		var zero T
 		return zero, err
 	}
+	res, pending, err := lockedFn(s, fn)
+	if err == nil {
+		s.notify.publish(pending)
+	}
+	return res, err
+}
+
+func lockedFn[T any](s *Store, fn func(st *state) (T, error)) (T, []store.Change, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return fn(&s.st)
+	s.st.pending = nil
+	res, err := fn(&s.st)
+	pending := s.st.pending
+	s.st.pending = nil
+	return res, pending, err
 }
 
 // update is locked for a method that returns only an error.
@@ -290,6 +309,7 @@ func (s *state) createMembership(p store.CreateMembershipParams) (store.CreateMe
 		}
 	} else {
 		user = copyUser(p.User)
+		user.SessionGeneration = 0 // a new user's
 		if user.ID == "" {
 			user.ID = store.NewID("usr")
 		}
@@ -347,6 +367,7 @@ func (s *state) createMembership(p store.CreateMembershipParams) (store.CreateMe
 	ev := p.Event
 	ev.UserID = user.ID
 	s.appendEvent(store.FillEvent(ev, orgID, user.ID))
+	s.changed(orgID, user.ID)
 	return store.CreateMembershipResult{
 		User:        copyUser(user),
 		Membership:  copyMembership(m),
@@ -497,6 +518,7 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 		m.UpdateTime = now
 		st.memberships[k] = m
 		st.appendEvent(store.FillEvent(ev, orgID, userID))
+		st.changed(orgID, userID)
 		return copyMembership(m), nil
 	})
 }
@@ -519,6 +541,7 @@ func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c
 		m.UpdateTime = c.Now
 		st.memberships[k] = m
 		st.appendEvent(store.FillEvent(c.Event, orgID, userID))
+		st.changed(orgID, userID)
 		return copyMembership(m), nil
 	})
 }
@@ -604,6 +627,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 		m.LastLogin = copyTime(&p.Now)
 		st.memberships[k] = m
 		st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		st.changed(inv.OrganizationID, inv.UserID)
 		return copyMembership(m), nil
 	})
 }
@@ -666,6 +690,7 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 			st.queue(*p.Outbox, inv.OrganizationID)
 		}
 		st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		st.changed(inv.OrganizationID, inv.UserID)
 		return copyInvitation(inv), nil
 	})
 }
@@ -695,6 +720,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now 
 			}
 		}
 		st.appendEvent(store.FillEvent(ev, orgID, userID))
+		st.changed(orgID, userID)
 		return nil
 	})
 }
