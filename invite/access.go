@@ -15,8 +15,8 @@ func (s *Service) Logger() *slog.Logger { return s.log }
 // IsAdmin reports whether userID is an ACTIVE member of orgID holding
 // Config.AdminRole. An unknown organization or user is false, not an error.
 func (s *Service) IsAdmin(ctx context.Context, orgID, userID string) (bool, error) {
-	if orgID == "" || userID == "" {
-		return false, nil
+	if orgID == "" || userID == "" || checkIDs("orgID", orgID, "userID", userID) != nil {
+		return false, nil // no such id can exist
 	}
 	m, err := s.st.GetMembership(ctx, orgID, userID)
 	switch {

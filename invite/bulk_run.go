@@ -42,6 +42,9 @@ func (o BulkOptions) WithDefaults() (BulkOptions, error) {
 	case o.Writers < 0 || o.Writers > MaxBulkWriters:
 		return o, invalid("writers", "writers must be between 1 and %d", MaxBulkWriters)
 	}
+	if err := checkIDs("actorID", o.ActorID); err != nil {
+		return o, err // every row's inviter: refused once, not on each row
+	}
 	if o.MaxBytes == 0 {
 		o.MaxBytes = DefaultBulkMaxBytes
 	}

@@ -272,7 +272,7 @@ func TestBulkEdgeCases(t *testing.T) {
 			"e@example.com,E,de-CH,+14155550100,\n", []wantRow{
 			{invite.BulkInvalid, "a@example.com", "locale", "BCP 47"},
 			{invite.BulkInvalid, "b@example.com", "phone_number", "E.164"},
-			{invite.BulkInvalid, "c@example.com", "metadata", "keys must be"},
+			{invite.BulkInvalid, "c@example.com", "metadata.k", "keys must be"},
 			{invite.BulkInvalid, "d@example.com", "first_name", "first_name must be at most 100"},
 			{invite.BulkCreated, "e@example.com", "", ""}}},
 	}

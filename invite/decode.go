@@ -7,6 +7,8 @@ import (
 	"io"
 	"reflect"
 	"strings"
+
+	"github.com/invitekit/invitekit/invite/csvimport"
 )
 
 // Decoding of the JSON API's request bodies (the seed's shape). They live
@@ -61,7 +63,10 @@ func DecodeUpdateRequest(body []byte) (UpdateRequest, error) {
 }
 
 // decodeStrict decodes exactly one JSON object into v, rejecting unknown
-// fields and trailing data.
+// fields and trailing data. The raw bytes are checked first: a string that
+// is not valid UTF-8 (or holds an unpaired surrogate escape) is refused
+// with its path, where encoding/json would silently turn it into U+FFFD.
+// The decoded values then meet the text rule in the Service (checkText).
 func decodeStrict(body []byte, v any) error {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
@@ -70,10 +75,13 @@ func decodeStrict(body []byte, v any) error {
 	if trimmed[0] != '{' {
 		return malformed("", "the request body must be a JSON object")
 	}
+	if path, key, bad := csvimport.BadJSONText(trimmed); bad {
+		return badJSONText(path, key)
+	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonError(err, trimmed, reflect.TypeOf(v))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return malformed("", "unexpected data after the JSON object")
@@ -81,8 +89,21 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-// jsonError turns an encoding/json error into a *FieldError.
-func jsonError(err error) error {
+// badJSONText is the error for a string that is not valid UTF-8 at path
+// (for a key: in the object at path).
+func badJSONText(path string, key bool) error {
+	switch {
+	case key && path == "":
+		return malformed("", "a field name is not valid UTF-8")
+	case key:
+		return malformed(path, "a key of %s is not valid UTF-8", path)
+	}
+	return malformed(path, "%s is not valid UTF-8", path)
+}
+
+// jsonError turns an encoding/json error about raw, decoded into a value
+// of type t, into a *FieldError naming the field by its full path.
+func jsonError(err error, raw []byte, t reflect.Type) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -91,28 +112,20 @@ func jsonError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return malformed("", "malformed JSON: unexpected end of input")
 	case errors.As(err, &typ):
-		field := typ.Field
-		if mf, _, ok := mapField(bracketMapKey(field)); ok {
-			field = mf
+		field := typ.Field // the path of the struct field: "userProfile.firstName", "metadata"
+		if path, ok := csvimport.MistypedJSONValue(raw, t); ok && strings.HasPrefix(path, field) {
+			field = path // the value itself: "metadata.plan", "roles[1]"
 		}
 		return malformed(field, "%s must be %s", orDefault(field, "the request body"), jsonKind(typ.Type))
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		name = strings.Trim(name, `"`)
+		if path, ok := csvimport.UnknownJSONField(raw, t); ok && strings.HasSuffix(path, name) {
+			name = path // encoding/json names only the last key
+		}
 		return malformed(name, "unknown field %s", quoteShort(name))
 	}
 	return malformed("", "malformed JSON")
-}
-
-// bracketMapKey rewrites "metadata.key" (encoding/json's path into a map)
-// as "metadata[key]" for mapField.
-func bracketMapKey(path string) string {
-	for _, f := range []string{"userProfile.customAttributes", "userProfile.metadata", "metadata"} {
-		if rest, ok := strings.CutPrefix(path, f+"."); ok {
-			return f + "[" + rest + "]"
-		}
-	}
-	return path
 }
 
 // jsonKind describes a Go type the way a JSON client thinks of it.

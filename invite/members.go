@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/invitekit/invitekit/store"
 )
@@ -45,6 +44,9 @@ func (s *Service) InviteLink(ctx context.Context, orgID, userID, actorID string)
 }
 
 func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, withMail bool) (store.Membership, string, error) {
+	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
+		return store.Membership{}, "", err
+	}
 	org, err := s.Organization(ctx, orgID)
 	if err != nil {
 		return store.Membership{}, "", err
@@ -120,6 +122,9 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 // ErrNotFound, ErrWrongStatus (the membership is not pending; deactivate an
 // active member instead).
 func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID string) error {
+	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
+		return err
+	}
 	m, err := s.st.GetMembership(ctx, orgID, userID)
 	if err != nil {
 		return err
@@ -155,6 +160,9 @@ func (s *Service) ReactivateMembership(ctx context.Context, orgID, userID, actor
 }
 
 func (s *Service) setStatus(ctx context.Context, orgID, userID, actorID string, from, to store.MembershipStatus, evType string) (store.Membership, error) {
+	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
+		return store.Membership{}, err
+	}
 	now := s.now()
 	ev := s.event(orgID, evType, userID, actorID, now, map[string]string{"from": string(from), "to": string(to)})
 	c := store.StatusChange{From: from, To: to, Now: now, Event: ev}
@@ -182,6 +190,9 @@ func (s *Service) UpdateMembership(ctx context.Context, orgID, userID string, re
 		in.Roles = *req.Roles
 	}
 	if err := s.checkStruct(&in, ""); err != nil {
+		return store.Membership{}, err
+	}
+	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
 		return store.Membership{}, err
 	}
 	if req.Roles == nil && req.Metadata == nil {
@@ -222,10 +233,10 @@ func (s *Service) ListMembers(ctx context.Context, orgID string, opts store.List
 	if opts.Limit < 0 || opts.Limit > MaxListLimit {
 		return store.Page{}, invalid("pageSize", "pageSize must be between 1 and %d", MaxListLimit)
 	}
-	if utf8.RuneCountInString(opts.Query) > maxQueryLen || hasControl(opts.Query) {
-		return store.Page{}, invalid("q", "q must be at most %d characters without control characters", maxQueryLen)
+	if err := store.CheckText("q", opts.Query, maxQueryLen, store.TextLine); err != nil {
+		return store.Page{}, err
 	}
-	if len(opts.After) > 256 {
+	if store.TextProblem(opts.After, 256, store.TextLine) != "" {
 		return store.Page{}, invalid("pageToken", "pageToken is not valid")
 	}
 	if _, err := s.Organization(ctx, orgID); err != nil {
@@ -254,6 +265,15 @@ func (s *Service) GetMember(ctx context.Context, orgID string, ref UserRef) (sto
 	}
 	if n != 1 {
 		return store.Member{}, invalid("", "exactly one of id, email or externalId is required")
+	}
+	if err := checkIDs("orgID", orgID, "userID", ref.ID); err != nil {
+		return store.Member{}, err
+	}
+	if err := store.CheckText("email", ref.Email, 0, store.TextLine); err != nil {
+		return store.Member{}, err
+	}
+	if err := store.CheckText("externalId", ref.ExternalID, MaxExternalIDLen, store.TextLine); err != nil {
+		return store.Member{}, err
 	}
 	if ref.ExternalID != "" {
 		// orgID's own external id: another organization's are never consulted.

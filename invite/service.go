@@ -254,6 +254,9 @@ func (s *Service) Organization(ctx context.Context, orgID string) (store.Organiz
 	if orgID == "" {
 		return store.Organization{}, ErrNotFound
 	}
+	if err := checkIDs("orgID", orgID); err != nil {
+		return store.Organization{}, err
+	}
 	org, err := s.st.GetOrganization(ctx, orgID)
 	if err != nil {
 		return store.Organization{}, err

@@ -332,11 +332,11 @@ func TestCreateBadInput(t *testing.T) {
 		{"unknown role", "org_a", invite.InviteRequest{Email: "a@example.com", Roles: []string{"member", "owner"}}, "roles[1]", nil},
 		{"empty role", "org_a", invite.InviteRequest{Email: "a@example.com", Roles: []string{""}}, "roles[0]", nil},
 		{"21 metadata pairs", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: meta(21)}, "metadata", nil},
-		{"2-char key", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{"ab": "v"}}, "metadata", nil},
-		{"26-char key", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{long(26): "v"}}, "metadata", nil},
-		{"257-char value", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{"plan": long(257)}}, "metadata", nil},
-		{"empty value", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{"plan": ""}}, "metadata", nil},
-		{"profile metadata 2-char key", "org_a", invite.InviteRequest{Email: "a@example.com", UserProfile: &invite.ProfileInput{Metadata: map[string]string{"ab": "v"}}}, "userProfile.metadata", nil},
+		{"2-char key", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{"ab": "v"}}, "metadata.ab", nil},
+		{"26-char key", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{long(26): "v"}}, "metadata." + long(26), nil},
+		{"257-char value", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{"plan": long(257)}}, "metadata.plan", nil},
+		{"empty value", "org_a", invite.InviteRequest{Email: "a@example.com", Metadata: map[string]string{"plan": ""}}, "metadata.plan", nil},
+		{"profile metadata 2-char key", "org_a", invite.InviteRequest{Email: "a@example.com", UserProfile: &invite.ProfileInput{Metadata: map[string]string{"ab": "v"}}}, "userProfile.metadata.ab", nil},
 		{"custom attributes 21 pairs", "org_a", invite.InviteRequest{Email: "a@example.com", UserProfile: &invite.ProfileInput{CustomAttributes: meta(21)}}, "userProfile.customAttributes", nil},
 		{"long first name", "org_a", invite.InviteRequest{Email: "a@example.com", UserProfile: &invite.ProfileInput{FirstName: long(101)}}, "userProfile.firstName", nil},
 		{"newline in last name", "org_a", invite.InviteRequest{Email: "a@example.com", UserProfile: &invite.ProfileInput{LastName: "Lee\r\nX"}}, "userProfile.lastName", nil},
@@ -764,8 +764,8 @@ func TestUpdateMembership(t *testing.T) {
 			want  error
 		}{
 			{"unknown role", bob.User.ID, invite.UpdateRequest{Roles: &bad}, "roles[1]", nil},
-			{"2-char key", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{"ab": "x"}}, "metadata", nil},
-			{"257-char value", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{"abc": strings.Repeat("x", 257)}}, "metadata", nil},
+			{"2-char key", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{"ab": "x"}}, "metadata.ab", nil},
+			{"257-char value", bob.User.ID, invite.UpdateRequest{Metadata: map[string]string{"abc": strings.Repeat("x", 257)}}, "metadata.abc", nil},
 			{"unknown user", "usr_nope", invite.UpdateRequest{Metadata: map[string]string{"abc": "x"}}, "", invite.ErrNotFound},
 			{"nothing to change", bob.User.ID, invite.UpdateRequest{}, "", nil},
 		}

@@ -4,12 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 	"golang.org/x/text/language"
+
+	"github.com/invitekit/invitekit/store"
 )
 
 // Input limits (also enforced through the validate tags below).
@@ -52,17 +57,137 @@ func newValidator(roleSet map[string]bool) *validator.Validate {
 	return v
 }
 
-// hasControl reports whether s contains a control character or invalid UTF-8.
+// hasControl reports whether s breaks the kit's text rule for one line of
+// text (store.TextProblem): invalid UTF-8, NUL or another control
+// character.
 func hasControl(s string) bool {
-	if !utf8.ValidString(s) {
-		return true
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return true
+	return store.TextProblem(s, 0, store.TextLine) != ""
+}
+
+// checkIDs applies the text rule to id arguments, given as name, value
+// pairs ("orgID", orgID, "userID", userID, …): each must be one line of at
+// most store.MaxIDLen characters. An empty id passes (callers that need
+// one say so, or the store answers ErrNotFound). It keeps ids no store
+// could hold (NUL, invalid UTF-8) away from the stores.
+func checkIDs(nameValues ...string) error {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if err := store.CheckText(nameValues[i], nameValues[i+1], store.MaxIDLen, store.TextLine); err != nil {
+			return err
 		}
 	}
-	return false
+	return nil
+}
+
+// textField is a string-holding field of a request struct.
+type textField struct {
+	index int
+	name  string // the JSON name ("userProfile"), or lowerCamel Go name
+	id    bool   // set by the caller, never by the JSON API (json:"-"): an actor id
+}
+
+var textFieldCache sync.Map // reflect.Type → []textField
+
+// textFields lists the fields of struct type t the text rule walks: every
+// exported field but those tagged validate:"-" (checked on their own, like
+// CreateOrganizationRequest.Admin).
+func textFields(t reflect.Type) []textField {
+	if fs, ok := textFieldCache.Load(t); ok {
+		return fs.([]textField)
+	}
+	var fs []textField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Tag.Get("validate") == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		tf := textField{index: i, name: name}
+		if name == "-" || name == "" {
+			r := []rune(f.Name)
+			r[0] = unicode.ToLower(r[0])
+			tf.name, tf.id = string(r), name == "-"
+		}
+		fs = append(fs, tf)
+	}
+	textFieldCache.Store(t, fs)
+	return fs
+}
+
+// checkText applies the kit's one text rule (store.TextProblem) to every
+// string in the request v (a pointer to InviteRequest,
+// CreateOrganizationRequest, updateInput, …) before any other check, and
+// returns the first problem as a *FieldError with the field's full path
+// after prefix ("" or "admin."): "userProfile.firstName", "roles[2]",
+// "metadata.plan" (a value), "metadata" (a key, which cannot name itself).
+// Map values (metadata) may span lines; every other string is one line.
+// Fields the JSON API never takes (json:"-": InvitedBy, CreatedBy) are
+// actor ids: at most store.MaxIDLen characters.
+func checkText(v any, prefix string) error {
+	return checkTextValue(reflect.ValueOf(v), strings.TrimSuffix(prefix, "."))
+}
+
+func joinField(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+func checkTextValue(v reflect.Value, path string) error {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return store.CheckText(path, v.String(), 0, store.TextLine)
+	case reflect.Struct:
+		for _, f := range textFields(v.Type()) {
+			fv := v.Field(f.index)
+			if f.id && fv.Kind() == reflect.String {
+				if err := store.CheckText(joinField(path, f.name), fv.String(), store.MaxIDLen, store.TextLine); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := checkTextValue(fv, joinField(path, f.name)); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := checkTextValue(v.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if m, ok := v.Interface().(map[string]string); ok {
+			return checkTextMap(path, m)
+		}
+	}
+	return nil
+}
+
+// checkTextMap checks a metadata map: keys are one line, values may span
+// lines. Of several bad entries the one with the smallest key is reported.
+func checkTextMap(path string, m map[string]string) error {
+	var bad []string
+	for k, v := range m {
+		if store.TextProblem(k, 0, store.TextLine) != "" || store.TextProblem(v, 0, store.TextMultiline) != "" {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	slices.Sort(bad)
+	k := bad[0]
+	if p := store.TextProblem(k, 0, store.TextLine); p != "" {
+		return invalid(path, "a %s key %s", path, p)
+	}
+	return store.CheckText(path+"."+k, m[k], 0, store.TextMultiline)
 }
 
 // validOrgID accepts 1–64 characters of A–Z, a–z, 0–9, "_" and "-".
@@ -94,9 +219,18 @@ func mapField(path string) (field, key string, ok bool) {
 	return "", "", false
 }
 
-// checkStruct validates v and returns the first problem as a *FieldError
-// whose Field is prefixed with prefix ("" or e.g. "admin.").
+// checkStruct validates v — the text rule first (checkText), then the
+// validate tags — and returns the first problem as a *FieldError whose
+// Field is prefixed with prefix ("" or e.g. "admin.").
 func (s *Service) checkStruct(v any, prefix string) error {
+	if err := checkText(v, prefix); err != nil {
+		return err
+	}
+	return s.checkTags(v, prefix)
+}
+
+// checkTags is checkStruct without the text rule.
+func (s *Service) checkTags(v any, prefix string) error {
 	err := s.validate.Struct(v)
 	if err == nil {
 		return nil
@@ -110,17 +244,20 @@ func (s *Service) checkStruct(v any, prefix string) error {
 	return translate(fe, prefix, path)
 }
 
-// translate turns one validator error into a *FieldError.
+// translate turns one validator error into a *FieldError. An error about
+// a metadata entry names the entry ("metadata.plan"), an error about the
+// map as a whole the map ("metadata").
 func translate(fe validator.FieldError, prefix, path string) *FieldError {
 	if mf, key, ok := mapField(path); ok {
 		field := prefix + mf
+		entry := field + "." + key
 		switch fe.Tag() {
 		case "mdkey":
-			return invalid(field, "%s keys must be %d–%d characters (key %s)", field, MinMetadataKeyLen, MaxMetadataKeyLen, quoteShort(key))
+			return invalid(entry, "%s keys must be %d–%d characters (key %s)", field, MinMetadataKeyLen, MaxMetadataKeyLen, quoteShort(key))
 		case "mdvalue":
-			return invalid(field, "%s values must be %d–%d characters (key %s)", field, MinMetadataValLen, MaxMetadataValLen, quoteShort(key))
+			return invalid(entry, "%s values must be %d–%d characters (key %s)", field, MinMetadataValLen, MaxMetadataValLen, quoteShort(key))
 		}
-		return invalid(field, "%s is not valid", field)
+		return invalid(entry, "%s is not valid", entry)
 	}
 	field := prefix + path
 	switch fe.Tag() {
@@ -171,6 +308,9 @@ func canonicalLocale(tag string) string {
 // req.Email is normalized, ExternalID trimmed, Roles deduplicated (or the
 // defaults), the profile locale canonical and the maps copied.
 func (s *Service) checkInvite(req *InviteRequest, prefix string, defaultRoles []string) error {
+	if err := checkText(req, prefix); err != nil {
+		return err // the raw values, before trimming and normalizing
+	}
 	email, err := NormalizeEmail(req.Email)
 	if err != nil {
 		fe := err.(*FieldError)
@@ -179,7 +319,7 @@ func (s *Service) checkInvite(req *InviteRequest, prefix string, defaultRoles []
 	}
 	req.Email = email
 	req.ExternalID = strings.TrimSpace(req.ExternalID)
-	if err := s.checkStruct(req, prefix); err != nil {
+	if err := s.checkTags(req, prefix); err != nil {
 		return err
 	}
 	if len(req.Roles) == 0 {
