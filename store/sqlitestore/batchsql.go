@@ -106,6 +106,7 @@ func writeQueries() []string {
 		lookupQuery(1), lookupQuery(chunkSize),
 		qSavepoint, qRollbackTo, qRelease,
 	}
+	qs = append(qs, notifyWriteQueries...)
 	qs = append(qs, directoryWriteQueries...)
 	for _, h := range insertHeads {
 		for _, size := range insertSizes {

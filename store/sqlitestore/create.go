@@ -153,9 +153,17 @@ type item struct {
 }
 
 // chunk checks and writes up to chunkSize items, filling out (one result
-// per item). It returns an error only for a failure that must abort the
-// transaction.
+// per item), and records the created memberships' changes. It returns an
+// error only for a failure that must abort the transaction.
 func (c *creator) chunk(ps []store.CreateMembershipParams, out []store.BatchResult) error {
+	if err := c.writeChunk(ps, out); err != nil {
+		return err
+	}
+	c.t.changedCreated(out)
+	return nil
+}
+
+func (c *creator) writeChunk(ps []store.CreateMembershipParams, out []store.BatchResult) error {
 	// Ids the store generates are chosen first, so the lookup checks them too.
 	users := make([]store.User, len(ps))
 	for i, p := range ps {
@@ -497,6 +505,7 @@ func (c *creator) args(i, n int) []any {
 // normalizeUser makes a user assembled in memory look like one read back
 // (UTC times without monotonic reading, copied maps).
 func normalizeUser(u store.User) store.User {
+	u.SessionGeneration = 0 // the column's default
 	u.CreateTime = timeOf(tsOf(u.CreateTime))
 	u.UpdateTime = timeOf(tsOf(u.UpdateTime))
 	if u.LastLogin != nil {

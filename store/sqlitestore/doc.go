@@ -43,6 +43,17 @@
 // Times are stored as Unix microseconds (the precision PostgreSQL keeps) and
 // read back in UTC; maps and role lists as JSON text, nil as NULL.
 //
+// # Push invalidation and sessions
+//
+// GetMember (store.MemberGetter) reads a membership and its user in one
+// query. RevokeSessions (store.SessionRevoker) increments the user's
+// session generation (migration 0003_sessions). Subscribe
+// (store.ChangeNotifier) is in process only: every committed membership
+// change and session revocation of this Store is published, after the
+// commit, to this Store's subscriptions. Several processes sharing one
+// database file get no push from each other: each relies on its cache's
+// TTL (the middleware's fallback) for the others' changes.
+//
 // The caller must Close the store when done.
 //
 // It implements store.Store, store.BatchCreator (bulk import in one

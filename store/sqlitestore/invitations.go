@@ -154,6 +154,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 			return err
 		}
 		err = t.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		t.changed(inv.OrganizationID, inv.UserID)
 		return err
 	})
 	if err != nil {
@@ -199,6 +200,7 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 			}
 		}
 		err = t.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		t.changed(inv.OrganizationID, inv.UserID)
 		return err
 	})
 	if err != nil {
@@ -224,6 +226,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now 
 			return err
 		}
 		err = t.appendEvent(store.FillEvent(ev, orgID, userID))
+		t.changed(orgID, userID)
 		return err
 	})
 }

@@ -219,6 +219,7 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 			return err
 		}
 		err = t.appendEvent(store.FillEvent(ev, orgID, userID))
+		t.changed(orgID, userID)
 		return err
 	})
 	if err != nil {
@@ -247,6 +248,7 @@ func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c
 			return err
 		}
 		err = t.appendEvent(store.FillEvent(c.Event, orgID, userID))
+		t.changed(orgID, userID)
 		return err
 	})
 	if err != nil {

@@ -50,7 +50,7 @@ func (b *rowBuf) finishMembership(m *store.Membership) error {
 func (b *rowBuf) userDest(u *store.User) []any {
 	p := &u.Profile
 	return []any{&u.ID, &u.Email, &u.ExternalID, &p.ID, &p.FirstName, &p.LastName, &p.Name, &p.Locale,
-		&p.EmailVerified, &p.PhoneNumber, &b.s1, &b.s2, &b.s3, &b.t1, &b.t2, &b.nt}
+		&p.EmailVerified, &p.PhoneNumber, &b.s1, &b.s2, &b.s3, &b.t1, &b.t2, &b.nt, &u.SessionGeneration}
 }
 
 func (b *rowBuf) finishUser(u *store.User) error {

@@ -44,6 +44,8 @@ type Store struct {
 
 	ck *checkpointer // nil for in-memory databases
 
+	notify notifier // Subscribe's subscriptions (notify.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/invitekit/invitekit/store"
 )
 
 // wtx is a write transaction on the writer connection. Its statements are
@@ -15,10 +17,13 @@ type wtx struct {
 	s     *Store
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// changes are published once the transaction commits (notify.go).
+	changes []store.Change
 }
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the single
-// writer connection) and commits it when fn returns nil.
+// writer connection) and commits it when fn returns nil; then it publishes
+// the changes fn recorded (wtx.changed) to the Store's subscriptions.
 //
 // ctx bounds the wait for the writer and the transaction: when it ends,
 // database/sql rolls the transaction back and its remaining statements
@@ -37,6 +42,7 @@ func (s *Store) write(ctx context.Context, fn func(t *wtx) error) error {
 	if err := tx.Commit(); err != nil {
 		return canceled(ctx, fmt.Errorf("sqlitestore: commit: %w", err))
 	}
+	s.notify.publish(t.changes)
 	return nil
 }
 

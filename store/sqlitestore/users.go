@@ -11,11 +11,16 @@ import (
 )
 
 const (
-	userColumns = `id, email, external_id, profile_id, first_name, last_name, name, locale,
+	// userInsertColumns are the columns a new user is inserted with;
+	// session_generation starts at its default, 0.
+	userInsertColumns = `id, email, external_id, profile_id, first_name, last_name, name, locale,
 email_verified, phone_number, profile_metadata, custom_attributes, metadata,
 create_time, update_time, last_login`
+	// userColumns are a user's columns in scan order (0003_sessions
+	// added session_generation).
+	userColumns = userInsertColumns + `, session_generation`
 
-	insertUserHead     = `INSERT INTO users (` + userColumns + `) VALUES `
+	insertUserHead     = `INSERT INTO users (` + userInsertColumns + `) VALUES `
 	userInsertCols     = 16
 	qGetUser           = `SELECT ` + userColumns + ` FROM users WHERE id = ?`
 	qGetUserByEmail    = `SELECT ` + userColumns + ` FROM users WHERE email = ?`
@@ -56,7 +61,7 @@ func (s *Store) GetUserByExternalID(ctx context.Context, externalID string) (sto
 	return s.getUser(ctx, "external id", qGetUserByExternal, externalID)
 }
 
-// userArgs appends u's insert arguments (userColumns order).
+// userArgs appends u's insert arguments (userInsertColumns order).
 func userArgs(args []any, u store.User) ([]any, error) {
 	p := u.Profile
 	pmd, err := jsonMap(p.Metadata)
