@@ -25,7 +25,7 @@ var ErrSessionsUnsupported = errors.New("invite: the store cannot revoke session
 // Errors: ErrNotFound (no such user), ErrSessionsUnsupported, a
 // *FieldError for a malformed id, or a store failure.
 func (s *Service) SignOutEverywhere(ctx context.Context, userID, actorID string) (int64, error) {
-	if err := checkIDs("userID", userID, "actorID", actorID); err != nil {
+	if err := checkSessionIDs("userID", userID, "actorID", actorID); err != nil {
 		return 0, err
 	}
 	if userID == "" {
@@ -58,7 +58,7 @@ func (s *Service) SignOutEverywhere(ctx context.Context, userID, actorID string)
 // Errors: ErrNotFound (no such membership), ErrWrongStatus (not ACTIVE),
 // ErrSessionsUnsupported, a *FieldError, or a store failure.
 func (s *Service) SignOutMemberEverywhere(ctx context.Context, orgID, userID, actorID string) (int64, error) {
-	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
+	if err := checkSessionIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
 		return 0, err
 	}
 	if orgID == "" || userID == "" {
@@ -106,4 +106,15 @@ func (s *Service) LoginSessionGeneration(ctx context.Context, userID string) str
 		return "0"
 	}
 	return strconv.FormatInt(u.SessionGeneration, 10)
+}
+
+// checkSessionIDs applies the kit's text rule for ids (one line, at most
+// store.MaxIDLen characters) to name, value pairs.
+func checkSessionIDs(nameValues ...string) error {
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		if err := store.CheckText(nameValues[i], nameValues[i+1], store.MaxIDLen, store.TextLine); err != nil {
+			return err
+		}
+	}
+	return nil
 }
