@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/invitekit/invitekit/internal/httpx"
 )
@@ -13,6 +14,11 @@ var (
 	// ErrNoSession: no user is signed in (401, or a redirect to login). It
 	// is the JSON API's ErrUnauthenticated.
 	ErrNoSession = httpx.ErrUnauthenticated
+	// ErrSessionRevoked: the session was made before the user's sessions
+	// were revoked ("sign out everywhere": its generation is older than
+	// the user's, see SessionKeyGeneration). It wraps ErrNoSession, so it
+	// is rendered the same way (401, or a redirect to login).
+	ErrSessionRevoked = fmt.Errorf("%w (the session was signed out)", ErrNoSession)
 	// ErrNoOrg: the resolver found no organization in the request (400).
 	ErrNoOrg = httpx.ErrNoOrg
 	// ErrNotMember: the user has no membership in the organization (403).

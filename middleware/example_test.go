@@ -20,7 +20,7 @@ func ExampleNew() {
 	mw, err := middleware.New(st, sessions, middleware.Config{
 		Resolver: middleware.PathValue("orgID"),
 		LoginURL: "/login",
-		CacheTTL: time.Second, // at most 1s stale; wire mw.Invalidate to invite.Config.OnMembershipChange
+		CacheTTL: time.Second, // at most 1s stale without push (see Start); wire mw.Invalidate to invite.Config.OnMembershipChange
 	})
 	if err != nil {
 		fmt.Println(err)

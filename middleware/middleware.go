@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -19,6 +20,13 @@ import (
 // (a store.User ID). Package authflow puts it there after a login. It is
 // an alias of the kit's one list of session keys (internal/sessionkeys).
 const SessionKeyUserID = sessionkeys.UserID
+
+// SessionKeyGeneration is the scs session key holding the user's session
+// generation (store.User.SessionGeneration, in decimal) when the session
+// was made. authflow puts it there at login; the middleware refuses a
+// session whose generation is older than the user's (ErrSessionRevoked)
+// and reads a missing one as 0.
+const SessionKeyGeneration = sessionkeys.SessionGeneration
 
 // DefaultLoginURL is Config.LoginURL when it is empty.
 const DefaultLoginURL = "/login"
@@ -49,14 +57,40 @@ type Config struct {
 	// errors, or is an internal failure. It may call Middleware.RenderError
 	// to fall back to the default.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
-	// CacheTTL, when > 0, caches membership lookups in process for that
-	// long. It must not exceed MaxCacheTTL (1s): that is the most a
-	// revocation made by another process can be late. Zero (the default)
-	// reads the store on every request.
+	// CacheTTL, when > 0, caches membership lookups in process (at most
+	// MaxCacheTTL, 10 minutes). It is how long an entry lives while push
+	// invalidation is healthy (a ChangeNotifier and Start, see Start): a
+	// committed change then reaches every replica's cache within the push
+	// latency, and the TTL is only a safety net. Whenever push is not
+	// healthy — no notifier, Start not called, the subscription lost —
+	// entries live at most FallbackTTL, which bounds how late a change
+	// made by another process is seen. Zero (the default) reads the store
+	// on every request.
 	CacheTTL time.Duration
-	// CacheSize bounds the number of cached (organization, user) entries
-	// (default 10000). Ignored without CacheTTL.
+	// FallbackTTL is the TTL while push invalidation is not healthy
+	// (default DefaultFallbackTTL, 1s; at most MaxFallbackTTL, 1s; never
+	// more than CacheTTL). When a subscription is lost, entries cached
+	// before are served at most FallbackTTL longer.
+	FallbackTTL time.Duration
+	// NegativeCacheTTL is how long a "not a member" answer (no such
+	// membership or user) is cached (default DefaultNegativeCacheTTL, 1s;
+	// never more than the TTL in force); negative: not cached. Negative
+	// answers get a sixteenth of CacheBytes, so requests naming many
+	// organizations cannot push members out.
+	NegativeCacheTTL time.Duration
+	// CacheBytes bounds the cache's memory, as estimated per entry (default
+	// DefaultCacheBytes, 192 MiB: room for 100,000 active members with
+	// some to spare; CacheStats reports the bytes in use). A full cache
+	// evicts one entry at a time (CLOCK), never everything.
+	CacheBytes int64
+	// CacheSize, when > 0, also bounds the number of cached entries
+	// (rounded up to a multiple of the number of shards). Ignored without
+	// CacheTTL.
 	CacheSize int
+	// Notifier, when set, pushes committed membership changes and session
+	// revocations into the cache (see Start). Default: the reader itself
+	// when it implements store.ChangeNotifier (pgstore does).
+	Notifier store.ChangeNotifier
 	// Now returns the current time (default time.Now); used for cache
 	// expiry.
 	Now func() time.Time
@@ -68,6 +102,7 @@ type Config struct {
 // Middleware guards routes. Create it with New; it is safe for concurrent use.
 type Middleware struct {
 	st       MembershipReader
+	getter   store.MemberGetter // st, when it reads membership and user in one read
 	sessions *scs.SessionManager
 	resolver OrgResolver
 	login    *url.URL
@@ -75,11 +110,15 @@ type Middleware struct {
 	cache    *memberCache
 	now      func() time.Time
 	log      *slog.Logger
+
+	notifier store.ChangeNotifier
+	push     pushState
 }
 
 // New returns a Middleware reading memberships from st and the signed-in
 // user from sessions. st and sessions are required; routes it guards must
-// run inside sessions.LoadAndSave.
+// run inside sessions.LoadAndSave. New does no I/O and starts nothing:
+// push invalidation starts with Start.
 func New(st MembershipReader, sessions *scs.SessionManager, cfg Config) (*Middleware, error) {
 	if st == nil {
 		return nil, errors.New("middleware: New: nil MembershipReader")
@@ -87,14 +126,9 @@ func New(st MembershipReader, sessions *scs.SessionManager, cfg Config) (*Middle
 	if sessions == nil {
 		return nil, errors.New("middleware: New: nil scs.SessionManager")
 	}
-	if cfg.CacheTTL < 0 || cfg.CacheTTL > MaxCacheTTL {
-		return nil, fmt.Errorf("middleware: Config.CacheTTL must be between 0 and %v, got %v", MaxCacheTTL, cfg.CacheTTL)
-	}
-	if cfg.CacheSize < 0 {
-		return nil, errors.New("middleware: Config.CacheSize must not be negative")
-	}
-	if cfg.LoginURL == "" {
-		cfg.LoginURL = DefaultLoginURL
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	login, err := url.Parse(cfg.LoginURL)
 	if err != nil {
@@ -108,24 +142,73 @@ func New(st MembershipReader, sessions *scs.SessionManager, cfg Config) (*Middle
 		onError:  cfg.ErrorHandler,
 		now:      cfg.Now,
 		log:      cfg.Logger,
+		notifier: cfg.Notifier,
 	}
-	if m.resolver == nil {
-		m.resolver = PathValue("orgID")
-	}
-	if m.now == nil {
-		m.now = time.Now
-	}
-	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
+	m.getter, _ = st.(store.MemberGetter)
+	if m.notifier == nil {
+		m.notifier, _ = st.(store.ChangeNotifier)
 	}
 	if cfg.CacheTTL > 0 {
-		size := cfg.CacheSize
-		if size == 0 {
-			size = defaultCacheSize
-		}
-		m.cache = newMemberCache(cfg.CacheTTL, size)
+		m.cache = newMemberCache(cacheConfig{
+			ttl:        cfg.CacheTTL,
+			fallback:   cfg.FallbackTTL,
+			negTTL:     cfg.NegativeCacheTTL,
+			maxBytes:   cfg.CacheBytes,
+			maxEntries: cfg.CacheSize,
+			push:       m.notifier != nil,
+			now:        m.now,
+		})
 	}
 	return m, nil
+}
+
+// withDefaults checks cfg and fills its zero fields.
+func (cfg Config) withDefaults() (Config, error) {
+	switch {
+	case cfg.CacheTTL < 0 || cfg.CacheTTL > MaxCacheTTL:
+		return cfg, fmt.Errorf("middleware: Config.CacheTTL must be between 0 and %v, got %v", MaxCacheTTL, cfg.CacheTTL)
+	case cfg.FallbackTTL < 0 || cfg.FallbackTTL > MaxFallbackTTL:
+		return cfg, fmt.Errorf("middleware: Config.FallbackTTL must be between 0 and %v, got %v", MaxFallbackTTL, cfg.FallbackTTL)
+	case cfg.CacheSize < 0:
+		return cfg, errors.New("middleware: Config.CacheSize must not be negative")
+	case cfg.CacheBytes < 0:
+		return cfg, errors.New("middleware: Config.CacheBytes must not be negative")
+	}
+	if cfg.FallbackTTL == 0 {
+		cfg.FallbackTTL = DefaultFallbackTTL
+	}
+	switch {
+	case cfg.NegativeCacheTTL == 0:
+		cfg.NegativeCacheTTL = DefaultNegativeCacheTTL
+	case cfg.NegativeCacheTTL < 0:
+		cfg.NegativeCacheTTL = 0
+	}
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	if cfg.LoginURL == "" {
+		cfg.LoginURL = DefaultLoginURL
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = PathValue("orgID")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return cfg, nil
+}
+
+// CacheStats returns the cache's size and push state (the zero value
+// without a cache). It locks each shard briefly: for metrics, not for
+// every request.
+func (m *Middleware) CacheStats() CacheStats {
+	if m.cache == nil {
+		return CacheStats{Push: "off"}
+	}
+	return m.cache.stats()
 }
 
 // Check decides whether the request comes from an ACTIVE member of the
@@ -213,7 +296,7 @@ func (m *Middleware) checkRole(r *http.Request, roles []string) (*Member, error)
 
 func (m *Middleware) check(r *http.Request) (*Member, error) {
 	ctx := r.Context()
-	userID, err := m.sessionUserID(ctx)
+	userID, gen, err := m.session(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -241,6 +324,9 @@ func (m *Middleware) check(r *http.Request) (*Member, error) {
 	}
 	switch mem.Membership.Status {
 	case store.StatusActive:
+		if gen < mem.User.SessionGeneration {
+			return nil, ErrSessionRevoked
+		}
 		return mem, nil
 	case store.StatusInactive:
 		return nil, ErrInactive
@@ -250,28 +336,60 @@ func (m *Middleware) check(r *http.Request) (*Member, error) {
 	return nil, ErrNotMember
 }
 
-// sessionUserID reads the user id from the session. scs panics when the
-// request did not pass through LoadAndSave; that becomes ErrNoSessionManager.
-func (m *Middleware) sessionUserID(ctx context.Context) (id string, err error) {
+// session reads the user id and the session generation from the session.
+// A session without a generation (made before sign-out-everywhere existed,
+// or by a login that did not record it) is generation 0; one that cannot
+// be parsed is refused. scs panics when the request did not pass through
+// LoadAndSave; that becomes ErrNoSessionManager.
+func (m *Middleware) session(ctx context.Context) (id string, gen int64, err error) {
 	defer func() {
 		if recover() != nil {
-			id, err = "", ErrNoSessionManager
+			id, gen, err = "", 0, ErrNoSessionManager
 		}
 	}()
-	return m.sessions.GetString(ctx, SessionKeyUserID), nil
+	id = m.sessions.GetString(ctx, SessionKeyUserID)
+	if id == "" {
+		return "", 0, nil
+	}
+	if s := m.sessions.GetString(ctx, SessionKeyGeneration); s != "" {
+		gen, err = strconv.ParseInt(s, 10, 64)
+		if err != nil || gen < 0 {
+			return "", 0, ErrSessionRevoked
+		}
+	}
+	return id, gen, nil
 }
 
-// lookup reads (or takes from the cache) the membership and, for an
-// ACTIVE one, the user. The returned Member is shared: never modify it.
+// lookup reads (or takes from the cache) the membership and its user. The
+// returned Member is shared: never modify it.
 func (m *Middleware) lookup(ctx context.Context, orgID, userID string) (*Member, error) {
-	key := cacheKey{orgID, userID}
-	var gen uint64
+	if m.cache == nil {
+		return m.read(ctx, orgID, userID)
+	}
+	return m.cache.lookup(ctx, cacheKey{orgID, userID}, m.read)
+}
+
+// read reads the membership and the user: in one read when the store is a
+// store.MemberGetter, else GetMembership and, for an ACTIVE membership,
+// GetUser. A missing membership or user is ErrNotMember. For a membership
+// that is not ACTIVE only the user's id and session generation are kept.
+func (m *Middleware) read(ctx context.Context, orgID, userID string) (*Member, error) {
 	if m.cache != nil {
-		mem, ok, g := m.cache.get(key, m.now())
-		if ok {
-			return mem, nil
+		m.push.warnNotStarted(m)
+	}
+	if m.getter != nil {
+		sm, err := m.getter.GetMember(ctx, orgID, userID)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, ErrNotMember
+			}
+			return nil, fmt.Errorf("middleware: get member: %w", err)
 		}
-		gen = g
+		mem := &Member{User: sm.User, Membership: sm.Membership}
+		if sm.Membership.Status != store.StatusActive {
+			mem.User = store.User{ID: sm.Membership.UserID, SessionGeneration: sm.User.SessionGeneration}
+		}
+		return mem, nil
 	}
 	ms, err := m.st.GetMembership(ctx, orgID, userID)
 	if err != nil {
@@ -281,20 +399,17 @@ func (m *Middleware) lookup(ctx context.Context, orgID, userID string) (*Member,
 		return nil, fmt.Errorf("middleware: get membership: %w", err)
 	}
 	mem := &Member{Membership: ms}
-	if ms.Status == store.StatusActive {
-		u, err := m.st.GetUser(ctx, userID)
-		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return nil, ErrNotMember
-			}
-			return nil, fmt.Errorf("middleware: get user: %w", err)
+	if ms.Status != store.StatusActive {
+		mem.User.ID = ms.UserID
+		return mem, nil
+	}
+	u, err := m.st.GetUser(ctx, userID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrNotMember
 		}
-		mem.User = u
-	} else {
-		mem.User.ID = userID
+		return nil, fmt.Errorf("middleware: get user: %w", err)
 	}
-	if m.cache != nil {
-		m.cache.put(key, mem, m.now(), gen)
-	}
+	mem.User = u
 	return mem, nil
 }

@@ -274,7 +274,11 @@ func TestNewValidatesConfig(t *testing.T) {
 	}{
 		{"nil store", nil, sm, middleware.Config{}, "nil MembershipReader"},
 		{"nil sessions", st, nil, middleware.Config{}, "nil scs.SessionManager"},
-		{"cache ttl above 1s", st, sm, middleware.Config{CacheTTL: 2 * time.Second}, "CacheTTL"},
+		{"cache ttl above MaxCacheTTL", st, sm, middleware.Config{CacheTTL: middleware.MaxCacheTTL + time.Second}, "CacheTTL"},
+		// Without push the staleness bound stays 1s: FallbackTTL.
+		{"fallback ttl above 1s", st, sm, middleware.Config{CacheTTL: time.Minute, FallbackTTL: 2 * time.Second}, "FallbackTTL"},
+		{"negative fallback ttl", st, sm, middleware.Config{CacheTTL: time.Minute, FallbackTTL: -1}, "FallbackTTL"},
+		{"negative cache bytes", st, sm, middleware.Config{CacheTTL: time.Second, CacheBytes: -1}, "CacheBytes"},
 		{"negative cache ttl", st, sm, middleware.Config{CacheTTL: -1}, "CacheTTL"},
 		{"negative cache size", st, sm, middleware.Config{CacheTTL: time.Second, CacheSize: -1}, "CacheSize"},
 		{"bad login url", st, sm, middleware.Config{LoginURL: "http://[::1"}, "LoginURL"},
@@ -287,8 +291,10 @@ func TestNewValidatesConfig(t *testing.T) {
 			}
 		})
 	}
-	if _, err := middleware.New(st, sm, middleware.Config{CacheTTL: time.Second}); err != nil {
-		t.Fatalf("1s must be accepted: %v", err)
+	for _, ttl := range []time.Duration{time.Second, middleware.MaxCacheTTL} {
+		if _, err := middleware.New(st, sm, middleware.Config{CacheTTL: ttl}); err != nil {
+			t.Fatalf("%v must be accepted: %v", ttl, err)
+		}
 	}
 }
 
