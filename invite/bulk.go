@@ -105,7 +105,7 @@ const (
 	BulkInvalid         BulkRowStatus = "invalid"           // Field and Reason say why
 	BulkRefused         BulkRowStatus = "refused"           // Config.BeforeInvite said no; Reason is its reason
 	BulkDuplicateInFile BulkRowStatus = "duplicate_in_file" // an earlier row has the same email
-	BulkFailed          BulkRowStatus = "failed"            // a store error; not written (see the returned error)
+	BulkFailed          BulkRowStatus = "failed"            // not written: the store refused the row (code store_refused), or the import stopped (see the returned error)
 )
 
 // BulkRowResult is one row's outcome. It is kept small (no user objects)
@@ -204,7 +204,11 @@ type BulkProgress struct {
 // Config.BeforeInvite, and writes the rest in batches of BatchSize rows,
 // one transaction each (store.BatchCreator; other stores get one atomic
 // CreateMembership per row). Building a batch overlaps with writing the
-// previous one. A bad row never stops the good rows.
+// previous one. A bad row never stops the good rows: a batch the store
+// refuses for a reason other than a lost connection is decided again row
+// by row, so its good rows land and a row the store will not keep is
+// reported failed (code store_refused, with the field when one breaks the
+// text rule).
 //
 // Store reads per row: none for a plain row (the batch write itself finds
 // existing users and memberships); one or two when the row has an
@@ -212,8 +216,9 @@ type BulkProgress struct {
 // user), and in a dry run (to tell created from already_member). They run
 // eight at a time.
 //
-// The returned error is non-nil only when the import could not finish (a
-// store failure or ctx ended, besides the input errors above). The report
+// The returned error is non-nil only when the import could not finish (the
+// store cannot be reached or fails every row, or ctx ended, besides the
+// input errors above). The report
 // then holds the rows settled before: rows of written batches, and the
 // rows of the batch in flight as failed (not written) unless the store
 // finished it; later rows are not in the report. Uploading the same file

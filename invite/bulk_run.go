@@ -3,11 +3,14 @@ package invite
 import (
 	"bufio"
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -527,17 +530,39 @@ type bulkWrite struct {
 }
 
 // writeBatch writes w (in its own goroutine; it touches only w).
+//
+// A batch the store refuses as a whole (nothing of it is written) for a
+// reason other than the connection or ctx — one row it cannot keep, say —
+// is decided again row by row, so that its good rows land and only the
+// bad one fails, with its field. Only when every row fails on its own as
+// well is the store failing, and the import stops with the batch's error.
 func (s *Service) writeBatch(ctx context.Context, w *bulkWrite) {
 	defer close(w.done)
-	if bc, ok := s.st.(store.BatchCreator); ok {
-		w.results, w.err = bc.CreateMemberships(ctx, w.ps)
-		if w.err == nil && len(w.results) != len(w.ps) {
-			w.err = fmt.Errorf("invite: bulk: store returned %d results for %d items", len(w.results), len(w.ps))
-		}
+	bc, ok := s.st.(store.BatchCreator)
+	if !ok {
+		s.writeRows(ctx, w) // no batch capability: one atomic CreateMembership per row
 		return
 	}
-	// No batch capability: one atomic CreateMembership per row.
-	w.partial = true
+	w.results, w.err = bc.CreateMemberships(ctx, w.ps)
+	if w.err == nil && len(w.results) != len(w.ps) {
+		w.err = fmt.Errorf("invite: bulk: store returned %d results for %d items", len(w.results), len(w.ps))
+		return // something may be written: never write it again
+	}
+	if w.err == nil || storeUnreachable(ctx, w.err) {
+		return
+	}
+	batchErr := w.err
+	s.log.WarnContext(ctx, "invite: bulk batch refused, deciding its rows one by one", "rows", len(w.ps), "err", batchErr)
+	s.writeRows(ctx, w)
+	if w.err == nil && !slices.ContainsFunc(w.results, func(r store.BatchResult) bool { return !rowRefused(r.Err) }) {
+		w.err = batchErr // not one row could be written: the store fails
+	}
+}
+
+// writeRows writes w one atomic CreateMembership per row, until ctx ends
+// or the store cannot be reached.
+func (s *Service) writeRows(ctx context.Context, w *bulkWrite) {
+	w.partial, w.err = true, nil
 	w.results = make([]store.BatchResult, 0, len(w.ps))
 	for _, p := range w.ps {
 		if err := ctx.Err(); err != nil {
@@ -545,12 +570,34 @@ func (s *Service) writeBatch(ctx context.Context, w *bulkWrite) {
 			return
 		}
 		res, err := s.st.CreateMembership(ctx, p)
-		if err != nil && ctx.Err() != nil {
-			w.err = ctx.Err()
+		if err != nil && storeUnreachable(ctx, err) {
+			w.err = err
+			if ctx.Err() != nil {
+				w.err = ctx.Err()
+			}
 			return
 		}
 		w.results = append(w.results, store.BatchResult{CreateMembershipResult: res, Err: err})
 	}
+}
+
+// storeUnreachable reports whether err says that ctx ended or that the
+// store could not be reached (a network error, a bad or lost connection):
+// then trying the rows again one by one would only fail again.
+func storeUnreachable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || isCancel(err) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// rowRefused reports whether a row's write failed for a reason that is
+// not one of the row outcomes a store reports per item.
+func rowRefused(err error) bool {
+	return err != nil && !errors.Is(err, store.ErrAlreadyMember) && !errors.Is(err, store.ErrExternalIDTaken) &&
+		!errors.Is(err, store.ErrNotFound)
 }
 
 // waitOldest waits for the oldest batch in flight (if any) and records
@@ -567,7 +614,7 @@ func (run *bulkRun) waitOldest(ctx context.Context) error {
 		r := &run.report.Results[idx]
 		switch {
 		case i < len(w.results) && (w.err == nil || w.partial):
-			run.record(ctx, r, w.results[i].CreateMembershipResult, w.results[i].Err)
+			run.record(ctx, r, w.ps[i], w.results[i].CreateMembershipResult, w.results[i].Err)
 		default:
 			r.Status, r.Code, r.Reason = BulkFailed, "internal", "not written: the import stopped"
 		}
@@ -723,8 +770,8 @@ func externalIDReason(err error) string {
 	return "the external id belongs to another user"
 }
 
-// record sets a written row's result.
-func (run *bulkRun) record(ctx context.Context, r *BulkRowResult, res store.CreateMembershipResult, err error) {
+// record sets the result of a row written with p.
+func (run *bulkRun) record(ctx context.Context, r *BulkRowResult, p store.CreateMembershipParams, res store.CreateMembershipResult, err error) {
 	switch {
 	case err == nil:
 		r.Status, r.UserID, r.MembershipStatus = BulkCreated, res.User.ID, res.Membership.Status
@@ -735,8 +782,31 @@ func (run *bulkRun) record(ctx context.Context, r *BulkRowResult, res store.Crea
 		r.Status, r.Code, r.Field, r.Reason = BulkInvalid, "external_id_taken", run.field("externalId"), "the external id belongs to another user"
 	default:
 		run.s.log.ErrorContext(ctx, "invite: bulk row not written", "org_id", run.org.ID, "row", r.Row, "err", err)
-		r.Status, r.Code, r.Reason = BulkFailed, "internal", "not written: internal error"
+		r.Status, r.Code, r.Field, r.Reason = BulkFailed, "store_refused", run.field(refusedField(p)), "not written: the store refused this row"
+		var fe *FieldError
+		if errors.As(err, &fe) { // a store that says which value it refuses
+			r.Code, r.Field, r.Reason = fe.Code, run.field(fe.Field), "not written: "+run.reason(fe)
+		}
 	}
+}
+
+// refusedField names the value of p a store refused, when one breaks the
+// text rule (validation refuses such rows before any write, so this is
+// defense in depth); "" when none does (the store's error does not say).
+func refusedField(p store.CreateMembershipParams) string {
+	m := p.Membership
+	req := InviteRequest{
+		Email: p.User.Email, ExternalID: m.ExternalID, Metadata: m.Metadata, Roles: m.Roles,
+		UserProfile: &ProfileInput{
+			FirstName: m.Profile.FirstName, LastName: m.Profile.LastName, Name: m.Profile.Name, Locale: m.Profile.Locale,
+			PhoneNumber: m.Profile.PhoneNumber, Metadata: m.Profile.Metadata, CustomAttributes: m.Profile.CustomAttributes,
+		},
+	}
+	var fe *FieldError
+	if errors.As(checkText(&req, ""), &fe) {
+		return fe.Field
+	}
+	return ""
 }
 
 // bulkParams builds what CreateUserAndMembership would write (see

@@ -2,6 +2,7 @@ package invite_test
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -118,7 +119,10 @@ type failSecondBatch struct {
 	afterDone             chan struct{}
 }
 
-var errInjected = errors.New("injected batch failure")
+// errInjected is a lost connection: the store cannot be reached, so the
+// import stops (a batch refused for another reason is decided row by row:
+// see TestBulkBatchRefusedRowByRow).
+var errInjected = fmt.Errorf("injected batch failure: %w", driver.ErrBadConn)
 
 func (f *failSecondBatch) CreateMemberships(ctx context.Context, ps []store.CreateMembershipParams) ([]store.BatchResult, error) {
 	switch ps[0].User.Email {
