@@ -197,6 +197,11 @@ func authorize(log *slog.Logger, authz Authorizer, r *http.Request, orgID string
 	if orgID == "" {
 		return "", invite.ErrNotFound
 	}
+	// The path values and the query meet the text rule before anything
+	// (the Authorizer included) sees them.
+	if err := httpx.CheckRequestText(r); err != nil {
+		return "", err
+	}
 	actor, err := authz(r, orgID, action)
 	if err != nil && !errors.Is(err, ErrUnauthenticated) && !errors.Is(err, ErrPermissionDenied) {
 		log.WarnContext(r.Context(), "inviteapi: authorizer error", "action", string(action), "org_id", orgID, "err", err)
