@@ -104,8 +104,11 @@ func readFiltersQuery(r *http.Request) filters {
 	return filters{Q: q.Get("q"), Status: strings.ToUpper(q.Get("status")), After: q.Get("after")}
 }
 
-// cleanFileName keeps a short, printable base name for display.
+// cleanFileName keeps a short, printable base name for display (the name
+// is never stored: bytes that are no UTF-8 and control characters are
+// dropped rather than refusing the upload).
 func cleanFileName(name string) string {
+	name = strings.ToValidUTF8(name, "")
 	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
 	name = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {

@@ -257,9 +257,12 @@ func displayName(p store.MemberProfile) string {
 func (h *Handler) org(rc *reqCtx) (store.Organization, bool) {
 	org, err := h.svc.Organization(rc.ctx, rc.orgID)
 	if err != nil {
-		if errors.Is(err, invite.ErrNotFound) {
+		switch p := httpx.ProblemOf(err); {
+		case errors.Is(err, invite.ErrNotFound):
 			h.notFound(rc.w, rc.r)
-		} else {
+		case p.Status < 500: // an id no organization can have
+			h.plainError(rc.w, rc.r, p.Status, "The address is not valid: "+p.Message+" (field "+p.Field+").")
+		default:
 			h.serverError(rc, err)
 		}
 		return store.Organization{}, false

@@ -235,12 +235,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
+	if h.refuseText(w, r, httpx.CheckPathValue(httpx.OrgParam, orgID)) || h.refuseText(w, r, httpx.CheckQuery(r.URL.Query())) {
+		return
+	}
 	rc := &reqCtx{w: w, r: r, ctx: r.Context(), orgID: orgID, base: h.base(orgID), actor: h.cfg.Actor(r)}
 	rest := r.URL.Path
 	if p, ok := strings.CutPrefix(rest, rc.base); ok && (p == "" || p[0] == '/') {
 		rest = p
 	}
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	if len(parts) >= 2 && (parts[0] == "members" || parts[0] == "import") {
+		name := httpx.UserParam
+		if parts[0] == "import" {
+			name = httpx.JobParam
+		}
+		if h.refuseText(w, r, httpx.CheckPathValue(name, parts[1])) {
+			return
+		}
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		if err := httpx.Check(h.cop, r); err != nil {
 			h.fail(w, r, err)
@@ -297,6 +309,18 @@ func (h *Handler) route(rc *reqCtx, methods map[string]func(*reqCtx)) {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := httpx.ProblemOf(err)
 	h.plainError(w, r, p.Status, strings.ToUpper(p.Message[:1])+p.Message[1:]+".")
+}
+
+// refuseText answers a path or query value that breaks the kit's text
+// rule (httpx.CheckPathValue, httpx.CheckQuery) with its 4xx status and a
+// message naming the field; it reports whether it did (err != nil).
+func (h *Handler) refuseText(w http.ResponseWriter, r *http.Request, err error) bool {
+	if err == nil {
+		return false
+	}
+	p := httpx.ProblemOf(err)
+	h.plainError(w, r, p.Status, "The address is not valid: "+p.Message+" (field "+p.Field+").")
+	return true
 }
 
 func (h *Handler) redirectHome(rc *reqCtx) {
