@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
 )
@@ -66,6 +67,9 @@ func (f *Flow) renderInviteError(w http.ResponseWriter, r *http.Request, err err
 }
 
 func (f *Flow) acceptPost(w http.ResponseWriter, r *http.Request) {
+	if !f.allow(ratelimit.RouteAccept, w, r) {
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		f.renderError(w, r, pageError(httpx.ErrBadRequest, "", "The form could not be read.", err))

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
 )
@@ -31,6 +32,9 @@ const maxDetail = 300
 // with a code (see Error) and leaves memberships unchanged.
 func (f *Flow) CallbackHandler() http.Handler {
 	return f.methods(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+		if !f.allow(ratelimit.RouteCallback, w, r) {
+			return
+		}
 		if err := f.callback(w, r); err != nil {
 			f.renderErrorPage(w, r, err, func(p *Page) {
 				var e *Error

@@ -27,6 +27,7 @@ func TestCodesAreTheTables(t *testing.T) {
 		CodeIdentityTaken: store.ErrIdentityTaken, CodeInvitationRequired: store.ErrNoMembership,
 		CodeSessionUnavailable: httpx.ErrSessionUnavailable, CodeMethodNotAllowed: httpx.ErrMethodNotAllowed,
 		CodeBadRequest: httpx.ErrBadRequest, CodeInternal: errInternal, CodeProviderUnavailable: httpx.ErrProviderUnavailable,
+		CodeRateLimited:       httpx.ErrRateLimited,
 		CodeIDTokenAZPMissing: httpx.ErrIDTokenAZPMissing, CodeIDTokenAZPMismatch: httpx.ErrIDTokenAZPMismatch,
 		CodeIDTokenIATMissing: httpx.ErrIDTokenIATMissing, CodeIDTokenIATFuture: httpx.ErrIDTokenIATFuture,
 		CodeIDTokenTooOld: httpx.ErrIDTokenTooOld, CodeIDTokenNotYetValid: httpx.ErrIDTokenNotYetValid,

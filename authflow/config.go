@@ -128,6 +128,11 @@ type Config struct {
 	// Now returns the current time (default time.Now); used to verify the
 	// ID token's times (exp, iat, nbf, auth_time) and the login TTL.
 	Now func() time.Time
+	// RateLimits bounds sign-in requests per client: the accept form
+	// (POST), the login route and the callback (the zero value: 20 a
+	// minute per client and route, bursts of 10; see RateLimits). The
+	// limiters use Now.
+	RateLimits RateLimits
 	// Logger receives failures (never tokens, codes or secrets); default discards.
 	Logger *slog.Logger
 	// Templates overrides the pages. It must define the templates "accept",

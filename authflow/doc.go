@@ -61,6 +61,14 @@
 // recovers by itself when the provider is back. Flow.Discover(ctx) makes
 // the attempt on demand, to fail fast at startup or for a readiness check.
 //
+// # Rate limits
+//
+// The accept form (POST), the login route and the callback each allow a
+// client 20 requests a minute, in bursts of 10 (Config.RateLimits; the
+// client is the connection's address unless RateLimits.ClientKey says
+// otherwise, as it must behind a proxy). Beyond that they answer 429
+// (CodeRateLimited, with Retry-After) and do nothing else.
+//
 // Every refusal is a small HTML page with an HTTP status and a stable,
 // machine-readable code (see Error); nothing is changed by a refused
 // request. Tokens, codes and secrets are never logged. A Flow is safe for

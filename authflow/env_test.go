@@ -49,6 +49,9 @@ type envOptions struct {
 	providerDown bool
 	// trustedEmailIssuers is Config.TrustedEmailIssuers.
 	trustedEmailIssuers []string
+	// rateLimits is Config.RateLimits; nil turns them off (the tests about
+	// other things sign in many times from one address).
+	rateLimits *authflow.RateLimits
 }
 
 // env is an app using the kit (memstore, invite.Service, scs, middleware,
@@ -122,6 +125,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		EndSessionRedirect:  e.app.URL + "/bye",
 		AllowJoinAsSignedIn: opts.allowJoinAsSignedIn,
 		TrustedEmailIssuers: opts.trustedEmailIssuers,
+		RateLimits:          rateLimitsOf(opts),
 		HTTPClient:          &http.Client{Transport: e.tamper, Timeout: 10 * time.Second},
 		Now:                 opts.flowNow,
 		Logger:              logger,

@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/invite"
 )
 
@@ -25,6 +26,7 @@ type Flow struct {
 	cop    *http.CrossOriginProtection
 	tmpl   *template.Template
 	log    *slog.Logger
+	limits *ratelimit.SignIn
 }
 
 // New returns a Flow. svc and sessions are required. New does no I/O: the
@@ -46,6 +48,9 @@ func New(svc *invite.Service, sessions *scs.SessionManager, cfg Config) (*Flow, 
 		return nil, err
 	}
 	f := &Flow{svc: svc, sess: sess{sessions}, cfg: cfg, remote: newLazyRemote(cfg), cop: cop, tmpl: cfg.Templates, log: cfg.Logger}
+	if f.limits, err = newSignInLimits(cfg); err != nil {
+		return nil, err
+	}
 	if u, _ := url.Parse(cfg.RedirectURL); u.Scheme == "https" && !sessions.Cookie.Secure {
 		f.log.Warn("authflow: the app is served over https but the session cookie is not Secure; set sessions.Cookie.Secure = true")
 	}

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
@@ -25,6 +26,9 @@ import (
 // with Retry-After) and keeps nothing.
 func (f *Flow) LoginHandler() http.Handler {
 	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
+		if !f.allow(ratelimit.RouteLogin, w, r) {
+			return
+		}
 		q := r.URL.Query()
 		if len(q["return_to"]) > 1 {
 			f.renderError(w, r, pageError(httpx.ErrReturnToInvalid, "return_to", "return_to is given more than once.", nil))

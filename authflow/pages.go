@@ -98,6 +98,7 @@ var errorTitles = map[string]string{
 	CodeEmailNotVerified:    "Email address not verified",
 	CodeProviderError:       "Sign-in was not completed",
 	CodeProviderUnavailable: "Sign-in is unavailable for a moment",
+	CodeRateLimited:         "Too many attempts",
 }
 
 // renderError renders e (or, for a non-*Error, an internal error) on the
@@ -117,8 +118,12 @@ func (f *Flow) renderErrorPage(w http.ResponseWriter, r *http.Request, err error
 			"Sessions are not set up for this page (the app must wrap these routes with the session manager's LoadAndSave).", err)
 	}
 	var ue *unavailableError
-	if errors.As(e.Err, &ue) {
+	var re *httpx.RetryError
+	switch {
+	case errors.As(e.Err, &ue):
 		w.Header().Set("Retry-After", ue.retryAfterHeader())
+	case errors.As(e.Err, &re):
+		httpx.SetRetryAfter(w, re)
 	}
 	if e.Status >= 500 {
 		f.log.ErrorContext(r.Context(), "authflow: request failed", "code", e.Code, "path", r.URL.Path, "err", e.Err)

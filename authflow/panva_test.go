@@ -219,7 +219,7 @@ func (e *env) setupKit(t *testing.T, mkCfg func(*scs.SessionManager, *invite.Ser
 		t.Fatal(err)
 	}
 	e.sealer = e.svc.Sealer()
-	if e.flow, err = authflow.New(e.svc, e.sm, mkCfg(e.sm, e.svc)); err != nil {
+	if e.flow, err = authflow.New(e.svc, e.sm, withoutRateLimits(mkCfg(e.sm, e.svc))); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
