@@ -78,8 +78,10 @@ func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembersh
 	var out []store.BatchResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.createBatch(ctx, tx, ps)
-		return err
+		if out, err = s.createBatch(ctx, tx, ps); err != nil {
+			return err
+		}
+		return s.notifyBatch(ctx, tx, out)
 	})
 	if err != nil {
 		return nil, err
@@ -347,6 +349,7 @@ func decideBatch(ps []store.CreateMembershipParams, st *batchState) ([]store.Bat
 				st.externalID[u.ExternalID] = true
 			}
 			u = storedUser(u)
+			u.SessionGeneration = 0 // the column's default
 			st.users[u.Email] = u
 			w.users = append(w.users, u)
 		}

@@ -96,6 +96,7 @@ func (s *Store) createMembership(ctx context.Context, tx pgx.Tx, p store.CreateM
 	created := newID != nil
 	if created {
 		u = storedUser(u)
+		u.SessionGeneration = 0 // the column's default
 	} else {
 		u, err = scanUser(tx.QueryRow(ctx, s.sql(`SELECT `+userCols+` FROM {s}.users WHERE email = $1`), p.User.Email))
 		if err != nil {
@@ -120,7 +121,7 @@ func (s *Store) createMembership(ctx context.Context, tx pgx.Tx, p store.CreateM
 	}
 	ev := p.Event
 	ev.UserID = u.ID
-	s.queueEvent(b, store.FillEvent(ev, orgID, u.ID))
+	s.queueEventNotify(b, store.FillEvent(ev, orgID, u.ID), store.Change{OrganizationID: orgID, UserID: u.ID})
 
 	br := tx.SendBatch(ctx, b)
 	err = br.QueryRow().Scan(&m.Seq)

@@ -44,6 +44,32 @@
 // CreateMemberships (store.BatchCreator) writes a whole batch in one
 // transaction with COPY; size batches at about 1,000 items.
 //
+// # Push invalidation
+//
+// A Store is a store.ChangeNotifier on LISTEN/NOTIFY. Every write that
+// changes a membership, and RevokeSessions, calls pg_notify in its own
+// transaction (in the statement that appends its event, so no extra round
+// trip), so a change is delivered once it commits and never if it rolls
+// back. The channel, Channel(), is derived from the schema: stores on two
+// schemas never see each other's changes. The payload is the JSON array
+// [organization id, user id] ("" for an empty one; [] means everything):
+// one notification per membership, one per user for a session revocation;
+// a CreateMemberships call publishes one per created membership up to
+// 1,000 and a single "everything" beyond that.
+//
+// Subscribe listens on a connection of its own (not taken from the pool;
+// application_name ListenerApplicationName()), returns once it listens,
+// and delivers notifications in commit order until its context ends. When
+// the connection is lost (or answers no ping after 10 s of silence), it
+// calls lost at once, reconnects with backoff (50 ms doubling to 5 s),
+// listens again and delivers store.Change{} (resync) before any further
+// change. A pooler in transaction mode (PgBouncer) cannot carry LISTEN:
+// give the pool a direct connection string.
+//
+// GetMember (store.MemberGetter) reads a membership and its user in one
+// statement; RevokeSessions (store.SessionRevoker) increments
+// users.session_generation (migration 0003_sessions).
+//
 // # Sessions
 //
 // SessionsSQL and CreateSessionsTable create the table that

@@ -75,7 +75,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 		if p.EmailVerified {
 			b.Queue(s.sql(qVerifyEmail), userID, p.Now)
 		}
-		s.queueEvent(b, store.FillEvent(p.Event, orgID, userID))
+		s.queueEventNotify(b, store.FillEvent(p.Event, orgID, userID), store.Change{OrganizationID: orgID, UserID: userID})
 		br := tx.SendBatch(ctx, b)
 		m, err = scanMembership(br.QueryRow())
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -158,7 +158,7 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 		if p.Outbox != nil {
 			b.Queue(s.sql(qInsertOutbox), outboxArgs(fillOutbox(*p.Outbox, inv.OrganizationID))...)
 		}
-		s.queueEvent(b, store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+		s.queueEventNotify(b, store.FillEvent(p.Event, inv.OrganizationID, inv.UserID), store.Change{OrganizationID: inv.OrganizationID, UserID: inv.UserID})
 		br := tx.SendBatch(ctx, b)
 		tag, err := br.Exec()
 		if err == nil && tag.RowsAffected() == 0 {
@@ -195,7 +195,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now 
 		b.Queue(s.sql(`UPDATE {s}.invitations SET revoke_time = $3
 			WHERE org_id = $1 AND user_id = $2 AND spend_time IS NULL AND revoke_time IS NULL`), orgID, userID, now)
 		b.Queue(s.sql(`DELETE FROM {s}.memberships WHERE org_id = $1 AND user_id = $2 AND status = 'PENDING_INVITE'`), orgID, userID)
-		s.queueEvent(b, ev)
+		s.queueEventNotify(b, ev, store.Change{OrganizationID: orgID, UserID: userID})
 		br := tx.SendBatch(ctx, b)
 		_, err := br.Exec()
 		if err == nil {

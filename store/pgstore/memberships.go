@@ -115,7 +115,7 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, u st
 		if err != nil {
 			return notFound(err, "update membership")
 		}
-		if err := s.appendEvent(ctx, tx, ev); err != nil {
+		if err := s.appendEventNotify(ctx, tx, ev, store.Change{OrganizationID: orgID, UserID: userID}); err != nil {
 			return fmt.Errorf("pgstore: update membership: %w", err)
 		}
 		return nil
@@ -146,7 +146,7 @@ func (s *Store) SetMembershipStatus(ctx context.Context, orgID, userID string, c
 		if err != nil {
 			return fmt.Errorf("pgstore: set membership status: %w", err)
 		}
-		if err := s.appendEvent(ctx, tx, ev); err != nil {
+		if err := s.appendEventNotify(ctx, tx, ev, store.Change{OrganizationID: orgID, UserID: userID}); err != nil {
 			return fmt.Errorf("pgstore: set membership status: %w", err)
 		}
 		return nil

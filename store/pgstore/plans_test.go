@@ -2,12 +2,17 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/pgstore"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // TestLookupsUseIndexes checks that the lookups a bulk import repeats per
@@ -19,6 +24,21 @@ import (
 func TestLookupsUseIndexes(t *testing.T) {
 	st := newStore(t)
 	ctx := context.Background()
+	// Some members, each in several organizations, and fresh statistics:
+	// on empty tables the planner may pick any index that serves a
+	// query (for a member lookup memberships_user_seq, whose user_id
+	// narrows it as well as the primary key, until there are statistics).
+	var ps []store.CreateMembershipParams
+	for range 3 {
+		org := storetest.NewOrg(t, st, time.Now())
+		for i := range 200 {
+			ps = append(ps, storetest.AddParams(org.ID, fmt.Sprintf("plan%d@example.com", i), time.Now()))
+		}
+	}
+	_, err := st.CreateMemberships(ctx, ps)
+	require.NoError(t, err)
+	_, err = st.Pool().Exec(ctx, `ANALYZE `+pgx.Identifier{st.Schema(), "memberships"}.Sanitize()+`, `+pgx.Identifier{st.Schema(), "users"}.Sanitize())
+	require.NoError(t, err)
 	conn, err := st.Pool().Acquire(ctx)
 	require.NoError(t, err)
 	defer conn.Release()
@@ -33,6 +53,8 @@ func TestLookupsUseIndexes(t *testing.T) {
 		query, index string
 		params       int
 	}{
+		"member with its membership":    {pgstore.QGetMember, "memberships_pkey", 2},
+		"member with its user":          {pgstore.QGetMember, "users_pkey", 2},
 		"user by external id":           {pgstore.QUserByExternalID, "users_external_id_key", 1},
 		"external ids taken":            {pgstore.QExternalIDsTaken, "users_external_id_key", 1},
 		"membership by external id":     {pgstore.QMembershipByExternalID, "memberships_org_external_id_key", 2},

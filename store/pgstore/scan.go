@@ -11,7 +11,8 @@ import (
 // Column lists and their scanners. A scanner reads exactly its list, in order.
 
 const userCols = `id, email, external_id, profile_id, first_name, last_name, name, locale, email_verified,
-	phone_number, profile_metadata, custom_attributes, metadata, create_time, update_time, last_login`
+	phone_number, profile_metadata, custom_attributes, metadata, create_time, update_time, last_login,
+	session_generation`
 
 const membershipCols = `seq, org_id, user_id, status, roles, metadata, primary_idp, invited_by,
 	invite_expire_time, join_time, update_time, external_id, first_name, last_name, name, locale,
@@ -53,7 +54,7 @@ func (d *userDest) targets() []any {
 	u := &d.u
 	return []any{&u.ID, &u.Email, &u.ExternalID, &u.Profile.ID, &u.Profile.FirstName, &u.Profile.LastName,
 		&u.Profile.Name, &u.Profile.Locale, &u.Profile.EmailVerified, &u.Profile.PhoneNumber,
-		&d.profMeta, &d.custAttrs, &d.meta, &u.CreateTime, &u.UpdateTime, &u.LastLogin}
+		&d.profMeta, &d.custAttrs, &d.meta, &u.CreateTime, &u.UpdateTime, &u.LastLogin, &u.SessionGeneration}
 }
 
 func (d *userDest) user() (store.User, error) {
