@@ -176,6 +176,8 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		want  string // a plan line that must appear
 	}{
 		{"GetMembership", qGetMembership, "USING PRIMARY KEY (org_id=? AND user_id=?)"},
+		{"GetMember/membership", qGetMember, "SEARCH m USING PRIMARY KEY (org_id=? AND user_id=?)"},
+		{"GetMember/user", qGetMember, "SEARCH u USING PRIMARY KEY (id=?)"},
 		{"ListUserMemberships", qListUserMemberships, "USING INDEX memberships_user"},
 		{"ListMembers", members(store.ListOptions{}), "USING INDEX memberships_org_seq (org_id=? AND seq>?)"},
 		{"ListMembers/status+query", members(store.ListOptions{Status: store.StatusInviteExpired, Query: "ann", After: "10"}), "USING INDEX memberships_org_seq (org_id=? AND seq>?)"},
