@@ -173,6 +173,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := f.sess.put(ctx,
 		sessionkeys.UserID, userID,
+		sessionkeys.SessionGeneration, f.svc.LoginSessionGeneration(ctx, userID), // sign-out-everywhere: middleware refuses older sessions
 		SessionKeyOrgID, orgID,
 		sessionkeys.IDToken, id.rawIDToken,
 	); err != nil {
