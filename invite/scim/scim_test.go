@@ -20,7 +20,7 @@ import (
 
 // storeCases are the stores the handler runs on; stores that implement
 // store.Directory only.
-var storeCases = []invitetest.StoreCase{{Name: "memstore", Open: invitetest.OpenMem}, {Name: "sqlitestore", Open: invitetest.OpenSQLite}}
+var storeCases = []invitetest.StoreCase{{Name: "memstore", Open: invitetest.OpenMem}, {Name: "sqlitestore", Open: invitetest.OpenSQLite}, {Name: "pgstore", Open: invitetest.OpenPostgres}}
 
 type env struct {
 	*invitetest.Env

@@ -77,6 +77,12 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.L
 // migrateTo is migrate up to version upTo (0 = all); tests use it to
 // build a schema as an older release left it.
 func migrateTo(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.Logger, upTo int) error {
+	return migrateWhere(ctx, pool, schema, log, func(version int) bool { return upTo <= 0 || version <= upTo })
+}
+
+// migrateWhere is migrate of the embedded migrations whose version keep
+// accepts; tests use it to build a schema as another release left it.
+func migrateWhere(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog.Logger, keep func(version int) bool) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
@@ -98,15 +104,20 @@ func migrateTo(ctx context.Context, pool *pgxpool.Pool, schema string, log *slog
 			apply_time timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return fmt.Errorf("pgstore: create migrations table: %w", err)
 		}
-		var current int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM invitekit_migrations`).Scan(&current); err != nil {
-			return fmt.Errorf("pgstore: read schema version: %w", err)
+		done, current, err := appliedVersions(ctx, tx, `invitekit_migrations`)
+		if err != nil {
+			return err
 		}
 		if last := ms[len(ms)-1].version; current > last {
 			log.Warn("pgstore: schema was migrated by a newer release", "schema", schema, "version", current, "known", last)
 		}
+		// Every embedded migration not yet recorded is applied, in version
+		// order, even one numbered below the latest applied: two branches
+		// may each add a migration, and the one merged second may have the
+		// lower number (0003 after 0004). Migrations are therefore written
+		// not to depend on a higher-numbered one.
 		for _, m := range ms {
-			if m.version <= current || (upTo > 0 && m.version > upTo) {
+			if done[m.version] || !keep(m.version) {
 				continue
 			}
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
@@ -167,13 +178,38 @@ func checkMigrated(ctx context.Context, pool *pgxpool.Pool, schema string) error
 	if table == nil {
 		return fmt.Errorf("%w: %q has no invitekit_migrations table", ErrNotMigrated, schema)
 	}
-	var current int
-	q := `SELECT coalesce(max(version), 0) FROM ` + pgx.Identifier{schema, "invitekit_migrations"}.Sanitize()
-	if err := pool.QueryRow(ctx, q).Scan(&current); err != nil {
-		return fmt.Errorf("pgstore: read schema version: %w", err)
+	done, _, err := appliedVersions(ctx, pool, pgx.Identifier{schema, "invitekit_migrations"}.Sanitize())
+	if err != nil {
+		return err
 	}
-	if want := ms[len(ms)-1].version; current < want {
-		return fmt.Errorf("%w: %q is at version %d, need %d", ErrNotMigrated, schema, current, want)
+	for _, m := range ms {
+		if !done[m.version] {
+			return fmt.Errorf("%w: %q lacks migration %s", ErrNotMigrated, schema, m.name)
+		}
 	}
 	return nil
+}
+
+// querier is what appliedVersions reads with: a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// appliedVersions returns the versions recorded in table (a quoted,
+// possibly qualified name) and the highest of them (0 for none).
+func appliedVersions(ctx context.Context, q querier, table string) (map[int]bool, int, error) {
+	rows, err := q.Query(ctx, `SELECT version FROM `+table)
+	if err != nil {
+		return nil, 0, fmt.Errorf("pgstore: read schema version: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, 0, fmt.Errorf("pgstore: read schema version: %w", err)
+	}
+	done, current := make(map[int]bool, len(vs)), 0
+	for _, v := range vs {
+		done[int(v)] = true
+		current = max(current, int(v))
+	}
+	return done, current, nil
 }
