@@ -57,6 +57,9 @@ type Config struct {
 	// errors, or is an internal failure. It may call Middleware.RenderError
 	// to fall back to the default.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+	// Pages are the links the default refusal pages offer as next steps
+	// (home, sign out, my organizations); see PageLinks.
+	Pages PageLinks
 	// CacheTTL, when > 0, caches membership lookups in process (at most
 	// MaxCacheTTL, 10 minutes). It is how long an entry lives while push
 	// invalidation is healthy (a ChangeNotifier and Start, see Start): a
@@ -107,6 +110,7 @@ type Middleware struct {
 	resolver OrgResolver
 	login    *url.URL
 	onError  func(w http.ResponseWriter, r *http.Request, err error)
+	pages    PageLinks
 	cache    *memberCache
 	now      func() time.Time
 	log      *slog.Logger
@@ -138,6 +142,7 @@ func New(st MembershipReader, sessions *scs.SessionManager, cfg Config) (*Middle
 		st:       st,
 		sessions: sessions,
 		resolver: cfg.Resolver,
+		pages:    cfg.Pages,
 		login:    login,
 		onError:  cfg.ErrorHandler,
 		now:      cfg.Now,

@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"errors"
-	"html"
 	"net/http"
 	"strings"
 
@@ -21,7 +20,8 @@ func (m *Middleware) handleError(w http.ResponseWriter, r *http.Request, err err
 // redirect to login (HTML) or 401 JSON for ErrNoSession, 400/403 for the
 // other package errors, and 500 for anything else (logged, never shown).
 // API requests (those accepting application/json but not text/html) get
-// {"error":{"code":…,"message":…}}; others a short HTML page.
+// {"error":{"code":…,"message":…}}; others the refusal page for the error's code (internal/pages: what
+// happened and what to do next, in English or German).
 func (m *Middleware) RenderError(w http.ResponseWriter, r *http.Request, err error) {
 	p := httpx.ProblemOf(err)
 	switch {
@@ -42,12 +42,7 @@ func (m *Middleware) RenderError(w http.ResponseWriter, r *http.Request, err err
 		httpx.WriteError(w, err)
 		return
 	}
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(p.Status)
-	title := html.EscapeString(http.StatusText(p.Status))
-	_, _ = w.Write([]byte("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title +
-		"</title></head><body><main><h1>" + title + "</h1><p>" + html.EscapeString(p.Message) +
-		".</p></main></body></html>\n"))
+	m.writeRefusalPage(w, r, p)
 }
 
 // LoginURL returns Config.LoginURL with return_to set to r's relative
