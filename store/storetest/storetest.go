@@ -91,7 +91,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"MemberView/TwoOrganizations", testMemberViewTwoOrganizations},
 		{"MemberView/LastLogin", testMemberViewLastLogin},
 	}
-	tests = append(tests, notifyTests...) // notify.go
+	tests = append(tests, notifyTests...)    // notify.go
+	tests = append(tests, directoryTests...) // directory.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t)
