@@ -314,7 +314,15 @@ func (h *Handler) parseForm(rc *reqCtx) bool {
 		h.plainError(rc.w, rc.r, http.StatusBadRequest, "The form could not be read.")
 		return false
 	}
-	return true
+	// The list filters ride along into the redirect: they meet the text
+	// rule before the action (the form's own fields meet it in the Service).
+	filters := url.Values{}
+	for _, k := range []string{"q", "status", "after"} {
+		if v, ok := rc.r.PostForm[k]; ok {
+			filters[k] = v
+		}
+	}
+	return !h.refuseText(rc.w, rc.r, httpx.CheckQuery(filters))
 }
 
 func (h *Handler) addMember(rc *reqCtx) {
