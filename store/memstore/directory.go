@@ -236,6 +236,7 @@ func (s *Store) RemoveMembership(ctx context.Context, orgID, userID, keepRole st
 			}
 		}
 		st.appendEvent(store.FillEvent(ev, orgID, userID))
+		st.changed(orgID, userID)
 		return nil
 	})
 }

@@ -217,7 +217,7 @@ func (s *Store) DirectoryUserByName(ctx context.Context, orgID, userName string)
 
 // RemoveMembership implements store.Directory. With a role to keep,
 // keepRole locks the organization's row first, as every guarded change
-// does.
+// does. The removal is published (store.ChangeNotifier) at commit.
 func (s *Store) RemoveMembership(ctx context.Context, orgID, userID, keepRole string, ev store.Event) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.keepRole(ctx, tx, orgID, userID, keepRole, "", store.StatusInactive, nil); err != nil {
@@ -239,7 +239,7 @@ func (s *Store) RemoveMembership(ctx context.Context, orgID, userID, keepRole st
 				return fmt.Errorf("pgstore: remove membership: %w", err)
 			}
 		}
-		return s.appendEvent(ctx, tx, store.FillEvent(ev, orgID, userID))
+		return s.appendEventNotify(ctx, tx, store.FillEvent(ev, orgID, userID), store.Change{OrganizationID: orgID, UserID: userID})
 	})
 }
 

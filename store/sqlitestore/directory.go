@@ -230,6 +230,7 @@ func (s *Store) RemoveMembership(ctx context.Context, orgID, userID, keepRole st
 				return err
 			}
 		}
+		t.changed(orgID, userID)
 		return t.appendEvent(store.FillEvent(ev, orgID, userID))
 	})
 }

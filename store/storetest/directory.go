@@ -24,6 +24,7 @@ var directoryTests = []struct {
 	{"Directory/Groups", testDirectoryGroups},
 	{"Directory/ConcurrentUserName", testDirectoryConcurrentUserName},
 	{"Directory/ConcurrentRevoke", testDirectoryConcurrentRevoke},
+	{"Directory/RemoveMembershipPublishes", testDirectoryRemovePublishes},
 }
 
 // directory returns f's store as a store.Directory, or skips t.
@@ -395,4 +396,25 @@ func testDirectoryConcurrentRevoke(t *testing.T, f *fixture) {
 	}
 	assert.Equal(t, 1, ok)
 	assert.Len(t, f.events(org.ID)[before:], 1)
+}
+
+// testDirectoryRemovePublishes: a store that is also a
+// store.ChangeNotifier publishes a removed membership once it is
+// committed (the callback no longer finds it), and a refused removal
+// publishes nothing.
+func testDirectoryRemovePublishes(t *testing.T, f *fixture) {
+	d := f.directory(t)
+	cn := changeNotifier(t, f)
+	org := f.org()
+	admin := f.addWithRoles(org.ID, "admin", keptRole)
+	m := f.add(org.ID, f.email("m"))
+	r := f.subscribe(t, cn, f.ctx)
+
+	require.ErrorIs(t, d.RemoveMembership(f.ctx, org.ID, admin.User.ID, keptRole, f.ev(org.ID, admin.User.ID, store.EventMembershipRemoved)),
+		store.ErrLastRoleHolder)
+	require.NoError(t, d.RemoveMembership(f.ctx, org.ID, m.User.ID, "", f.ev(org.ID, m.User.ID, store.EventMembershipRemoved)))
+	s := r.expect("removed", store.Change{OrganizationID: org.ID, UserID: m.User.ID})
+	if s.c.UserID != "" {
+		require.ErrorIs(t, s.err, store.ErrNotFound, "the callback reads the committed removal")
+	}
 }
