@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/pages"
 	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
@@ -40,7 +41,10 @@ func (f *Flow) acceptGet(w http.ResponseWriter, r *http.Request) {
 		f.renderInviteError(w, r, err, info, token)
 		return
 	}
-	p := f.page("Join " + info.Organization.Name)
+	p := f.page("")
+	p.OrgLocale = info.Organization.Locale
+	p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), p.OrgLocale)
+	p.Title = p.Tf("accept.title", info.Organization.Name)
 	p.OrgName = info.Organization.Name
 	p.InviterName = info.InviterName
 	p.Email = info.Invitation.Email
@@ -56,6 +60,7 @@ func (f *Flow) acceptGet(w http.ResponseWriter, r *http.Request) {
 func (f *Flow) renderInviteError(w http.ResponseWriter, r *http.Request, err error, info invite.InvitationInfo, token string) {
 	f.renderErrorPage(w, r, inviteError(err), func(p *Page) {
 		p.OrgName = info.Organization.Name
+		p.OrgLocale = info.Organization.Locale
 		switch {
 		case errors.Is(err, invite.ErrInviteExpired):
 			p.CanRequestNew = true
@@ -133,7 +138,9 @@ func (f *Flow) requestNew(w http.ResponseWriter, r *http.Request, token string) 
 		f.renderError(w, r, inviteError(err))
 		return
 	}
-	p := f.page("New invitation requested")
-	p.Message = "We asked the administrators to send you a new invitation. It will arrive by email."
+	p := f.page("")
+	p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+	p.Title = p.T("requested.title")
+	p.Message = p.T("requested.body")
 	f.render(w, r, "message", p)
 }

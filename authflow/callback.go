@@ -214,7 +214,7 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 				errors.New("token endpoint: "+truncate(re.ErrorCode+" "+re.ErrorDescription, maxDetail)))
 		}
 		return identity{}, pageError(httpx.ErrTokenExchange, "",
-			"The identity provider could not be reached to finish the sign-in. Try again.", err)
+			tokenExchangeMessage(err), err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {

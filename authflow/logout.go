@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/pages"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
@@ -21,7 +22,9 @@ import (
 func (f *Flow) LogoutHandler() http.Handler {
 	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
-			p := f.page("Sign out")
+			p := f.page("")
+			p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+			p.Title = p.T("logout.title")
 			p.EndSession = f.endSession(r.Context()) != ""
 			f.render(w, r, "logout", p)
 		},

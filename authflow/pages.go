@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/pages"
 )
 
 //go:embed templates/*.html
@@ -48,7 +49,36 @@ type Page struct {
 	AcceptPath, LoginPath, LogoutPath string
 	// LoginURL, when set, is a "sign in (again)" link.
 	LoginURL string
+
+	// Lang is the page's language ("en" or "de"), negotiated from
+	// Accept-Language and the organization's locale; T and Tf give the
+	// page's words in it.
+	Lang string
+	// Style is the kit's shared stylesheet (a <style> element); a custom
+	// template may leave it out and link its own.
+	Style template.HTML
+	// Steps are a refusal's next steps, chosen by its code (sign in again,
+	// sign out, go home, …).
+	Steps []Step
+	// OrgLocale is the organization's default language, when known.
+	OrgLocale string
 }
+
+// Step is one next step a refusal page offers.
+type Step struct {
+	Kind  string // home, signin, restart, signout, signout_other, orgs, retry
+	Label string
+	Href  string
+}
+
+// T is the page's text for key in p.Lang.
+func (p *Page) T(key string) string { return pages.T(p.Lang, key) }
+
+// Tf is T formatted with args.
+func (p *Page) Tf(key string, args ...any) string { return pages.Tf(p.Lang, key, args...) }
+
+// FormatTime renders t the one way of p.Lang (the mails' way).
+func (p *Page) FormatTime(t time.Time) string { return pages.FormatTime(p.Lang, t) }
 
 // securityHeaders are set on every page: pages may carry an invitation
 // token, so nothing is cached or leaked through Referer, and the pages
@@ -73,6 +103,10 @@ func (f *Flow) page(title string) *Page {
 }
 
 func (f *Flow) render(w http.ResponseWriter, r *http.Request, name string, p *Page) {
+	if p.Lang == "" {
+		p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), p.OrgLocale)
+	}
+	p.Style = pages.StyleTag()
 	var buf bytes.Buffer
 	if err := f.tmpl.ExecuteTemplate(&buf, name, p); err != nil {
 		f.log.ErrorContext(r.Context(), "authflow: render page", "template", name, "err", err)
@@ -83,22 +117,10 @@ func (f *Flow) render(w http.ResponseWriter, r *http.Request, name string, p *Pa
 		return
 	}
 	securityHeaders(w.Header())
+	w.Header().Set("Content-Language", p.Lang)
+	w.Header().Add("Vary", "Accept-Language")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// titles for error pages, by code.
-var errorTitles = map[string]string{
-	CodeInvalidToken:        "Invitation link not valid",
-	CodeInviteExpired:       "Invitation expired",
-	CodeInviteRevoked:       "Invitation withdrawn",
-	CodeInviteUsed:          "Invitation already used",
-	CodeInvitationRequired:  "Invitation required",
-	CodeEmailMismatch:       "Wrong account",
-	CodeEmailNotVerified:    "Email address not verified",
-	CodeProviderError:       "Sign-in was not completed",
-	CodeProviderUnavailable: "Sign-in is unavailable for a moment",
-	CodeRateLimited:         "Too many attempts",
 }
 
 // renderError renders e (or, for a non-*Error, an internal error) on the
@@ -130,16 +152,27 @@ func (f *Flow) renderErrorPage(w http.ResponseWriter, r *http.Request, err error
 	} else {
 		f.log.InfoContext(r.Context(), "authflow: request refused", "code", e.Code, "field", e.Field, "path", r.URL.Path, "cause", errString(e.Err))
 	}
-	title := errorTitles[e.Code]
-	if title == "" {
-		title = http.StatusText(e.Status)
-	}
-	p := f.page(title)
+	p := f.page("")
 	p.Status = e.Status
 	p.Error = e
 	p.Message = e.Message
 	if fill != nil {
 		fill(p)
+	}
+	p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), p.OrgLocale)
+	rf := pages.Refusal{Lang: p.Lang, Status: e.Status, Code: e.Code, Key: refusalVariant(e), Message: e.Message,
+		Links: pages.Links{Home: "/", SignIn: p.LoginURL, SignOut: f.cfg.LogoutPath, Retry: p.LoginURL}}
+	p.Title = rf.Title()
+	if rf.HasWords() || p.Lang != pages.DefaultLang {
+		p.Message = rf.Body()
+	}
+	for _, s := range rf.Steps() {
+		if s.Kind == "signin" || s.Kind == "restart" || s.Kind == "retry" {
+			if p.LoginURL == "" {
+				continue
+			}
+		}
+		p.Steps = append(p.Steps, Step{Kind: s.Kind, Label: s.Label, Href: s.Href})
 	}
 	f.render(w, r, "message", p)
 }

@@ -287,7 +287,7 @@ func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []
 		}
 	}
 	if len(active) == 0 {
-		return store.User{}, nil, ErrNoMembership
+		return store.User{}, nil, noActiveMembership(all)
 	}
 	if link {
 		if !id.TrustEmail {

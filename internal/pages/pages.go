@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"time"
 )
 
 //go:embed pages.css
@@ -153,4 +154,18 @@ func parseQ(v string) float64 {
 		scale /= 10
 	}
 	return q
+}
+
+// germanMonths are the month names, January first.
+var germanMonths = [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni",
+	"Juli", "August", "September", "Oktober", "November", "Dezember"}
+
+// FormatTime renders t (in UTC) the one way of lang, the same as the
+// mails: "January 2, 2006 at 15:04 UTC", "2. Januar 2006 um 15:04 UTC".
+func FormatTime(lang string, t time.Time) string {
+	t = t.UTC()
+	if supported(lang) == "de" {
+		return t.Format("2. ") + germanMonths[t.Month()-1] + t.Format(" 2006") + " um " + t.Format("15:04") + " UTC"
+	}
+	return t.Format("January 2, 2006 at 15:04 UTC")
 }

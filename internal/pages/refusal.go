@@ -71,6 +71,9 @@ var nextSteps = map[string][]string{
 	"rate_limited":         {"retry", "home"},
 	"session_unavailable":  {"home"},
 	"internal":             {"retry", "home"},
+	"signin_pending":       {"signout_other", "home"},
+	"signin_inactive":      {"signout_other", "home"},
+	"provider_unreachable": {"restart", "home"},
 }
 
 // sameAs are codes that share the words of another: the sign-in
@@ -149,6 +152,10 @@ func (r Refusal) key() string {
 	}
 	return "generic4"
 }
+
+// HasWords reports whether the page has words of its own for r (not the
+// generic refusal with the table's message).
+func (r Refusal) HasWords() bool { k := r.key(); return k != "generic4" && k != "generic5" }
 
 // Title is the page's heading.
 func (r Refusal) Title() string { return T(r.Lang, r.key()+".title") }
