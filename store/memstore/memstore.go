@@ -47,6 +47,7 @@ type state struct {
 	outbox         map[string]outboxRow
 	events         []store.Event // in Seq order
 	dir            dirState      // directory sync (directory.go)
+	wh             whState       // webhook endpoints and deliveries (webhooks.go)
 
 	// pending are the changes the running method made, published by
 	// locked once it succeeds (notify.go).
@@ -134,6 +135,7 @@ func (s *state) appendEvent(ev store.Event) {
 	s.eventSeq++
 	ev.Seq = s.eventSeq
 	s.events = append(s.events, ev)
+	s.wh.onEvent(ev) // its webhook deliveries, under the same lock
 }
 
 // CreateOrganization implements store.Organizations.
@@ -154,6 +156,7 @@ func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Orga
 		if err != nil {
 			delete(st.orgs, org.ID)
 			st.events, st.eventSeq = st.events[:events], eventSeq
+			st.wh.dropAfter(eventSeq)
 			return store.CreateMembershipResult{}, err
 		}
 		return res, nil

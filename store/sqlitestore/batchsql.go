@@ -108,6 +108,7 @@ func writeQueries() []string {
 	}
 	qs = append(qs, notifyWriteQueries...)
 	qs = append(qs, directoryWriteQueries...)
+	qs = append(qs, webhookWriteQueries...)
 	for _, h := range insertHeads {
 		for _, size := range insertSizes {
 			qs = append(qs, insertQuery(h.head, h.ncols, size))

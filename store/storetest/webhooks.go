@@ -1,0 +1,335 @@
+package storetest
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// RunWebhooks runs the conformance suite of store.WebhookStore against the
+// stores newStore returns (each must implement it), one per subtest.
+func RunWebhooks(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, f *fixture, w store.WebhookStore)
+	}{
+		{"Endpoints", testWebhookEndpoints},
+		{"DeliveriesInTheEventsTransaction", testWebhookDeliveriesWritten},
+		{"RolledBackWritesNothing", testWebhookRollback},
+		{"Batch", testWebhookBatch},
+		{"ClaimMarkReplay", testWebhookClaim},
+		{"ExpiredOnce", testWebhookExpired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStore(t)
+			if c, ok := st.(store.Closer); ok {
+				defer c.Close()
+			}
+			w, ok := st.(store.WebhookStore)
+			if !ok {
+				t.Fatalf("%T does not implement store.WebhookStore", st)
+			}
+			tc.fn(t, &fixture{t: t, ctx: t.Context(), st: st, now: epoch()}, w)
+		})
+	}
+}
+
+func (f *fixture) endpoint(w store.WebhookStore, orgID string, types ...string) store.WebhookEndpoint {
+	f.t.Helper()
+	ep := store.WebhookEndpoint{
+		ID: store.NewID("whep"), URL: "https://hooks.example.com/" + token(), EventTypes: types,
+		OrganizationID: orgID, SealedSecret: []byte("sealed " + token()), CreatedBy: "usr_storetest",
+		CreateTime: f.now, UpdateTime: f.now,
+	}
+	require.NoError(f.t, w.CreateWebhookEndpoint(f.ctx, ep))
+	return ep
+}
+
+func (f *fixture) deliveries(w store.WebhookStore, ep store.WebhookEndpoint) []store.WebhookDelivery {
+	f.t.Helper()
+	ds, err := w.ListWebhookDeliveries(f.ctx, ep.ID, "", 1000)
+	require.NoError(f.t, err)
+	return ds
+}
+
+// deliveryTypes lists the webhook types of ds.
+func deliveryTypes(ds []store.WebhookDelivery) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Type)
+	}
+	return out
+}
+
+func testWebhookEndpoints(t *testing.T, f *fixture, w store.WebhookStore) {
+	org := f.org()
+	a := f.endpoint(w, "", store.WebhookMembershipCreated, store.WebhookInvitationCreated)
+	b := f.endpoint(w, org.ID, store.WebhookUserSignedIn)
+
+	got, err := w.GetWebhookEndpoint(f.ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, a.URL, got.URL)
+	require.ElementsMatch(t, a.EventTypes, got.EventTypes)
+	require.Equal(t, a.SealedSecret, got.SealedSecret)
+	require.Nil(t, got.DisabledTime)
+
+	_, err = w.GetWebhookEndpoint(f.ctx, "whep_missing")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	app, err := w.ListWebhookEndpoints(f.ctx, "", false)
+	require.NoError(t, err)
+	require.Len(t, app, 1)
+	require.Equal(t, a.ID, app[0].ID)
+	orgs, err := w.ListWebhookEndpoints(f.ctx, org.ID, false)
+	require.NoError(t, err)
+	require.Len(t, orgs, 1)
+	require.Equal(t, b.ID, orgs[0].ID)
+	all, err := w.ListWebhookEndpoints(f.ctx, "", true)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+
+	// Update: new types, disabled, an event in the same transaction.
+	disabled := f.now.Add(time.Hour)
+	b.EventTypes, b.DisabledTime, b.DisabledReason, b.URL = []string{store.WebhookIdentityLinked}, &disabled, "failing", "https://other.example.com/"
+	ev := f.ev(org.ID, "", store.EventWebhookEndpointDisabled)
+	require.NoError(t, w.UpdateWebhookEndpoint(f.ctx, b, &ev))
+	got, err = w.GetWebhookEndpoint(f.ctx, b.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{store.WebhookIdentityLinked}, got.EventTypes)
+	require.Equal(t, "https://other.example.com/", got.URL)
+	require.NotNil(t, got.DisabledTime)
+	require.True(t, got.DisabledTime.Equal(disabled))
+	require.Equal(t, store.EventWebhookEndpointDisabled, f.lastEvent(org.ID).Type)
+	require.ErrorIs(t, w.UpdateWebhookEndpoint(f.ctx, store.WebhookEndpoint{ID: "whep_missing"}, nil), store.ErrNotFound)
+
+	require.NoError(t, w.DeleteWebhookEndpoint(f.ctx, a.ID))
+	_, err = w.GetWebhookEndpoint(f.ctx, a.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorIs(t, w.DeleteWebhookEndpoint(f.ctx, a.ID), store.ErrNotFound)
+}
+
+func testWebhookDeliveriesWritten(t *testing.T, f *fixture, w store.WebhookStore) {
+	orgA, orgB := f.org(), f.org()
+	app := f.endpoint(w, "", store.WebhookInvitationCreated, store.WebhookMembershipCreated, store.WebhookMembershipRolesChanged)
+	onlyA := f.endpoint(w, orgA.ID, store.WebhookInvitationCreated, store.WebhookMembershipActivated)
+	off := f.endpoint(w, "", store.WebhookInvitationCreated)
+	now := f.now
+	off.DisabledTime = &now
+	require.NoError(t, w.UpdateWebhookEndpoint(f.ctx, off, nil))
+
+	invA := f.invite(orgA.ID, f.email("a"))
+	f.invite(orgB.ID, f.email("b"))
+
+	ds := f.deliveries(w, app)
+	require.Equal(t, []string{store.WebhookInvitationCreated, store.WebhookMembershipCreated,
+		store.WebhookInvitationCreated, store.WebhookMembershipCreated}, deliveryTypes(ds))
+	d := ds[0]
+	require.Equal(t, store.WebhookPending, d.Status)
+	require.Equal(t, 0, d.Attempts)
+	require.Equal(t, orgA.ID, d.OrganizationID)
+	require.Equal(t, orgA.ID, d.Event.OrganizationID)
+	require.Equal(t, store.EventMembershipInvited, d.Event.Type)
+	require.Equal(t, invA.User.ID, d.Event.UserID)
+	require.Equal(t, store.WebhookMessageID(d.Event.ID, store.WebhookInvitationCreated), d.MessageID)
+	require.True(t, d.NextAttemptTime.Equal(f.now), "due at the event's time")
+	require.Greater(t, d.Event.Seq, int64(0))
+
+	// The org-scoped endpoint gets only A's, and only its types.
+	ds = f.deliveries(w, onlyA)
+	require.Equal(t, []string{store.WebhookInvitationCreated}, deliveryTypes(ds))
+	require.Equal(t, orgA.ID, ds[0].OrganizationID)
+	require.Empty(t, f.deliveries(w, off), "a disabled endpoint gets nothing")
+
+	// A metadata-only update is no roles_changed; a roles update is.
+	user := invA.User.ID
+	_, err := f.st.UpdateMembership(f.ctx, orgA.ID, user, store.MembershipUpdate{Metadata: map[string]string{"x": "y"}}, f.now,
+		f.evData(orgA.ID, user, store.EventMembershipUpdated, map[string]string{"metadata": "updated"}))
+	require.NoError(t, err)
+	require.Len(t, f.deliveries(w, app), 4)
+	_, err = f.st.UpdateMembership(f.ctx, orgA.ID, user, store.MembershipUpdate{Roles: []string{"admin"}}, f.now,
+		f.evData(orgA.ID, user, store.EventMembershipUpdated, map[string]string{"roles": "admin"}))
+	require.NoError(t, err)
+	ds = f.deliveries(w, app)
+	require.Len(t, ds, 5)
+	require.Equal(t, store.WebhookMembershipRolesChanged, ds[4].Type)
+
+	// The same types as store.WebhookTypesOf, for every mapped event.
+	for _, d := range ds {
+		require.Contains(t, store.WebhookTypesOf(d.Event), d.Type)
+	}
+	// An endpoint created later gets no earlier event.
+	late := f.endpoint(w, "", store.WebhookInvitationCreated)
+	require.Empty(t, f.deliveries(w, late))
+}
+
+func (f *fixture) evData(orgID, userID, typ string, data map[string]string) store.Event {
+	ev := f.ev(orgID, userID, typ)
+	ev.Data = data
+	return ev
+}
+
+func testWebhookRollback(t *testing.T, f *fixture, w store.WebhookStore) {
+	org := f.org()
+	ep := f.endpoint(w, "", store.WebhookMembershipCreated, store.WebhookInvitationCreated)
+	email := f.email("dup")
+	f.invite(org.ID, email)
+	require.Len(t, f.deliveries(w, ep), 2)
+
+	// A refused write (the user is already a member) appends no event and
+	// writes no delivery.
+	_, err := f.st.CreateMembership(f.ctx, InviteParams(org.ID, email, f.now))
+	require.ErrorIs(t, err, store.ErrAlreadyMember)
+	require.Len(t, f.deliveries(w, ep), 2)
+
+	// An organization with a member whose second step fails: the
+	// organization's event was written, then rolled back.
+	if oc, ok := f.st.(store.OrganizationMemberCreator); ok {
+		orgEp := f.endpoint(w, "", store.WebhookMembershipCreated)
+		newOrg := store.Organization{ID: store.NewID("org"), Name: "N", CreateTime: f.now, UpdateTime: f.now}
+		p := AddParams(newOrg.ID, f.email("new"), f.now)
+		p.User.ExternalID = "taken-" + token()
+		// An external id another user holds fails the membership step.
+		q := AddParams(org.ID, f.email("holder"), f.now)
+		q.User.ExternalID = p.User.ExternalID
+		f.create(q)
+		before := len(f.deliveries(w, orgEp))
+		_, err := oc.CreateOrganizationWithMember(f.ctx, newOrg, f.ev(newOrg.ID, "", store.EventOrganizationCreated), p)
+		require.ErrorIs(t, err, store.ErrExternalIDTaken)
+		require.Len(t, f.deliveries(w, orgEp), before, "a rolled-back change delivers nothing")
+	}
+}
+
+func testWebhookBatch(t *testing.T, f *fixture, w store.WebhookStore) {
+	bc, ok := f.st.(store.BatchCreator)
+	if !ok {
+		t.Skip("no BatchCreator")
+	}
+	org := f.org()
+	ep := f.endpoint(w, org.ID, store.WebhookMembershipCreated)
+	var ps []store.CreateMembershipParams
+	for range 20 {
+		ps = append(ps, AddParams(org.ID, f.email("b"), f.now))
+	}
+	dup := ps[3]
+	dup.User.ID, dup.Event.ID = store.NewID("usr"), store.NewID("evt")
+	ps = append(ps, dup) // refused: already a member
+	res, err := bc.CreateMemberships(f.ctx, ps)
+	require.NoError(t, err)
+	require.ErrorIs(t, res[20].Err, store.ErrAlreadyMember)
+	ds := f.deliveries(w, ep)
+	require.Len(t, ds, 20)
+	for i, d := range ds {
+		require.Equal(t, ps[i].Event.ID, d.Event.ID, "in the batch's order")
+	}
+}
+
+func testWebhookClaim(t *testing.T, f *fixture, w store.WebhookStore) {
+	org := f.org()
+	ep := f.endpoint(w, "", store.WebhookMembershipCreated)
+	for range 3 {
+		f.add(org.ID, f.email("c"))
+	}
+	lease := f.now.Add(time.Minute)
+	got, err := w.ClaimWebhookDeliveries(f.ctx, f.now, lease, 2)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Less(t, got[0].Seq, got[1].Seq)
+	require.Equal(t, store.EventMembershipAdded, got[0].Event.Type)
+	require.NotEmpty(t, got[0].Event.Data["email"], "the event comes with its data")
+	more, err := w.ClaimWebhookDeliveries(f.ctx, f.now, lease, 10)
+	require.NoError(t, err)
+	require.Len(t, more, 1, "leased ones are not claimed again")
+	none, err := w.ClaimWebhookDeliveries(f.ctx, f.now, lease, 10)
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	d0, d1, d2 := got[0], got[1], more[0]
+	require.NoError(t, w.MarkWebhookDelivered(f.ctx, ep.ID, d0.MessageID, 1, f.now))
+	require.NoError(t, w.MarkWebhookRetry(f.ctx, ep.ID, d1.MessageID, 1, f.now.Add(10*time.Second), "503"))
+	require.NoError(t, w.MarkWebhookDead(f.ctx, ep.ID, d2.MessageID, 5, "gave up"))
+	// Transitions of a finished delivery are no-ops.
+	require.NoError(t, w.MarkWebhookRetry(f.ctx, ep.ID, d0.MessageID, 9, f.now, "late"))
+	require.ErrorIs(t, w.MarkWebhookDelivered(f.ctx, ep.ID, "msg_missing", 1, f.now), store.ErrNotFound)
+
+	g0, err := w.GetWebhookDelivery(f.ctx, ep.ID, d0.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, store.WebhookDelivered, g0.Status)
+	require.Equal(t, 1, g0.Attempts)
+	require.NotNil(t, g0.DeliveredTime)
+
+	// The retry is due after its next attempt time, not before.
+	none, err = w.ClaimWebhookDeliveries(f.ctx, f.now.Add(5*time.Second), lease, 10)
+	require.NoError(t, err)
+	require.Empty(t, none)
+	again, err := w.ClaimWebhookDeliveries(f.ctx, f.now.Add(10*time.Second), f.now.Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, again, 1)
+	require.Equal(t, d1.MessageID, again[0].MessageID)
+	require.Equal(t, 1, again[0].Attempts)
+	require.Equal(t, "503", again[0].LastError)
+
+	dead, err := w.ListWebhookDeliveries(f.ctx, ep.ID, store.WebhookDead, 0)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	require.Equal(t, 5, dead[0].Attempts)
+
+	// Replay makes it pending and due now.
+	require.NoError(t, w.ReplayWebhookDelivery(f.ctx, ep.ID, d2.MessageID, f.now.Add(time.Hour)))
+	replayed, err := w.GetWebhookDelivery(f.ctx, ep.ID, d2.MessageID)
+	require.NoError(t, err)
+	require.Equal(t, store.WebhookPending, replayed.Status)
+	require.Equal(t, 0, replayed.Attempts)
+	require.True(t, replayed.NextAttemptTime.Equal(f.now.Add(time.Hour)))
+	claimed, err := w.ClaimWebhookDeliveries(f.ctx, f.now.Add(time.Hour), f.now.Add(2*time.Hour), 10)
+	require.NoError(t, err)
+	require.Contains(t, messageIDs(claimed), d2.MessageID)
+	require.ErrorIs(t, w.ReplayWebhookDelivery(f.ctx, ep.ID, "msg_missing", f.now), store.ErrNotFound)
+
+	// Deleting the endpoint deletes its deliveries.
+	require.NoError(t, w.DeleteWebhookEndpoint(f.ctx, ep.ID))
+	_, err = w.GetWebhookDelivery(f.ctx, ep.ID, d0.MessageID)
+	require.True(t, errors.Is(err, store.ErrNotFound))
+}
+
+func testWebhookExpired(t *testing.T, f *fixture, w store.WebhookStore) {
+	org := f.org()
+	ep := f.endpoint(w, "", store.WebhookInvitationExpired)
+	exp := f.now.Add(time.Hour)
+	expiring := f.invite(org.ID, f.email("e"), shortExpiry(exp))
+	f.invite(org.ID, f.email("valid"))
+	accepted := f.invite(org.ID, f.email("acc"), shortExpiry(exp))
+	_, err := f.st.AcceptInvitation(f.ctx, f.acceptParams(accepted.Invitation, f.now))
+	require.NoError(t, err)
+
+	n, err := w.NoticeExpiredInvitations(f.ctx, f.now, 100)
+	require.NoError(t, err)
+	require.Equal(t, 0, n, "nothing expired yet")
+	n, err = w.NoticeExpiredInvitations(f.ctx, exp, 100)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	n, err = w.NoticeExpiredInvitations(f.ctx, exp.Add(time.Hour), 100)
+	require.NoError(t, err)
+	require.Equal(t, 0, n, "once per invitation")
+
+	evs := f.events(org.ID)
+	i := slices.IndexFunc(evs, func(e store.Event) bool { return e.Type == store.EventInvitationExpired })
+	require.GreaterOrEqual(t, i, 0)
+	require.Equal(t, expiring.User.ID, evs[i].UserID)
+	require.Equal(t, expiring.Invitation.ID, evs[i].Data["invitation_id"])
+	ds := f.deliveries(w, ep)
+	require.Equal(t, []string{store.WebhookInvitationExpired}, deliveryTypes(ds))
+}
+
+func messageIDs(ds []store.WebhookDelivery) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.MessageID)
+	}
+	return out
+}
