@@ -32,6 +32,15 @@ type Config struct {
 	ClientID     string   // default "invitekit-dev"
 	ClientSecret string   // default "invitekit-dev-secret"
 	RedirectURIs []string // the app's callback URL(s); required
+	// AppName names the app on the login page ("Sign in to Acme Quickstart";
+	// default "the app").
+	AppName string
+	// AppURL is the app's home page, linked from the signed-out page.
+	AppURL string
+	// PostLogoutRedirectURIs are the app's registered post-logout redirect
+	// URIs (authflow's Config.EndSessionRedirect): sign-out at the provider
+	// returns there.
+	PostLogoutRedirectURIs []string
 }
 
 // Provider is a running dev OpenID provider.
@@ -68,12 +77,16 @@ func Start(cfg Config) (*Provider, error) {
 	issuer := "http://" + net.JoinHostPort(host, port) + "/"
 	client := storage.WebClient(cfg.ClientID, cfg.ClientSecret, cfg.RedirectURIs...)
 	st := storage.NewStorageWithClients(newUsers(), map[string]*storage.Client{cfg.ClientID: client})
-	router := exampleop.SetupServer(issuer, st, nil, false)
+	router := exampleop.SetupServer(issuer, devStorage{st, cfg.PostLogoutRedirectURIs}, nil, false)
+	if cfg.AppName == "" {
+		cfg.AppName = "the app"
+	}
+	h := &pagesHandler{next: router, st: st, appName: cfg.AppName, appURL: cfg.AppURL}
 	p := &Provider{
 		Issuer:       issuer,
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
-		srv:          &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second},
+		srv:          &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
 		ln:           ln,
 	}
 	go p.srv.Serve(ln)

@@ -93,6 +93,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	guard, err := middleware.New(st, sessions, middleware.Config{
 		Resolver: middleware.PathValue("orgID"),
 		LoginURL: "/login",
+		Pages:    middleware.PageLinks{Home: "/", Logout: "/logout"},
 		CacheTTL: time.Second,
 		Now:      cfg.Now,
 		Logger:   cfg.Logger,
@@ -136,11 +137,18 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		ClientSecret: cfg.ClientSecret,
 		RedirectURL:  cfg.RedirectURL,
 		DashboardURL: "/orgs/{orgID}/dashboard",
-		Logger:       cfg.Logger,
+		// Sign-out ends the provider's session too and comes back here
+		// (register this URL at a real provider as a post-logout redirect
+		// URI); without an end-session endpoint it is where logout lands.
+		EndSessionRedirect: cfg.BaseURL + "/signed-out",
+		Logger:             cfg.Logger,
 	}
 	if cfg.Issuer == "" {
 		fcfg.RedirectURL = cfg.BaseURL + "/auth/callback"
-		a.IdP, err = devidp.Start(devidp.Config{Addr: cfg.DevIdPAddr, Host: hostOf(cfg.BaseURL), RedirectURIs: []string{fcfg.RedirectURL}})
+		a.IdP, err = devidp.Start(devidp.Config{
+			Addr: cfg.DevIdPAddr, Host: hostOf(cfg.BaseURL), RedirectURIs: []string{fcfg.RedirectURL},
+			AppName: "invitekit quickstart", AppURL: cfg.BaseURL + "/", PostLogoutRedirectURIs: []string{fcfg.EndSessionRedirect},
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -188,6 +196,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	api.Routes(mux, "/api")  // /api/organizations/{orgID}/users…
 	bulk.Routes(mux, "/api") // /api/organizations/{orgID}/users:bulk…
 	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /signed-out", signedOut)
 	a.Handler = sessions.LoadAndSave(mux)
 	a.team = team
 	ok = true

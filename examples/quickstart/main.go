@@ -1,4 +1,5 @@
-// Command quickstart is a zero-config invitekit app: SQLite in ./data, a
+// Command quickstart is a zero-config invitekit app: SQLite in
+// ./quickstart-data (the -data flag), a
 // development OpenID provider (zitadel's OP library; for development only),
 // a dev inbox that shows every sent mail (at /dev/inbox, to this machine
 // only), a seeded organization "Acme" with the admin admin@example.com, a
@@ -18,7 +19,6 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,18 +52,20 @@ func main() {
 func run(cfg config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The ports come first: nothing is written while one is busy.
+	ln, err := checkPorts(cfg)
+	if err != nil {
+		return err
+	}
 	a, err := newApp(ctx, cfg)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer a.Close()
 	go a.Dispatcher.Run(ctx)
 
 	srv := &http.Server{Addr: cfg.Addr, Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return err
-	}
 	cfg.Logger.Info("invitekit quickstart is running", "url", cfg.BaseURL, "admin", seedAdminEmail, "data", cfg.DataDir)
 	if a.IdP != nil {
 		cfg.Logger.Info("development OpenID provider (not for production)", "issuer", a.IdP.Issuer, "password", "dev")

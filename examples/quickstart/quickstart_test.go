@@ -212,6 +212,8 @@ func idpLogin(t *testing.T, tab context.Context, email string) *network.Response
 	t.Helper()
 	do(t, tab,
 		chromedp.WaitReady(chromedp.ID("username")),
+		// The form pre-fills the invited address (login_hint): replace it.
+		chromedp.Clear(chromedp.ID("username")),
 		chromedp.SendKeys(chromedp.ID("username"), email),
 		chromedp.SendKeys(chromedp.ID("password"), devidp.Password),
 	)
