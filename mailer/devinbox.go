@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/invitekit/invitekit/internal/pages"
 )
 
 // DevInboxLimit is how many messages a DevInbox keeps; older ones are dropped.
@@ -50,7 +52,7 @@ func NewDevInbox(w io.Writer) *DevInbox {
 	}
 	return &DevInbox{
 		w:    w,
-		page: template.Must(template.New("devinbox").Parse(devInboxPage)),
+		page: template.Must(template.New("devinbox").Funcs(template.FuncMap{"kitStyle": pages.StyleTag}).Parse(devInboxPage)),
 	}
 }
 
@@ -221,11 +223,13 @@ func (d *DevInbox) HandlerWith(cfg DevInboxHandlerConfig) http.Handler {
 		}
 		d.mu.Unlock()
 		var b strings.Builder
-		if err := d.page.Execute(&b, mails); err != nil {
+		lang := pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+		if err := d.page.Execute(&b, devPage{Mails: mails, Lang: lang}); err != nil {
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Language", lang)
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Header().Set("X-Content-Type-Options", "nosniff")

@@ -137,9 +137,15 @@ var en = map[string]string{
 	"dev.back":          "Back to %s",
 
 	// the dev inbox
-	"inbox.note":  "Development inbox: these mails were NOT sent. Never expose this page in production: it shows accept links.",
-	"inbox.title": "Development inbox",
-	"inbox.empty": "No mail yet.",
+	"inbox.note":      "Development inbox: these mails were NOT sent. Never expose this page in production: it shows accept links.",
+	"inbox.title":     "Development inbox",
+	"inbox.empty":     "No mail yet.",
+	"inbox.from":      "From",
+	"inbox.to":        "To",
+	"inbox.time":      "Time",
+	"inbox.links":     "Links:",
+	"inbox.text_part": "Text part",
+	"inbox.html_part": "HTML part",
 
 	// authflow's pages
 	"accept.title":               "Join %s",
@@ -262,9 +268,15 @@ var de = map[string]string{
 	"dev.signed_out":    "Sie sind vom Entwicklungs-Anmeldedienst abgemeldet.",
 	"dev.back":          "Zurück zu %s",
 
-	"inbox.note":  "Entwicklungs-Postfach: Diese Mails wurden NICHT versendet. Nie im Produktivbetrieb zeigen: Die Seite enthält Einladungslinks.",
-	"inbox.title": "Entwicklungs-Postfach",
-	"inbox.empty": "Noch keine Mail.",
+	"inbox.note":      "Entwicklungs-Postfach: Diese Mails wurden NICHT versendet. Nie im Produktivbetrieb zeigen: Die Seite enthält Einladungslinks.",
+	"inbox.title":     "Entwicklungs-Postfach",
+	"inbox.empty":     "Noch keine Mail.",
+	"inbox.from":      "Von",
+	"inbox.to":        "An",
+	"inbox.time":      "Zeit",
+	"inbox.links":     "Links:",
+	"inbox.text_part": "Textteil",
+	"inbox.html_part": "HTML-Teil",
 
 	"accept.title":               "%s beitreten",
 	"accept.invited_by":          "%s hat Sie eingeladen, %s beizutreten.",
