@@ -25,6 +25,11 @@ var (
 	// without an ACTIVE membership holding the role to keep (see
 	// MembershipUpdate.KeepRole and StatusChange.KeepRole).
 	ErrLastRoleHolder = errors.New("invitekit: the organization must keep at least one active admin")
+	// ErrUnavailable marks a write that failed because the store could not
+	// be reached or lost its connection (not because of what was written):
+	// retrying it row by row would fail the same way. Stores wrap such
+	// errors with it where they can tell (a terminated server connection).
+	ErrUnavailable = errors.New("invitekit: store unavailable")
 )
 
 // Sentinel errors only the Service returns (stores never do).

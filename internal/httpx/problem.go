@@ -77,6 +77,7 @@ var problems = [...]struct {
 	{store.ErrLastRoleHolder, Problem{http.StatusConflict, "last_admin", "", "the organization must keep at least one active admin"}},
 	{store.ErrInvalidCursor, Problem{http.StatusUnprocessableEntity, "invalid_argument", "pageToken", "pageToken is not a token this server handed out"}},
 	{store.ErrNotFound, Problem{http.StatusNotFound, "not_found", "", "not found"}},
+	{store.ErrUnavailable, Problem{http.StatusServiceUnavailable, "unavailable", "", "the service is temporarily unavailable; try again"}},
 	{store.ErrEmailMismatch, Problem{http.StatusForbidden, "email_mismatch", "email", "the signed-in email does not match the invited email"}},
 	{store.ErrEmailNotVerified, Problem{http.StatusForbidden, "email_not_verified", "email_verified", "the email address is not verified"}},
 	{store.ErrNoMembership, Problem{http.StatusForbidden, "invitation_required", "", "an invitation is required"}},

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/invitekit/invitekit/store"
 )
@@ -84,9 +87,27 @@ func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembersh
 		return s.notifyBatch(ctx, tx, out)
 	})
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return out, nil
+}
+
+// unavailable marks err with store.ErrUnavailable when the server could
+// not be reached or ended the connection (SQLSTATE class 08, 57P01–57P03,
+// or an error pgconn says happened before anything was sent).
+func unavailable(err error) error {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe) && (strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03"):
+	case pgconn.SafeToRetry(err) || pgconn.Timeout(err):
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed):
+	default:
+		var ne net.Error
+		if !errors.As(err, &ne) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 }
 
 type memberKey struct{ org, user string }
