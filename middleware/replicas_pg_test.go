@@ -3,9 +3,12 @@ package middleware_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -158,7 +161,7 @@ func (r *replica) get(t testing.TB, cookie *http.Cookie, orgID string) (int, str
 func (r *replica) eventually(t testing.TB, cookie *http.Cookie, orgID string, want int) {
 	t.Helper()
 	var got int
-	if !waitUntil(func() bool { got, _ = r.get(t, cookie, orgID); return got == want }) {
+	if !waitUntil(func() bool { got = r.status(cookie, orgID); return got == want }) {
 		t.Fatalf("replica %s: %d, want %d", r.name, got, want)
 	}
 }
@@ -356,5 +359,76 @@ func TestReplicasListenerKilled(t *testing.T) {
 	}
 	for _, r := range rs.r {
 		r.eventually(t, annC, org, 200)
+	}
+}
+
+// TestReplicasPostgresRestart restarts the PostgreSQL server under three
+// replicas: each loses its subscription (falling back to FallbackTTL at
+// once), reconnects with backoff, resyncs, and pushes again; a
+// deactivation committed as soon as the server is back is refused
+// everywhere. It restarts the server, so it runs only when
+// INVITEKIT_PG_RESTART_CMD is set to the shell command that restarts the
+// server of INVITEKIT_POSTGRES_DSN — never against a server other tests
+// are using:
+//
+//	INVITEKIT_POSTGRES_DSN=postgres://postgres@127.0.0.1:5433/postgres?sslmode=disable \
+//	INVITEKIT_PG_RESTART_CMD='pg_ctl -D /tmp/ik-pg -l /tmp/ik-pg.log restart -m fast -w' \
+//		go test -run TestReplicasPostgresRestart ./middleware/
+func TestReplicasPostgresRestart(t *testing.T) {
+	cmd := os.Getenv("INVITEKIT_PG_RESTART_CMD")
+	if cmd == "" {
+		t.Skip("INVITEKIT_PG_RESTART_CMD is not set: not restarting PostgreSQL")
+	}
+	rs := newReplicas(t, 3)
+	ctx := context.Background()
+	org := rs.org(t, "Acme")
+	ann := rs.addMember(t, org, "ann@example.com")
+	bob := rs.addMember(t, org, "bob@example.com")
+	annC, bobC := rs.r[0].signIn(t, ann), rs.r[0].signIn(t, bob)
+	for _, r := range rs.r {
+		for _, c := range []*http.Cookie{annC, bobC} {
+			if code, _ := r.get(t, c, org); code != 200 {
+				t.Fatalf("replica %s before: %d", r.name, code)
+			}
+		}
+	}
+	// The command must not leave the restarted server on its output (give
+	// pg_ctl -l): WaitDelay stops waiting for the pipes after 5 s.
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	restart := exec.CommandContext(rctx, "sh", "-c", cmd)
+	restart.WaitDelay = 5 * time.Second
+	if out, err := restart.CombinedOutput(); err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+		t.Fatalf("%s: %v\n%s", cmd, err, out)
+	}
+	for _, r := range rs.r {
+		if !waitUntil(func() bool { return r.log.count("push invalidation lost") >= 1 }) {
+			t.Fatalf("replica %s did not notice the restart", r.name)
+		}
+	}
+	// The pools reconnect on their own; retry the write until they have.
+	if !waitUntil(func() bool {
+		_, err := rs.r[0].svc.DeactivateMembership(ctx, org, ann, "")
+		return err == nil
+	}) {
+		t.Fatal("no write after the restart")
+	}
+	for _, r := range rs.r {
+		r.eventually(t, annC, org, 403)
+		if !waitUntil(func() bool { return r.mw.CacheStats().Push == "up" && r.log.count("push invalidation resynced") >= 1 }) {
+			t.Fatalf("replica %s: push %s after the restart", r.name, r.mw.CacheStats().Push)
+		}
+	}
+	// Push again: with the frozen clock only a pushed change ends bob's entry.
+	for _, r := range rs.r {
+		if code, _ := r.get(t, bobC, org); code != 200 {
+			t.Fatalf("replica %s: bob %d", r.name, code)
+		}
+	}
+	if _, err := rs.r[2].svc.DeactivateMembership(ctx, org, bob, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs.r {
+		r.eventually(t, bobC, org, 403)
 	}
 }
