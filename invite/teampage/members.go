@@ -377,7 +377,7 @@ func (h *Handler) addMember(rc *reqCtx) {
 	var pe *invite.PolicyError
 	switch {
 	case errors.As(err, &fe):
-		form.Errors[formField(fe.Field)] = fe.Message
+		form.Errors[formField(fe.Field)] = personMessage(fe)
 	case errors.As(err, &pe):
 		form.Errors[""] = "Refused: " + pe.Reason
 	case errors.Is(err, invite.ErrAlreadyInvited):
@@ -421,7 +421,7 @@ func errorMessage(err error) (status int, msg string) {
 	var pe *invite.PolicyError
 	switch {
 	case errors.As(err, &fe):
-		return status, fe.Message
+		return status, personMessage(fe)
 	case errors.As(err, &pe):
 		return status, "Refused: " + pe.Reason
 	case errors.Is(err, invite.ErrWrongStatus):

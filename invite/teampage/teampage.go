@@ -261,7 +261,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(parts) == 1 && parts[0] == "":
-		h.route(rc, map[string]func(*reqCtx){http.MethodGet: h.membersPage})
+		// The add form posts to the page itself, so after a refused add
+		// the address bar still shows the page (POST …/members is kept).
+		h.route(rc, map[string]func(*reqCtx){http.MethodGet: h.membersPage, http.MethodPost: h.addMember})
 	case len(parts) == 1 && parts[0] == "members":
 		h.route(rc, map[string]func(*reqCtx){http.MethodPost: h.addMember, http.MethodGet: h.redirectHome})
 	case len(parts) == 3 && parts[0] == "members":
