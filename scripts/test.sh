@@ -19,6 +19,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium >/dev/null
 fi
 
+if command -v npm >/dev/null 2>&1; then
+  echo "== installing axe-core for the accessibility checks (npm ci, from the lock file)"
+  npm ci --prefix internal/pages/testdata/axe --no-audit --no-fund --silent
+else
+  echo "== npm not found: the browser tests skip their axe-core part" >&2
+fi
+
 export INVITEKIT_POSTGRES_DSN="${INVITEKIT_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 export INVITEKIT_REDIS_ADDR="${INVITEKIT_REDIS_ADDR:-127.0.0.1:6379}"
 if ! go run ./scripts/pgcheck "$INVITEKIT_POSTGRES_DSN"; then
