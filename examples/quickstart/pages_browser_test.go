@@ -201,4 +201,3 @@ func setup(t *testing.T, tab context.Context, lang string, w, h int64, dark bool
 }
 
 func second[T any](_ T, err error) error { return err }
-
