@@ -71,6 +71,7 @@ var nextSteps = map[string][]string{
 	"rate_limited":         {"retry", "home"},
 	"session_unavailable":  {"home"},
 	"internal":             {"retry", "home"},
+	"unavailable":          {"retry", "home"},
 	"signin_pending":       {"signout_other", "home"},
 	"signin_inactive":      {"signout_other", "home"},
 	"provider_unreachable": {"restart", "home"},
