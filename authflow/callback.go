@@ -158,9 +158,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 			return inviteError(err)
 		}
 		userID = u.ID
-		if len(ms) > 0 {
-			orgID = ms[0].OrganizationID
-		}
+		orgID = landingOrg(r, ms)
 		f.log.InfoContext(ctx, "authflow: signed in", "user_id", userID)
 	}
 

@@ -293,6 +293,7 @@ func (a *app) dashboard(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "organization not found", http.StatusNotFound)
 		return
 	}
+	authflow.RememberOrganization(w, r, org.ID) // a returning member lands here again
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	pages.ExecuteTemplate(w, "dashboard", map[string]any{
 		"Org": org.ID, "OrgName": org.Name, "Email": m.User.Email,
