@@ -12,6 +12,13 @@ import (
 // implement store.SessionRevoker). A wiring failure, rendered as 500.
 var ErrSessionsUnsupported = errors.New("invite: the store cannot revoke sessions (it does not implement store.SessionRevoker)")
 
+// CanSignOutEverywhere reports whether the store can revoke sessions
+// (store.SessionRevoker), so that SignOutEverywhere can work.
+func (s *Service) CanSignOutEverywhere() bool {
+	_, ok := s.st.(store.SessionRevoker)
+	return ok
+}
+
 // SignOutEverywhere ends every session of userID, on every replica: it
 // increments the user's session generation (store.SessionRevoker, which
 // publishes the change through store.ChangeNotifier when the store has

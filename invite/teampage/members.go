@@ -117,6 +117,7 @@ type membersView struct {
 	MaxUpload     string
 	MaxRows       int
 	Now           time.Time
+	SignOut       bool // the store can revoke sessions: offer "Sign out everywhere"
 }
 
 // flashes are the success messages, by the "done" query parameter.
@@ -127,6 +128,7 @@ var flashes = map[string]string{
 	"revoked":     "Invitation for %s revoked.",
 	"deactivated": "%s was deactivated.",
 	"reactivated": "%s was reactivated.",
+	"signedout":   "%s was signed out everywhere.",
 	"roles":       "Roles of %s updated.",
 	"canceled":    "Import canceled.",
 }
@@ -179,6 +181,7 @@ func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*memb
 		MaxUpload: formatBytes(h.cfg.MaxUploadBytes),
 		MaxRows:   h.cfg.MaxUploadRows,
 		Now:       h.svc.Now(),
+		SignOut:   h.svc.CanSignOutEverywhere(),
 		Add:       addForm{Send: true, Roles: map[string]bool{}, Errors: map[string]string{}},
 	}
 	v.FilterQuery = f.query().Encode()
@@ -439,7 +442,7 @@ func errorMessage(err error) (status int, msg string) {
 }
 
 // memberActions are the per-member POST actions.
-var memberActions = []string{"resend", "revoke", "deactivate", "reactivate", "roles", "link"}
+var memberActions = []string{"resend", "revoke", "deactivate", "reactivate", "roles", "link", "signout"}
 
 func (h *Handler) memberAction(rc *reqCtx, userID, action string) {
 	if !slices.Contains(memberActions, action) {
@@ -480,6 +483,11 @@ func (h *Handler) memberAction(rc *reqCtx, userID, action string) {
 	case "reactivate":
 		_, err = h.svc.ReactivateMembership(rc.ctx, rc.orgID, userID, rc.actor)
 		h.afterAction(rc, org, f, err, "reactivated", who)
+	case "signout":
+		// Every session of the member ends (ACTIVE members of this
+		// organization only; the event goes to its feed).
+		_, err = h.svc.SignOutMemberEverywhere(rc.ctx, rc.orgID, userID, rc.actor)
+		h.afterAction(rc, org, f, err, "signedout", who)
 	case "roles":
 		roles := []string{}
 		for _, r := range rc.r.PostForm["roles"] {
