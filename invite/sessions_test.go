@@ -152,3 +152,51 @@ func TestSignOutMemberEverywhere(t *testing.T) {
 		t.Fatalf("%d revocations, want only the ACTIVE member's", n)
 	}
 }
+
+// TestSignOutEverywhereOnEveryStore runs SignOutEverywhere on the real
+// stores (pgstore with INVITEKIT_POSTGRES_DSN): the generation is stored
+// with the user, the event is in the feed, the change is pushed.
+func TestSignOutEverywhereOnEveryStore(t *testing.T) {
+	for _, sc := range append(storeCases(), storeCase{Name: "pgstore", Open: openPGBulk}) {
+		t.Run(sc.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := sc.Open(t)
+			e := newEnv(t, st, nil)
+			e.Org(t, "org_a")
+			ann := e.AddActive(t, "org_a", "ann@example.com")
+			changes := make(chan store.Change, 16)
+			sctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			if err := st.(store.ChangeNotifier).Subscribe(sctx, func(c store.Change) { changes <- c }, func(error) {}); err != nil {
+				t.Fatal(err)
+			}
+			if !e.Svc.CanSignOutEverywhere() {
+				t.Fatal("the store cannot revoke sessions")
+			}
+			gen, err := e.Svc.SignOutEverywhere(ctx, ann.User.ID, "usr_admin")
+			if err != nil || gen != 1 {
+				t.Fatalf("SignOutEverywhere: %d %v", gen, err)
+			}
+			if u, err := st.GetUser(ctx, ann.User.ID); err != nil || u.SessionGeneration != 1 {
+				t.Fatalf("user %+v %v", u, err)
+			}
+			if got := e.Svc.LoginSessionGeneration(ctx, ann.User.ID); got != "1" {
+				t.Fatalf("LoginSessionGeneration %q", got)
+			}
+			if ev := e.LastEvent(t, "org_a"); ev.Type != invite.EventSessionsRevoked || ev.UserID != ann.User.ID || ev.ActorID != "usr_admin" {
+				t.Fatalf("event %+v", ev)
+			}
+			select {
+			case c := <-changes:
+				if c != (store.Change{UserID: ann.User.ID}) {
+					t.Fatalf("pushed %+v", c)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no change pushed")
+			}
+			if _, err := e.Svc.SignOutEverywhere(ctx, "usr_nobody", ""); !errors.Is(err, invite.ErrNotFound) {
+				t.Fatalf("unknown user: %v", err)
+			}
+		})
+	}
+}

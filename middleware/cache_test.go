@@ -472,3 +472,65 @@ func TestNoNotifierStalenessBound(t *testing.T) {
 		t.Fatal("served past FallbackTTL without a notifier")
 	}
 }
+
+// TestInProcessPush: memstore and sqlitestore push their changes in
+// process. With Start and a frozen clock (no TTL can expire), and without
+// OnMembershipChange, a deactivation and a sign-out-everywhere made
+// through the Service are refused on the next request.
+func TestInProcessPush(t *testing.T) {
+	for _, sc := range scaleStores()[:2] {
+		t.Run(sc.name, func(t *testing.T) {
+			ctx := context.Background()
+			st, closeStore := sc.open(t)
+			t.Cleanup(closeStore)
+			sm := scs.New()
+			mw, err := middleware.New(st, sm, middleware.Config{CacheTTL: middleware.MaxCacheTTL, Now: func() time.Time { return t0 }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := mw.Start(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			svc, err := invite.New(st, invite.Config{SecretKey: make([]byte, 32), AcceptURL: "https://app.example/accept"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			org, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{Name: "Acme"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			no := false
+			ann, err := svc.CreateUserAndMembership(ctx, org.ID, invite.InviteRequest{Email: "ann@example.com", SendInvitationEmail: &no})
+			if err != nil {
+				t.Fatal(err)
+			}
+			bob, err := svc.CreateUserAndMembership(ctx, org.ID, invite.InviteRequest{Email: "bob@example.com", SendInvitationEmail: &no})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("GET /orgs/{orgID}/dash", mw.RequireMember(whoami))
+			app := sm.LoadAndSave(mux)
+			annC := sessionCookieGen(t, sm, ann.User.ID, svc.LoginSessionGeneration(ctx, ann.User.ID))
+			bobC := sessionCookieGen(t, sm, bob.User.ID, svc.LoginSessionGeneration(ctx, bob.User.ID))
+			path := "/orgs/" + org.ID + "/dash"
+			for _, c := range []*http.Cookie{annC, bobC} {
+				if code, _ := getAs(t, app, c, path); code != 200 {
+					t.Fatalf("before: %d", code)
+				}
+			}
+			if _, err := svc.DeactivateMembership(ctx, org.ID, ann.User.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := getAs(t, app, annC, path); code != 403 {
+				t.Fatalf("after the deactivation: %d", code)
+			}
+			if _, err := svc.SignOutEverywhere(ctx, bob.User.ID, bob.User.ID); err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := getAs(t, app, bobC, path); code != 401 {
+				t.Fatalf("after sign-out everywhere: %d", code)
+			}
+		})
+	}
+}
