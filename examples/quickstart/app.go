@@ -57,6 +57,7 @@ type app struct {
 	Dispatcher *mailer.Dispatcher
 	IdP        *devidp.Provider // nil with a real provider
 	cfg        config
+	sessions   *scs.SessionManager
 }
 
 // newApp opens the store, seeds it, starts the dev provider (unless a real
@@ -93,7 +94,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	guard, err := middleware.New(st, sessions, middleware.Config{
 		Resolver: middleware.PathValue("orgID"),
 		LoginURL: "/login",
-		Pages:    middleware.PageLinks{Home: "/", Logout: "/logout"},
+		Pages:    middleware.PageLinks{Home: "/", Logout: "/logout", Organizations: "/orgs"},
 		CacheTTL: time.Second,
 		Now:      cfg.Now,
 		Logger:   cfg.Logger,
@@ -197,6 +198,8 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	bulk.Routes(mux, "/api") // /api/organizations/{orgID}/users:bulk…
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /signed-out", signedOut)
+	mux.HandleFunc("GET /orgs", a.myOrganizations)
+	a.sessions = sessions
 	a.Handler = sessions.LoadAndSave(mux)
 	a.team = team
 	ok = true

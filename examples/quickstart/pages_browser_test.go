@@ -110,7 +110,8 @@ func TestPagesLookLanguagesLayout(t *testing.T) {
 		{"idp-signed-out", qa.IdP.Issuer + "logged-out", 200, false, true, "Back to invitekit quickstart"},
 		{"dev-inbox", qa.base + "/dev/inbox", 200, false, true, "Development inbox"},
 		{"team", qa.base + "/orgs/" + seedOrgID + "/team/", 200, true, false, longName},
-		{"refusal-not-member", qa.base + "/orgs/org_other/dashboard", 403, true, true, "What you can do"},
+		{"refusal-not-member", qa.base + "/orgs/org_other/dashboard", 403, true, true, "Switch organization"},
+		{"my-organizations", qa.base + "/orgs", 200, true, true, "Switch to Acme"},
 	}
 	for _, lang := range []string{"en", "de"} {
 		for _, vp := range []struct {

@@ -38,7 +38,7 @@ func TestSignOutEverywhere(t *testing.T) {
 	}
 	_, page, _ := get(t, f.base+"/")
 	action := `action="/organizations/org_acme/team/members/`
-	mustContain(t, page, action+bob.User.ID+`/signout"`, `aria-label="Sign bob@example.com out everywhere"`, action+f.adminID+`/signout"`)
+	mustContain(t, page, action+bob.User.ID+`/signout"`, `aria-label="Sign out everywhere: bob@example.com"`, action+f.adminID+`/signout"`)
 	if strings.Contains(page, action+pat.User.ID+`/signout"`) {
 		t.Fatal("a pending member has a sign-out button")
 	}
