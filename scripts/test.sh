@@ -26,6 +26,13 @@ else
   echo "== npm not found: the browser tests skip their axe-core part" >&2
 fi
 
+if command -v npm >/dev/null 2>&1; then
+  echo "== installing the Standard Webhooks npm verifier (standardwebhooks, npm ci, from the lock file)"
+  npm ci --prefix invite/webhooks/testdata/node --no-audit --no-fund --silent
+else
+  echo "== npm not found: invite/webhooks skips its Node.js verifier" >&2
+fi
+
 export INVITEKIT_POSTGRES_DSN="${INVITEKIT_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 export INVITEKIT_REDIS_ADDR="${INVITEKIT_REDIS_ADDR:-127.0.0.1:6379}"
 if ! go run ./scripts/pgcheck "$INVITEKIT_POSTGRES_DSN"; then
