@@ -23,7 +23,7 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/standard-webhooks/standard-webhooks/libraries v0.0.1 // indirect
+require github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 
 require (
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
