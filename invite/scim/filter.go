@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	filter "github.com/scim2/filter-parser/v2"
 )
@@ -28,10 +29,13 @@ func parseFilter(raw string) ([]eqClause, *Error) {
 	if len(raw) > maxFilterLen {
 		return nil, badRequest("invalidFilter", "the filter is too long")
 	}
-	if strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if !utf8.ValidString(raw) {
+		return nil, badRequest("invalidFilter", "the filter is not valid UTF-8")
+	}
+	if strings.ContainsFunc(raw, isControl) {
 		return nil, badRequest("invalidFilter", "the filter holds control characters")
 	}
-	expr, err := filter.ParseFilter([]byte(rewriteValuePathCompare(raw)))
+	expr, err := filter.ParseFilter([]byte(upperHexEscapes(rewriteValuePathCompare(raw))))
 	if err != nil {
 		return nil, badRequest("invalidFilter", "the filter is not valid")
 	}
@@ -65,7 +69,11 @@ func collect(expr filter.Expression, prefix string, out *[]eqClause) *Error {
 		if !ok {
 			return badRequest("invalidFilter", "compare with a string value")
 		}
-		*out = append(*out, eqClause{attr: prefix + attrName(e.AttributePath), value: unescape(s)})
+		v := unescape(s)
+		if strings.ContainsFunc(v, isControl) {
+			return badRequest("invalidFilter", "the filter holds control characters")
+		}
+		*out = append(*out, eqClause{attr: prefix + attrName(e.AttributePath), value: v})
 		return nil
 	}
 	return badRequest("invalidFilter", "the filter is not supported")
@@ -173,3 +181,37 @@ func valueEnd(f string, i int) int {
 	}
 	return i
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// upperHexEscapes upper-cases the hex digits of the \uXXXX escapes in f's
+// quoted strings: JSON (and so RFC 7644's compValue) allows either case,
+// filter-parser only upper case ("\u00e9" would be invalidFilter).
+func upperHexEscapes(f string) string {
+	if !strings.Contains(f, `\u`) {
+		return f
+	}
+	b := []byte(f)
+	inStr := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case !inStr:
+			inStr = b[i] == '"'
+		case b[i] == '"':
+			inStr = false
+		case b[i] == '\\' && i+1 < len(b):
+			i++
+			if b[i] != 'u' {
+				continue
+			}
+			for j := i + 1; j < len(b) && j <= i+4 && isHex(b[j]); j++ {
+				if b[j] >= 'a' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }

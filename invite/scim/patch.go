@@ -161,7 +161,7 @@ func jsonEqual(a, b any) bool {
 }
 
 func applyPath(res map[string]any, op, raw string, v any, coreURN string) *Error {
-	p, err := filter.ParsePath([]byte(raw))
+	p, err := filter.ParsePath([]byte(upperHexEscapes(raw)))
 	if err != nil {
 		return badRequest("invalidPath", "the path is not valid")
 	}
