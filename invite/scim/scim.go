@@ -30,6 +30,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store"
 )
@@ -56,6 +57,17 @@ const (
 	DefaultMaxResults   = 100
 )
 
+// RateLimit is one rate limit: Events per Per, in bursts of at most Burst.
+// A zero field takes the default's value (the zero RateLimit is
+// DefaultRateLimit); Off turns it off.
+type RateLimit = ratelimit.Limit
+
+// DefaultRateLimit bounds the requests of one organization's directory:
+// 1,200 a minute (20 a second), in bursts of 200. Okta and Entra ID back
+// off on 429 and retry after Retry-After, so an initial sync larger than
+// the burst runs at the sustained rate.
+var DefaultRateLimit = RateLimit{Events: 1200, Per: time.Minute, Burst: 200}
+
 // Config configures a Handler.
 type Config struct {
 	// Service is REQUIRED; its store must implement store.Directory.
@@ -68,8 +80,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxResults bounds a page (count; default 100).
 	MaxResults int
-	// Allow, when set, is asked before each authenticated request; false
-	// answers 429 with Retry-After (retryAfter rounded up to seconds).
+	// RateLimit bounds the authenticated requests per organization (all
+	// of its tokens together; the zero value: DefaultRateLimit). Beyond
+	// it: 429 with Retry-After (whole seconds, rounded up) and an RFC 7644
+	// error. Unauthenticated requests never reach it, so a stranger
+	// cannot use up an organization's budget.
+	RateLimit RateLimit
+	// Allow, when set, is asked as well, after RateLimit, before each
+	// authenticated request; false answers 429 the same way.
 	Allow func(orgID string) (ok bool, retryAfter time.Duration)
 }
 
@@ -82,6 +100,7 @@ type Handler struct {
 	maxBody int64
 	maxRes  int
 	allow   func(string) (bool, time.Duration)
+	limit   *ratelimit.Keyed // per organization; nil: no limit
 }
 
 // New returns a Handler for cfg. It does no I/O.
@@ -99,6 +118,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.maxRes == 0 {
 		h.maxRes = DefaultMaxResults
 	}
+	lim, err := cfg.RateLimit.WithDefault(DefaultRateLimit)
+	if err != nil {
+		return nil, errors.New("scim: Config.RateLimit: " + err.Error())
+	}
+	h.limit = ratelimit.NewKeyed(lim, 0, cfg.Service.Now)
 	return h, nil
 }
 
@@ -124,12 +148,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errorOf(err))
 		return
 	}
-	if h.allow != nil {
-		if ok, after := h.allow(orgID); !ok {
-			w.Header().Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
-			writeError(w, &Error{Status: http.StatusTooManyRequests, Detail: "too many requests; try again later"})
-			return
-		}
+	ok, after := h.limit.Allow(orgID)
+	if ok && h.allow != nil {
+		ok, after = h.allow(orgID)
+	}
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((after+time.Second-1)/time.Second))))
+		writeError(w, &Error{Status: http.StatusTooManyRequests, Detail: "too many requests; try again later"})
+		return
 	}
 	ctx := context.WithValue(context.WithValue(r.Context(), orgKey, orgID), actorKey, tokenID)
 	r = r.WithContext(ctx)
