@@ -88,6 +88,8 @@ var knownImports = map[string]string{
 	"store":       "github.com/invitekit/invitekit/store",
 	"storetest":   "github.com/invitekit/invitekit/store/storetest",
 	"teampage":    "github.com/invitekit/invitekit/invite/teampage",
+	"webhooks":    "github.com/invitekit/invitekit/invite/webhooks",
+	"scim":        "github.com/invitekit/invitekit/invite/scim",
 	// third party, all required by the kit's go.mod
 	"chi":        "github.com/go-chi/chi/v5",
 	"pgxpool":    "github.com/jackc/pgx/v5/pgxpool",
