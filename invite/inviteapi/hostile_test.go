@@ -529,8 +529,9 @@ func hostileSweep(t *testing.T, st store.Store) (tried, refused int) {
 		name: "team page POST members/{userID}/roles form roles", field: "roles[0]", over: strings.Repeat("r", 65), noMaxInMessage: true,
 		send: func(t *testing.T, v string) outcome {
 			o := teamOutcome(do("POST", team+"/members/"+bobID+"/roles", formType, form("roles", v), ""), nil)
-			// The alert names the field, or says the role is unknown.
-			if strings.Contains(o.raw, `id="ik-alert"`) && (strings.Contains(o.raw, "roles[0]") || strings.Contains(o.raw, "unknown role")) {
+			// The alert names the field in words (a person never sees the
+			// path roles[0]), or says the role is unknown.
+			if strings.Contains(o.raw, `id="ik-alert">Roles `) || (strings.Contains(o.raw, `id="ik-alert"`) && strings.Contains(o.raw, "unknown role")) {
 				o.code, o.field = "alert", "roles[0]"
 			}
 			return o
