@@ -97,7 +97,7 @@ func locked[T any](ctx context.Context, s *Store, fn func(st *state) (T, error))
 	}
 	res, pending, err := lockedFn(s, fn)
 	if err == nil {
-		s.notify.publish(pending)
+		s.notify.Publish(pending)
 	}
 	return res, err
 }

@@ -3,7 +3,6 @@ package memstore
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/invitekit/invitekit/store"
@@ -58,7 +57,7 @@ func (s *Store) RevokeSessions(ctx context.Context, userID string, at time.Time,
 // subscription. A subscription is never lost, so lost is never called.
 // changed must not write to the Store.
 func (s *Store) Subscribe(ctx context.Context, changed func(store.Change), lost func(error)) error {
-	return s.notify.subscribe(ctx, changed)
+	return s.notify.Subscribe(ctx, changed)
 }
 
 // changed records a change for locked to publish once the method
@@ -67,60 +66,6 @@ func (s *state) changed(orgID, userID string) {
 	s.pending = append(s.pending, store.Change{OrganizationID: orgID, UserID: userID})
 }
 
-// notifier is an in-process store.ChangeNotifier. The zero value has no
-// subscriptions.
-type notifier struct {
-	mu   sync.Mutex
-	subs map[*subscription]struct{}
-}
-
-type subscription struct {
-	mu      sync.Mutex // held while changed runs: one call at a time
-	ended   bool
-	ctx     context.Context
-	changed func(store.Change)
-}
-
-func (n *notifier) subscribe(ctx context.Context, changed func(store.Change)) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: subscribe: %w", err)
-	}
-	sub := &subscription{ctx: ctx, changed: changed}
-	n.mu.Lock()
-	if n.subs == nil {
-		n.subs = map[*subscription]struct{}{}
-	}
-	n.subs[sub] = struct{}{}
-	n.mu.Unlock()
-	context.AfterFunc(ctx, func() {
-		n.mu.Lock()
-		delete(n.subs, sub)
-		n.mu.Unlock()
-		sub.mu.Lock() // waits for a call in progress
-		sub.ended = true
-		sub.mu.Unlock()
-	})
-	return nil
-}
-
-// publish calls every subscription's changed with each of cs, in order.
-func (n *notifier) publish(cs []store.Change) {
-	if len(cs) == 0 {
-		return
-	}
-	n.mu.Lock()
-	subs := make([]*subscription, 0, len(n.subs))
-	for sub := range n.subs {
-		subs = append(subs, sub)
-	}
-	n.mu.Unlock()
-	for _, sub := range subs {
-		sub.mu.Lock()
-		if !sub.ended && sub.ctx.Err() == nil { // nothing after ctx ends
-			for _, c := range cs {
-				sub.changed(c)
-			}
-		}
-		sub.mu.Unlock()
-	}
-}
+// notifier is the in-process store.ChangeNotifier core (shared with
+// the other single-process store).
+type notifier = store.LocalNotifier

@@ -42,7 +42,7 @@ func (s *Store) write(ctx context.Context, fn func(t *wtx) error) error {
 	if err := tx.Commit(); err != nil {
 		return canceled(ctx, fmt.Errorf("sqlitestore: commit: %w", err))
 	}
-	s.notify.publish(t.changes)
+	s.notify.Publish(t.changes)
 	return nil
 }
 
