@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +36,8 @@ import (
 // has its defaults (192 MiB) and CacheTTL 5 min with push invalidation
 // started (every store has a ChangeNotifier), so the TTL never expires in
 // a run. N = 1,000,000 runs only with INVITEKIT_BENCH_1M=1 (minutes of
-// seeding; the default cache bound holds about 130,000 of these members).
+// seeding; the default cache bound holds about 190,000 of these members;
+// INVITEKIT_BENCH_CACHE_MB sets Config.CacheBytes in MiB).
 //
 //	go test -run '^$' -bench 'Scale' -benchtime 200000x -timeout 60m ./middleware/
 //	INVITEKIT_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
@@ -178,6 +180,9 @@ func newScaleEnv(tb testing.TB, sc scaleStore, n int) *scaleEnv {
 	users, orgs := seedMembers(tb, st, n)
 	e.orgs = orgs
 	cfg := middleware.Config{CacheTTL: 5 * time.Minute}
+	if mb, err := strconv.Atoi(os.Getenv("INVITEKIT_BENCH_CACHE_MB")); err == nil && mb > 0 {
+		cfg.CacheBytes = int64(mb) << 20
+	}
 	if nt, ok := st.(store.ChangeNotifier); ok {
 		cfg.Notifier = nt
 	}
