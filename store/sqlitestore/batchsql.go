@@ -109,6 +109,7 @@ func writeQueries() []string {
 	qs = append(qs, notifyWriteQueries...)
 	qs = append(qs, directoryWriteQueries...)
 	qs = append(qs, webhookWriteQueries...)
+	qs = append(qs, ssoWriteQueries...)
 	for _, h := range insertHeads {
 		for _, size := range insertSizes {
 			qs = append(qs, insertQuery(h.head, h.ncols, size))
