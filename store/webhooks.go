@@ -136,6 +136,10 @@ type WebhookEndpoint struct {
 	UpdateTime           time.Time
 	DisabledTime         *time.Time // nil while enabled
 	DisabledReason       string
+	// FailingSince is the time of the first failed attempt since the
+	// last success, nil while the endpoint is healthy (read-only here:
+	// WebhookEndpointHealth keeps it).
+	FailingSince *time.Time
 }
 
 // Subscribes reports whether the endpoint receives webhook type typ of
@@ -204,7 +208,12 @@ type WebhookStore interface {
 
 	// ClaimWebhookDeliveries leases up to limit PENDING deliveries whose
 	// NextAttemptTime and LeaseUntil are not after now, oldest first, with
-	// their Event.
+	// their Event. Deliveries of one endpoint and one organization are
+	// claimed in order: one is claimable only while no earlier PENDING
+	// delivery of the same endpoint and organization is waiting for its
+	// next attempt or leased, so a later one never overtakes an earlier
+	// one in backoff, and two claimers never hold deliveries of one
+	// endpoint and organization at once.
 	ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]WebhookDelivery, error)
 	// MarkWebhookDelivered, MarkWebhookRetry and MarkWebhookDead apply
 	// only to a PENDING delivery (else a no-op); ErrNotFound when there is

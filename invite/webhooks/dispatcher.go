@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -41,11 +40,20 @@ type DispatcherConfig struct {
 	SweepEvery time.Duration
 	// MaxResponseBytes caps the response body read (default 64 KiB).
 	MaxResponseBytes int64
+	// DisableAfter disables an endpoint whose attempts have all failed for
+	// this long, with no success in between (default 5 days, as Svix and
+	// Stripe do); disabling writes a webhook.endpoint_disabled event.
+	// Negative never disables. It needs a store with
+	// store.WebhookEndpointHealth (all built-in stores).
+	DisableAfter time.Duration
 	// Transport, when set, replaces the guarded transport (tests of
 	// the guard leave it nil).
 	Transport http.RoundTripper
 	Logger    *slog.Logger
 }
+
+// DefaultDisableAfter is DispatcherConfig.DisableAfter's default.
+const DefaultDisableAfter = 5 * 24 * time.Hour
 
 func (c DispatcherConfig) withDefaults() DispatcherConfig {
 	if c.Timeout <= 0 {
@@ -78,6 +86,9 @@ func (c DispatcherConfig) withDefaults() DispatcherConfig {
 	if c.MaxResponseBytes <= 0 {
 		c.MaxResponseBytes = 64 << 10
 	}
+	if c.DisableAfter == 0 {
+		c.DisableAfter = DefaultDisableAfter
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,7 +114,8 @@ func NewDispatcher(svc *Service, cfg DispatcherConfig) *Dispatcher {
 		}
 		rt = &http.Transport{
 			DialContext: dialer.DialContext, Proxy: nil, ForceAttemptHTTP2: true,
-			TLSHandshakeTimeout: cfg.Timeout, ResponseHeaderTimeout: cfg.Timeout, MaxIdleConnsPerHost: 4,
+			TLSHandshakeTimeout: cfg.Timeout, ResponseHeaderTimeout: cfg.Timeout, MaxIdleConnsPerHost: cfg.Workers,
+			IdleConnTimeout: 90 * time.Second,
 		}
 	}
 	return &Dispatcher{svc: svc, cfg: cfg, client: &http.Client{
@@ -113,8 +125,22 @@ func NewDispatcher(svc *Service, cfg DispatcherConfig) *Dispatcher {
 }
 
 // Run delivers until ctx ends, and notices expired invitations every
-// SweepEvery. It returns ctx's error.
+// SweepEvery. It returns ctx's error. When the store publishes changes
+// (store.ChangeNotifier), a committed membership change wakes it at once;
+// otherwise it looks every Poll.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	wake := make(chan struct{}, 1)
+	if n, ok := d.svc.st.(store.ChangeNotifier); ok {
+		changed := func(store.Change) {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+		if err := n.Subscribe(ctx, changed, func(error) {}); err != nil && ctx.Err() == nil {
+			d.cfg.Logger.WarnContext(ctx, "webhooks: subscribe to changes (polling only)", "err", err)
+		}
+	}
 	lastSweep := time.Time{}
 	for {
 		if time.Since(lastSweep) >= d.cfg.SweepEvery {
@@ -130,11 +156,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if n > 0 && err == nil {
 			continue
 		}
+		t := time.NewTimer(d.cfg.Poll)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
-		case <-time.After(d.cfg.Poll):
+		case <-wake:
+		case <-t.C:
 		}
+		t.Stop()
 	}
 }
 
@@ -152,9 +182,15 @@ func (d *Dispatcher) Sweep(ctx context.Context) (int, error) {
 }
 
 // DeliverDue claims one batch of due deliveries and attempts each, and
-// returns how many it claimed. Deliveries of one organization to one
-// endpoint are sent one after another in their order; different ones in
-// parallel (Workers).
+// returns how many it claimed.
+//
+// Order: deliveries of one organization to one endpoint are sent one
+// after another in their order, different ones in parallel (Workers). The
+// store claims them in order, and while one waits for a retry the later
+// ones of its endpoint and organization wait behind it (store.WebhookStore
+// ClaimWebhookDeliveries): so a receiver that keeps up gets an
+// organization's events in order, and one that was down gets them in order
+// once it is back. Only a dead letter (and a replay) lets later ones pass.
 func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 	now := d.svc.cfg.Now()
 	ds, err := d.svc.wh.ClaimWebhookDeliveries(ctx, now, now.Add(d.cfg.Lease), d.cfg.Batch)
@@ -162,7 +198,7 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	groups := map[string][]store.WebhookDelivery{}
-	var keys []string
+	var keys []string // in the order of each group's first delivery
 	for _, dl := range ds {
 		k := dl.EndpointID + "\x00" + dl.OrganizationID
 		if _, ok := groups[k]; !ok {
@@ -170,78 +206,189 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		}
 		groups[k] = append(groups[k], dl)
 	}
-	sort.Strings(keys)
-	eps := map[string]*store.WebhookEndpoint{}
-	var mu sync.Mutex
-	endpoint := func(id string) (*store.WebhookEndpoint, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if ep, ok := eps[id]; ok {
-			return ep, nil
-		}
-		ep, err := d.svc.wh.GetWebhookEndpoint(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		eps[id] = &ep
-		return &ep, nil
-	}
+	b := &batch{d: d, eps: map[string]*store.WebhookEndpoint{}}
 	sem := make(chan struct{}, d.cfg.Workers)
 	var wg sync.WaitGroup
-	var errMu sync.Mutex
-	var firstErr error
 	for _, k := range keys {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			for _, dl := range groups[k] {
-				if err := d.attempt(ctx, endpoint, dl); err != nil {
-					errMu.Lock()
-					firstErr = cmp(firstErr, err)
-					errMu.Unlock()
-				}
-			}
+			b.group(ctx, groups[k])
 		})
 	}
 	wg.Wait()
-	return len(ds), firstErr
+	return len(ds), b.err
 }
 
-func cmp(a, b error) error {
-	if a != nil {
-		return a
+// batch is the state of one DeliverDue: the endpoints it read (each once)
+// and the first store error.
+type batch struct {
+	d   *Dispatcher
+	mu  sync.Mutex
+	eps map[string]*store.WebhookEndpoint
+	err error
+}
+
+func (b *batch) fail(err error) {
+	if err == nil {
+		return
 	}
-	return b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == nil {
+		b.err = err
+	}
 }
 
-// attempt sends one delivery and records the outcome; the error is the
+// endpoint returns a copy of the endpoint id as this batch knows it.
+func (b *batch) endpoint(ctx context.Context, id string) (store.WebhookEndpoint, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ep, ok := b.eps[id]; ok {
+		return *ep, nil
+	}
+	ep, err := b.d.svc.wh.GetWebhookEndpoint(ctx, id)
+	if err != nil {
+		return ep, err
+	}
+	b.eps[id] = &ep
+	return ep, nil
+}
+
+// setEndpoint applies fn to the batch's copy of endpoint id.
+func (b *batch) setEndpoint(id string, fn func(*store.WebhookEndpoint)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ep, ok := b.eps[id]; ok {
+		fn(ep)
+	}
+}
+
+// group sends one endpoint's deliveries of one organization, in order. When
+// one fails and will be retried, the rest are released unsent: they wait
+// behind it. So are the rest when too little of their lease is left for
+// one more attempt (another dispatcher may claim them once it runs out).
+func (b *batch) group(ctx context.Context, ds []store.WebhookDelivery) {
+	for i, dl := range ds {
+		if ctx.Err() != nil || b.d.svc.cfg.Now().Add(b.d.cfg.Timeout).After(dl.LeaseUntil) {
+			b.release(ctx, ds[i:])
+			return
+		}
+		held, err := b.attempt(ctx, dl)
+		b.fail(err)
+		if held || err != nil {
+			b.release(ctx, ds[i+1:])
+			return
+		}
+	}
+}
+
+// release gives up the lease of deliveries not attempted, unchanged.
+func (b *batch) release(ctx context.Context, ds []store.WebhookDelivery) {
+	ctx = context.WithoutCancel(ctx)
+	for _, dl := range ds {
+		err := b.d.svc.wh.MarkWebhookRetry(ctx, dl.EndpointID, dl.MessageID, dl.Attempts, dl.NextAttemptTime, dl.LastError)
+		if !errors.Is(err, store.ErrNotFound) {
+			b.fail(err)
+		}
+	}
+}
+
+// attempt sends one delivery and records the outcome; held reports that it
+// will be retried (the later ones of its group wait). The error is the
 // store's (a receiver's failure is recorded, not returned).
-func (d *Dispatcher) attempt(ctx context.Context, endpoint func(string) (*store.WebhookEndpoint, error), dl store.WebhookDelivery) error {
-	ep, err := endpoint(dl.EndpointID)
+func (b *batch) attempt(ctx context.Context, dl store.WebhookDelivery) (held bool, err error) {
+	d := b.d
+	ep, err := b.endpoint(ctx, dl.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil // deleted meanwhile, with its deliveries
+		return false, nil // deleted meanwhile, with its deliveries
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	attempts := dl.Attempts + 1
-	sendErr := d.send(ctx, ep, dl)
 	if ep.DisabledTime != nil {
-		sendErr = errors.New("endpoint disabled")
+		// A disabled endpoint gets nothing: its pending deliveries are
+		// dead letters, which Replay sends again once it is enabled.
+		return false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, dl.Attempts, "endpoint disabled")
 	}
+	sendErr := d.send(ctx, &ep, dl)
 	now := d.svc.cfg.Now()
 	if sendErr == nil {
-		return d.svc.wh.MarkWebhookDelivered(ctx, dl.EndpointID, dl.MessageID, attempts, now)
+		if err := d.svc.wh.MarkWebhookDelivered(ctx, dl.EndpointID, dl.MessageID, attempts, now); err != nil {
+			return false, err
+		}
+		return false, b.healthy(ctx, ep)
+	}
+	if ctx.Err() != nil { // stopping, not the receiver's fault
+		b.release(ctx, []store.WebhookDelivery{dl})
+		return true, nil
 	}
 	msg := sendErr.Error()
 	if len(msg) > 500 {
 		msg = msg[:500]
 	}
+	disabled, err := b.failing(ctx, ep, now)
+	if err != nil {
+		return false, err
+	}
+	if disabled {
+		return false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, attempts, "endpoint disabled: "+msg)
+	}
 	if attempts >= d.cfg.MaxAttempts {
 		d.cfg.Logger.WarnContext(ctx, "webhooks: dead letter", "endpoint", dl.EndpointID, "message", dl.MessageID, "err", msg)
-		return d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, attempts, msg)
+		return false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, attempts, msg)
 	}
-	return d.svc.wh.MarkWebhookRetry(ctx, dl.EndpointID, dl.MessageID, attempts, now.Add(d.backoff(attempts)), msg)
+	return true, d.svc.wh.MarkWebhookRetry(ctx, dl.EndpointID, dl.MessageID, attempts, now.Add(d.backoff(attempts)), msg)
+}
+
+// healthy records a success of ep (only when it was failing: one write per
+// change, not per delivery).
+func (b *batch) healthy(ctx context.Context, ep store.WebhookEndpoint) error {
+	h, ok := b.d.svc.wh.(store.WebhookEndpointHealth)
+	if !ok || ep.FailingSince == nil {
+		return nil
+	}
+	b.setEndpoint(ep.ID, func(e *store.WebhookEndpoint) { e.FailingSince = nil })
+	return h.NoteWebhookSuccess(ctx, ep.ID)
+}
+
+// failing records a failure of ep at now and, when ep has failed without
+// a success for DisableAfter, disables it (one event, whichever dispatcher
+// gets there first); disabled reports that ep is disabled now.
+func (b *batch) failing(ctx context.Context, ep store.WebhookEndpoint, now time.Time) (disabled bool, err error) {
+	h, ok := b.d.svc.wh.(store.WebhookEndpointHealth)
+	if !ok {
+		return false, nil
+	}
+	if ep.FailingSince == nil {
+		b.setEndpoint(ep.ID, func(e *store.WebhookEndpoint) { e.FailingSince = &now })
+		return false, h.NoteWebhookFailure(ctx, ep.ID, now)
+	}
+	after := b.d.cfg.DisableAfter
+	if after < 0 || now.Sub(*ep.FailingSince) < after {
+		return false, nil
+	}
+	since := ep.FailingSince.UTC()
+	reason := fmt.Sprintf("every attempt failed since %s (%s)", since.Format(time.RFC3339), after)
+	ev := store.Event{ID: store.NewID("evt"), Type: store.EventWebhookEndpointDisabled, CreateTime: now.UTC(), Data: map[string]string{
+		"endpoint_id": ep.ID, "failing_since": since.Format(time.RFC3339), "reason": reason,
+	}}
+	done, err := h.DisableFailingWebhookEndpoint(ctx, ep.ID, now.Add(-after), now.UTC(), reason, ev)
+	if err != nil {
+		return false, err
+	}
+	if !done { // another dispatcher disabled it, or a success came between
+		cur, err := b.d.svc.wh.GetWebhookEndpoint(ctx, ep.ID)
+		if err != nil || cur.DisabledTime == nil {
+			b.setEndpoint(ep.ID, func(e *store.WebhookEndpoint) { e.FailingSince = cur.FailingSince })
+			return false, err
+		}
+	} else {
+		b.d.cfg.Logger.WarnContext(ctx, "webhooks: endpoint disabled", "endpoint", ep.ID, "failing_since", since)
+	}
+	b.setEndpoint(ep.ID, func(e *store.WebhookEndpoint) { t := now; e.DisabledTime = &t })
+	return true, nil
 }
 
 // backoff is the wait after the attempts-th failure: BaseBackoff·2^(n-1),

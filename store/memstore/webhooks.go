@@ -64,6 +64,7 @@ func copyEndpoint(e store.WebhookEndpoint) store.WebhookEndpoint {
 	e.SealedSecret = slices.Clone(e.SealedSecret)
 	e.SealedPreviousSecret = slices.Clone(e.SealedPreviousSecret)
 	e.DisabledTime = copyTime(e.DisabledTime)
+	e.FailingSince = copyTime(e.FailingSince)
 	return e
 }
 
@@ -121,7 +122,10 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 		if !ok {
 			return fmt.Errorf("memstore: webhook endpoint %q: %w", ep.ID, store.ErrNotFound)
 		}
-		ep.OrganizationID, ep.CreateTime, ep.CreatedBy = old.OrganizationID, old.CreateTime, old.CreatedBy
+		ep.OrganizationID, ep.CreateTime, ep.CreatedBy, ep.FailingSince = old.OrganizationID, old.CreateTime, old.CreatedBy, old.FailingSince
+		if ep.DisabledTime == nil && old.DisabledTime != nil {
+			ep.FailingSince = nil // re-enabled
+		}
 		st.wh.endpoints[ep.ID] = copyEndpoint(ep)
 		if ev != nil {
 			st.appendEvent(store.FillEvent(*ev, ep.OrganizationID, ""))
@@ -149,15 +153,27 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time
 	}
 	return locked(ctx, s, func(st *state) ([]store.WebhookDelivery, error) {
 		var out []store.WebhookDelivery
+		// blocked holds the endpoint and organization pairs with a PENDING
+		// delivery that waits or is leased: later ones wait behind it.
+		blocked := map[[2]string]bool{}
 		for i := range st.wh.deliveries {
 			d := &st.wh.deliveries[i]
 			if len(out) == limit {
 				break
 			}
-			if d.Status == store.WebhookPending && !d.NextAttemptTime.After(now) && !d.LeaseUntil.After(now) {
-				d.LeaseUntil = leaseUntil
-				out = append(out, copyDelivery(*d))
+			if d.Status != store.WebhookPending {
+				continue
 			}
+			k := [2]string{d.EndpointID, d.OrganizationID}
+			if blocked[k] {
+				continue
+			}
+			if d.NextAttemptTime.After(now) || d.LeaseUntil.After(now) {
+				blocked[k] = true
+				continue
+			}
+			d.LeaseUntil = leaseUntil
+			out = append(out, copyDelivery(*d))
 		}
 		return out, nil
 	})
@@ -280,4 +296,47 @@ func (s *Store) NoticeExpiredInvitations(ctx context.Context, now time.Time, lim
 		}
 		return len(due), nil
 	})
+}
+
+var _ store.WebhookEndpointHealth = (*Store)(nil)
+
+func (s *Store) endpointHealth(ctx context.Context, id string, fn func(ep *store.WebhookEndpoint)) error {
+	return update(ctx, s, func(st *state) error {
+		if ep, ok := st.wh.endpoints[id]; ok {
+			fn(&ep)
+			st.wh.endpoints[id] = ep
+		}
+		return nil
+	})
+}
+
+// NoteWebhookFailure implements store.WebhookEndpointHealth.
+func (s *Store) NoteWebhookFailure(ctx context.Context, endpointID string, at time.Time) error {
+	return s.endpointHealth(ctx, endpointID, func(ep *store.WebhookEndpoint) {
+		if ep.FailingSince == nil {
+			ep.FailingSince = &at
+		}
+	})
+}
+
+// NoteWebhookSuccess implements store.WebhookEndpointHealth.
+func (s *Store) NoteWebhookSuccess(ctx context.Context, endpointID string) error {
+	return s.endpointHealth(ctx, endpointID, func(ep *store.WebhookEndpoint) { ep.FailingSince = nil })
+}
+
+// DisableFailingWebhookEndpoint implements store.WebhookEndpointHealth.
+func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID string, failingSince, at time.Time, reason string, ev store.Event) (bool, error) {
+	done := false
+	err := update(ctx, s, func(st *state) error {
+		ep, ok := st.wh.endpoints[endpointID]
+		if !ok || ep.DisabledTime != nil || ep.FailingSince == nil || ep.FailingSince.After(failingSince) {
+			return nil
+		}
+		ep.DisabledTime, ep.DisabledReason, ep.UpdateTime = &at, reason, at
+		st.wh.endpoints[endpointID] = ep
+		st.appendEvent(store.FillEvent(ev, ep.OrganizationID, ""))
+		done = true
+		return nil
+	})
+	return done, err
 }

@@ -23,7 +23,7 @@ var _ store.WebhookStore = (*Store)(nil)
 
 const (
 	endpointCols = `e.id, e.url, e.org_id, e.description, e.secret, e.prev_secret, e.prev_secret_until, e.created_by,
-	e.create_time, e.update_time, e.disabled_time, e.disabled_reason,
+	e.create_time, e.update_time, e.disabled_time, e.disabled_reason, e.failing_since,
 	(SELECT coalesce(string_agg(t.type, ' ' ORDER BY t.type), '') FROM {s}.webhook_endpoint_types t WHERE t.endpoint_id = e.id)`
 	deliveryCols = `d.seq, d.endpoint_id, d.message_id, d.org_id, d.type, d.status, d.attempts, d.next_attempt_time,
 	d.lease_until, d.last_error, d.create_time, d.delivered_time,
@@ -31,13 +31,20 @@ const (
 	deliveryFrom = ` FROM {s}.webhook_deliveries d JOIN {s}.events ev ON ev.seq = d.event_seq`
 
 	// qClaimDeliveries leases due deliveries in one statement, as
-	// qClaimOutbox does: FOR UPDATE SKIP LOCKED lets any number of
-	// dispatchers on any number of replicas claim at once, never the same
-	// delivery twice while its lease runs.
+	// qClaimOutbox does: FOR UPDATE SKIP LOCKED never hands out the same
+	// delivery twice while its lease runs. It claims in order per endpoint
+	// and organization: a delivery behind an earlier PENDING one of the
+	// same endpoint and organization that waits for its next attempt, or
+	// is leased, is not claimable (webhook_deliveries_group finds it).
+	// Claims run one at a time under the claim lock
+	// (ClaimWebhookDeliveries), so the statement's snapshot sees every
+	// earlier claim's leases.
 	qClaimDeliveries = `WITH c AS (
-	SELECT seq FROM {s}.webhook_deliveries
-	WHERE status = 'PENDING' AND next_attempt_time <= $1 AND lease_until <= $1
-	ORDER BY seq LIMIT $3
+	SELECT d.seq FROM {s}.webhook_deliveries d
+	WHERE d.status = 'PENDING' AND d.next_attempt_time <= $1 AND d.lease_until <= $1
+	AND NOT EXISTS (SELECT 1 FROM {s}.webhook_deliveries b WHERE b.endpoint_id = d.endpoint_id AND b.org_id = d.org_id
+		AND b.status = 'PENDING' AND b.seq < d.seq AND (b.next_attempt_time > $1 OR b.lease_until > $1))
+	ORDER BY d.seq LIMIT $3
 	FOR UPDATE SKIP LOCKED)
 UPDATE {s}.webhook_deliveries d SET lease_until = $2 FROM c, {s}.events ev
 WHERE d.seq = c.seq AND ev.seq = d.event_seq
@@ -48,14 +55,16 @@ func scanEndpoint(row pgx.Row) (store.WebhookEndpoint, error) {
 	var ep store.WebhookEndpoint
 	var types string
 	err := row.Scan(&ep.ID, &ep.URL, &ep.OrganizationID, &ep.Description, &ep.SealedSecret, &ep.SealedPreviousSecret,
-		&ep.PreviousSecretUntil, &ep.CreatedBy, &ep.CreateTime, &ep.UpdateTime, &ep.DisabledTime, &ep.DisabledReason, &types)
+		&ep.PreviousSecretUntil, &ep.CreatedBy, &ep.CreateTime, &ep.UpdateTime, &ep.DisabledTime, &ep.DisabledReason, &ep.FailingSince, &types)
 	if err != nil {
 		return ep, err
 	}
 	ep.PreviousSecretUntil, ep.CreateTime, ep.UpdateTime = utc(ep.PreviousSecretUntil), utc(ep.CreateTime), utc(ep.UpdateTime)
-	if ep.DisabledTime != nil {
-		t := utc(*ep.DisabledTime)
-		ep.DisabledTime = &t
+	for _, p := range []**time.Time{&ep.DisabledTime, &ep.FailingSince} {
+		if *p != nil {
+			t := utc(**p)
+			*p = &t
+		}
 	}
 	if types != "" {
 		ep.EventTypes = strings.Fields(types)
@@ -155,7 +164,9 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var orgID string
 		err := tx.QueryRow(ctx, s.sql(`UPDATE {s}.webhook_endpoints SET url = $2, description = $3, secret = $4, prev_secret = $5,
-			prev_secret_until = $6, update_time = $7, disabled_time = $8, disabled_reason = $9 WHERE id = $1 RETURNING org_id`),
+			prev_secret_until = $6, update_time = $7, disabled_time = $8, disabled_reason = $9,
+			failing_since = CASE WHEN $8::timestamptz IS NULL AND disabled_time IS NOT NULL THEN NULL ELSE failing_since END
+			WHERE id = $1 RETURNING org_id`),
 			ep.ID, ep.URL, ep.Description, ep.SealedSecret, ep.SealedPreviousSecret, ts(ep.PreviousSecretUntil), ts(ep.UpdateTime),
 			tsPtr(ep.DisabledTime), ep.DisabledReason).Scan(&orgID)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -201,25 +212,47 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time
 	if limit <= 0 {
 		limit = 100
 	}
-	return s.deliveries(ctx, "claim webhook deliveries", true, s.sql(qClaimDeliveries), now, leaseUntil, limit)
+	var out []store.WebhookDelivery
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey("invitekit.webhook_claim", s.schema)); err != nil {
+			return err
+		}
+		var err error
+		out, err = collectDeliveries(ctx, tx, true, s.sql(qClaimDeliveries), ts(now), ts(leaseUntil), limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: claim webhook deliveries: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Store) deliveries(ctx context.Context, op string, sortBySeq bool, query string, args ...any) ([]store.WebhookDelivery, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
+	out, err := collectDeliveries(ctx, s.pool, sortBySeq, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
+	}
+	return out, nil
+}
+
+func collectDeliveries(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, sortBySeq bool, query string, args ...any) ([]store.WebhookDelivery, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []store.WebhookDelivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
-			return nil, fmt.Errorf("pgstore: %s: %w", op, err)
+			return nil, err
 		}
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
+		return nil, err
 	}
 	if sortBySeq { // UPDATE … RETURNING has no order
 		sortDeliveries(out)
@@ -365,4 +398,50 @@ func (s *Store) NoticeExpiredInvitations(ctx context.Context, now time.Time, lim
 
 func sortEventsByOrg(evs []store.Event) {
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].OrganizationID < evs[j].OrganizationID })
+}
+
+var _ store.WebhookEndpointHealth = (*Store)(nil)
+
+// NoteWebhookFailure implements store.WebhookEndpointHealth.
+func (s *Store) NoteWebhookFailure(ctx context.Context, endpointID string, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, s.sql(`UPDATE {s}.webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`),
+		endpointID, ts(at)); err != nil {
+		return fmt.Errorf("pgstore: note webhook failure: %w", err)
+	}
+	return nil
+}
+
+// NoteWebhookSuccess implements store.WebhookEndpointHealth.
+func (s *Store) NoteWebhookSuccess(ctx context.Context, endpointID string) error {
+	if _, err := s.pool.Exec(ctx, s.sql(`UPDATE {s}.webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`),
+		endpointID); err != nil {
+		return fmt.Errorf("pgstore: note webhook success: %w", err)
+	}
+	return nil
+}
+
+// DisableFailingWebhookEndpoint implements store.WebhookEndpointHealth:
+// the conditional UPDATE takes the endpoint's row lock, so of two callers
+// at once the second finds it disabled.
+func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID string, failingSince, at time.Time, reason string, ev store.Event) (bool, error) {
+	done := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		done = false
+		var orgID string
+		err := tx.QueryRow(ctx, s.sql(`UPDATE {s}.webhook_endpoints SET disabled_time = $2, update_time = $2, disabled_reason = $3
+			WHERE id = $1 AND disabled_time IS NULL AND failing_since IS NOT NULL AND failing_since <= $4 RETURNING org_id`),
+			endpointID, ts(at), reason, ts(failingSince)).Scan(&orgID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		done = true
+		return s.appendEvent(ctx, tx, store.FillEvent(ev, orgID, ""))
+	})
+	if err != nil {
+		return false, fmt.Errorf("pgstore: disable failing webhook endpoint: %w", err)
+	}
+	return done, nil
 }

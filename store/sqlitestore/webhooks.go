@@ -19,7 +19,7 @@ var _ store.WebhookStore = (*Store)(nil)
 
 const (
 	endpointColumns = `e.id, e.url, e.org_id, e.description, e.secret, e.prev_secret, e.prev_secret_until, e.created_by,
-e.create_time, e.update_time, e.disabled_time, e.disabled_reason,
+e.create_time, e.update_time, e.disabled_time, e.disabled_reason, e.failing_since,
 (SELECT group_concat(t.type, ' ') FROM webhook_endpoint_types t WHERE t.endpoint_id = e.id)`
 	deliveryColumns = `d.seq, d.endpoint_id, d.message_id, d.org_id, d.type, d.status, d.attempts, d.next_attempt_time,
 d.lease_until, d.last_error, d.create_time, d.delivered_time,
@@ -31,7 +31,8 @@ created_by, create_time, update_time, disabled_time, disabled_reason) VALUES (?,
 	qInsertEndpointType  = `INSERT OR IGNORE INTO webhook_endpoint_types (type, endpoint_id) VALUES (?, ?)`
 	qDeleteEndpointTypes = `DELETE FROM webhook_endpoint_types WHERE endpoint_id = ?`
 	qUpdateEndpoint      = `UPDATE webhook_endpoints SET url = ?, description = ?, secret = ?, prev_secret = ?, prev_secret_until = ?,
-update_time = ?, disabled_time = ?, disabled_reason = ? WHERE id = ?`
+update_time = ?, disabled_time = ?, disabled_reason = ?,
+failing_since = CASE WHEN ?7 IS NULL AND disabled_time IS NOT NULL THEN NULL ELSE failing_since END WHERE id = ?`
 	qEndpointOrg          = `SELECT org_id FROM webhook_endpoints WHERE id = ?`
 	qGetEndpoint          = `SELECT ` + endpointColumns + ` FROM webhook_endpoints e WHERE e.id = ?`
 	qListEndpoints        = `SELECT ` + endpointColumns + ` FROM webhook_endpoints e WHERE e.org_id = ? ORDER BY e.seq`
@@ -39,8 +40,15 @@ update_time = ?, disabled_time = ?, disabled_reason = ? WHERE id = ?`
 	qDeleteEndpoint       = `DELETE FROM webhook_endpoints WHERE id = ?`
 	qDeleteDeliveriesOfEp = `DELETE FROM webhook_deliveries WHERE endpoint_id = ?`
 
+	// qClaimDeliveries claims in order per endpoint and organization: a
+	// delivery behind an earlier PENDING one of the same endpoint and
+	// organization that waits for its next attempt, or is leased, is not
+	// claimable (webhook_deliveries_group finds that one).
 	qClaimDeliveries = `SELECT ` + deliveryColumns + deliveryFrom + `
-WHERE d.status = 'PENDING' AND d.next_attempt_time <= ? AND d.lease_until <= ? ORDER BY d.seq LIMIT ?`
+WHERE d.status = 'PENDING' AND d.next_attempt_time <= ?1 AND d.lease_until <= ?1
+AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b WHERE b.endpoint_id = d.endpoint_id AND b.org_id = d.org_id
+	AND b.status = 'PENDING' AND b.seq < d.seq AND (b.next_attempt_time > ?1 OR b.lease_until > ?1))
+ORDER BY d.seq LIMIT ?2`
 	qLeaseDelivery  = `UPDATE webhook_deliveries SET lease_until = ? WHERE seq = ?`
 	qDeliveryStatus = `SELECT status FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?`
 	qDelivered      = `UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = ?, delivered_time = ?, last_error = '', lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
@@ -55,28 +63,33 @@ WHERE i.spend_time IS NULL AND i.revoke_time IS NULL AND i.expire_time <= ?
 AND NOT EXISTS (SELECT 1 FROM webhook_expiry_notices n WHERE n.invitation_id = i.id)
 ORDER BY i.rowid LIMIT ?`
 	qNoticeExpiry = `INSERT INTO webhook_expiry_notices (invitation_id) VALUES (?)`
+
+	qNoteFailure    = `UPDATE webhook_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`
+	qNoteSuccess    = `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`
+	qDisableFailing = `UPDATE webhook_endpoints SET disabled_time = ?1, update_time = ?1, disabled_reason = ?2
+WHERE id = ?3 AND disabled_time IS NULL AND failing_since IS NOT NULL AND failing_since <= ?4`
 )
 
 // webhookWriteQueries are prepared on the writer by Open.
 var webhookWriteQueries = []string{
 	qInsertEndpoint, qInsertEndpointType, qDeleteEndpointTypes, qUpdateEndpoint, qEndpointOrg, qDeleteEndpoint,
 	qDeleteDeliveriesOfEp, qClaimDeliveries, qLeaseDelivery, qDeliveryStatus, qDelivered, qDeliveryRetry,
-	qDeliveryDead, qDeliveryReplay, qExpiredInvites, qNoticeExpiry,
+	qDeliveryDead, qDeliveryReplay, qExpiredInvites, qNoticeExpiry, qNoteFailure, qNoteSuccess, qDisableFailing,
 }
 
 func scanEndpoint(sc scanner) (store.WebhookEndpoint, error) {
 	var ep store.WebhookEndpoint
 	var prevUntil, ct, ut int64
-	var dt sql.NullInt64
+	var dt, fs sql.NullInt64
 	var types sql.NullString
 	err := sc.Scan(&ep.ID, &ep.URL, &ep.OrganizationID, &ep.Description, &ep.SealedSecret, &ep.SealedPreviousSecret,
-		&prevUntil, &ep.CreatedBy, &ct, &ut, &dt, &ep.DisabledReason, &types)
+		&prevUntil, &ep.CreatedBy, &ct, &ut, &dt, &ep.DisabledReason, &fs, &types)
 	if err != nil {
 		return ep, err
 	}
 	ep.SealedSecret, ep.SealedPreviousSecret = bytesOf(ep.SealedSecret), bytesOf(ep.SealedPreviousSecret)
 	ep.PreviousSecretUntil, ep.CreateTime, ep.UpdateTime = timeOf(prevUntil), timeOf(ct), timeOf(ut)
-	ep.DisabledTime = timePtrOf(dt)
+	ep.DisabledTime, ep.FailingSince = timePtrOf(dt), timePtrOf(fs)
 	if types.String != "" {
 		ep.EventTypes = strings.Fields(types.String)
 	}
@@ -216,7 +229,7 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time
 	var out []store.WebhookDelivery
 	err := s.write(ctx, func(t *wtx) error {
 		out = nil
-		rows, err := t.query(qClaimDeliveries, tsOf(now), tsOf(now), limit)
+		rows, err := t.query(qClaimDeliveries, tsOf(now), limit)
 		if err != nil {
 			return err
 		}
@@ -358,4 +371,35 @@ func (s *Store) NoticeExpiredInvitations(ctx context.Context, now time.Time, lim
 		return nil
 	})
 	return n, err
+}
+
+var _ store.WebhookEndpointHealth = (*Store)(nil)
+
+// NoteWebhookFailure implements store.WebhookEndpointHealth.
+func (s *Store) NoteWebhookFailure(ctx context.Context, endpointID string, at time.Time) error {
+	return s.write(ctx, func(t *wtx) error { _, err := t.exec(qNoteFailure, tsOf(at), endpointID); return err })
+}
+
+// NoteWebhookSuccess implements store.WebhookEndpointHealth.
+func (s *Store) NoteWebhookSuccess(ctx context.Context, endpointID string) error {
+	return s.write(ctx, func(t *wtx) error { _, err := t.exec(qNoteSuccess, endpointID); return err })
+}
+
+// DisableFailingWebhookEndpoint implements store.WebhookEndpointHealth.
+func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID string, failingSince, at time.Time, reason string, ev store.Event) (bool, error) {
+	done := false
+	err := s.write(ctx, func(t *wtx) error {
+		done = false
+		n, err := t.execN(qDisableFailing, tsOf(at), reason, endpointID, tsOf(failingSince))
+		if err != nil || n == 0 {
+			return err
+		}
+		var orgID string
+		if err := t.row(func(sc scanner) error { return sc.Scan(&orgID) }, qEndpointOrg, endpointID); err != nil {
+			return err
+		}
+		done = true
+		return t.appendEvent(store.FillEvent(ev, orgID, ""))
+	})
+	return done, err
 }

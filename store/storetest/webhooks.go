@@ -24,6 +24,8 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Batch", testWebhookBatch},
 		{"ClaimMarkReplay", testWebhookClaim},
 		{"ExpiredOnce", testWebhookExpired},
+		{"ClaimInOrder", testWebhookClaimInOrder},
+		{"EndpointHealth", testWebhookEndpointHealth},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,10 +232,11 @@ func testWebhookBatch(t *testing.T, f *fixture, w store.WebhookStore) {
 }
 
 func testWebhookClaim(t *testing.T, f *fixture, w store.WebhookStore) {
-	org := f.org()
+	// Three organizations: one's deliveries wait behind each other
+	// (ClaimInOrder), these do not.
 	ep := f.endpoint(w, "", store.WebhookMembershipCreated)
 	for range 3 {
-		f.add(org.ID, f.email("c"))
+		f.add(f.org().ID, f.email("c"))
 	}
 	lease := f.now.Add(time.Minute)
 	got, err := w.ClaimWebhookDeliveries(f.ctx, f.now, lease, 2)
@@ -332,4 +335,124 @@ func messageIDs(ds []store.WebhookDelivery) []string {
 		out = append(out, d.MessageID)
 	}
 	return out
+}
+
+// testWebhookClaimInOrder: deliveries of one endpoint and organization are
+// claimed in order; one in backoff or leased holds back the later ones of
+// its endpoint and organization, never another organization's.
+func testWebhookClaimInOrder(t *testing.T, f *fixture, w store.WebhookStore) {
+	orgA, orgB := f.org(), f.org()
+	ep := f.endpoint(w, "", store.WebhookMembershipCreated)
+	f.add(orgA.ID, f.email("a1"))
+	f.add(orgB.ID, f.email("b1"))
+	f.add(orgA.ID, f.email("a2"))
+	f.add(orgA.ID, f.email("a3"))
+	lease := f.now.Add(time.Minute)
+	got, err := w.ClaimWebhookDeliveries(f.ctx, f.now, lease, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	a1, b1, a2, a3 := got[0], got[1], got[2], got[3]
+	require.Equal(t, []string{orgA.ID, orgB.ID, orgA.ID, orgA.ID}, []string{a1.OrganizationID, b1.OrganizationID, a2.OrganizationID, a3.OrganizationID})
+
+	// a1 fails and waits 10 s; a2 and a3 are released unsent.
+	retry := f.now.Add(10 * time.Second)
+	require.NoError(t, w.MarkWebhookRetry(f.ctx, ep.ID, a1.MessageID, 1, retry, "503"))
+	for _, d := range []store.WebhookDelivery{a2, a3} {
+		require.NoError(t, w.MarkWebhookRetry(f.ctx, ep.ID, d.MessageID, d.Attempts, d.NextAttemptTime, d.LastError))
+	}
+	require.NoError(t, w.MarkWebhookDelivered(f.ctx, ep.ID, b1.MessageID, 1, f.now))
+	none, err := w.ClaimWebhookDeliveries(f.ctx, f.now, lease, 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "a2 and a3 never overtake a1 in backoff")
+
+	f.add(orgB.ID, f.email("b2"))
+	got, err = w.ClaimWebhookDeliveries(f.ctx, f.now, lease, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "another organization is not held back")
+	require.Equal(t, orgB.ID, got[0].OrganizationID)
+
+	got, err = w.ClaimWebhookDeliveries(f.ctx, retry, retry.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Equal(t, messageIDs([]store.WebhookDelivery{a1, a2, a3}), messageIDs(got), "due again: in order")
+
+	// While they are leased, a later one of A waits too.
+	f.add(orgA.ID, f.email("a4"))
+	none, err = w.ClaimWebhookDeliveries(f.ctx, retry, retry.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "a4 waits behind leased a1..a3")
+	// A dead letter holds nothing back.
+	require.NoError(t, w.MarkWebhookDead(f.ctx, ep.ID, a1.MessageID, 2, "gave up"))
+	require.NoError(t, w.MarkWebhookDelivered(f.ctx, ep.ID, a2.MessageID, 1, retry))
+	require.NoError(t, w.MarkWebhookDelivered(f.ctx, ep.ID, a3.MessageID, 1, retry))
+	got, err = w.ClaimWebhookDeliveries(f.ctx, retry, retry.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, orgA.ID, got[0].OrganizationID)
+	require.NotContains(t, messageIDs([]store.WebhookDelivery{a1, a2, a3}), got[0].MessageID)
+}
+
+// testWebhookEndpointHealth: FailingSince is set by the first failure,
+// cleared by a success and by re-enabling; a failing endpoint is disabled
+// once, with one event.
+func testWebhookEndpointHealth(t *testing.T, f *fixture, w store.WebhookStore) {
+	h, ok := w.(store.WebhookEndpointHealth)
+	if !ok {
+		t.Skip("no WebhookEndpointHealth")
+	}
+	org := f.org()
+	ep := f.endpoint(w, org.ID, store.WebhookMembershipCreated)
+	failingSince := func() *time.Time {
+		got, err := w.GetWebhookEndpoint(f.ctx, ep.ID)
+		require.NoError(t, err)
+		return got.FailingSince
+	}
+	require.Nil(t, failingSince())
+	t1 := f.now.Add(time.Hour)
+	require.NoError(t, h.NoteWebhookFailure(f.ctx, ep.ID, t1))
+	require.NoError(t, h.NoteWebhookFailure(f.ctx, ep.ID, t1.Add(time.Hour)))
+	require.NotNil(t, failingSince())
+	require.True(t, failingSince().Equal(t1), "the first failure counts")
+	require.NoError(t, h.NoteWebhookSuccess(f.ctx, ep.ID))
+	require.Nil(t, failingSince(), "a success clears it")
+	require.NoError(t, h.NoteWebhookFailure(f.ctx, ep.ID, t1))
+
+	// An update that does not re-enable keeps it.
+	ep.Description = "rotated"
+	require.NoError(t, w.UpdateWebhookEndpoint(f.ctx, ep, nil))
+	require.NotNil(t, failingSince())
+
+	before := len(f.events(org.ID))
+	at := t1.Add(120 * time.Hour)
+	ev := f.evData(org.ID, "", store.EventWebhookEndpointDisabled, map[string]string{"endpoint_id": ep.ID})
+	done, err := h.DisableFailingWebhookEndpoint(f.ctx, ep.ID, t1.Add(-time.Second), at, "failing", ev)
+	require.NoError(t, err)
+	require.False(t, done, "not failing long enough")
+	done, err = h.DisableFailingWebhookEndpoint(f.ctx, ep.ID, t1, at, "failing for 5 days", ev)
+	require.NoError(t, err)
+	require.True(t, done)
+	ev.ID = store.NewID("evt")
+	done, err = h.DisableFailingWebhookEndpoint(f.ctx, ep.ID, t1, at, "failing for 5 days", ev)
+	require.NoError(t, err)
+	require.False(t, done, "disabled once")
+	got, err := w.GetWebhookEndpoint(f.ctx, ep.ID)
+	require.NoError(t, err)
+	require.NotNil(t, got.DisabledTime)
+	require.True(t, got.DisabledTime.Equal(at))
+	require.Equal(t, "failing for 5 days", got.DisabledReason)
+	evs := f.events(org.ID)
+	require.Len(t, evs, before+1, "one event")
+	require.Equal(t, store.EventWebhookEndpointDisabled, evs[len(evs)-1].Type)
+	require.Equal(t, ep.ID, evs[len(evs)-1].Data["endpoint_id"])
+
+	// Re-enabling clears FailingSince.
+	got.DisabledTime, got.DisabledReason = nil, ""
+	require.NoError(t, w.UpdateWebhookEndpoint(f.ctx, got, nil))
+	require.Nil(t, failingSince())
+
+	// A missing endpoint is a no-op.
+	require.NoError(t, h.NoteWebhookFailure(f.ctx, "whep_missing", t1))
+	require.NoError(t, h.NoteWebhookSuccess(f.ctx, "whep_missing"))
+	done, err = h.DisableFailingWebhookEndpoint(f.ctx, "whep_missing", t1, at, "x", ev)
+	require.NoError(t, err)
+	require.False(t, done)
 }
