@@ -649,6 +649,7 @@ func (s *Service) DeprovisionDirectoryUser(ctx context.Context, orgID, userID, a
 	}
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: membership removed by directory", "org_id", orgID, "user_id", userID)
+	s.signOutAfter(ctx, orgID, userID, actorID)
 	return nil
 }
 

@@ -175,6 +175,9 @@ func (s *Service) setStatus(ctx context.Context, orgID, userID, actorID string, 
 	}
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: membership status changed", "org_id", orgID, "user_id", userID, "status", string(to))
+	if to == store.StatusInactive {
+		s.signOutAfter(ctx, orgID, userID, actorID)
+	}
 	return m, nil
 }
 

@@ -73,6 +73,15 @@ type Config struct {
 	// NotifyDirectAdd queues a MailAdded notice when a member is added
 	// directly (sendInvitationEmail false).
 	NotifyDirectAdd bool
+	// SignOutOnDeactivation ends every session of a member who is
+	// deactivated (DeactivateMembership, SCIM active:false) or removed by
+	// the directory, on every replica — as SignOutEverywhere does — so the
+	// person signs in again for every organization, not only the one that
+	// deactivated them. Without it (the default) the member is refused by
+	// that organization at once and stays signed in elsewhere. It needs a
+	// store.SessionRevoker; the revocation follows the status change's
+	// commit, and if it fails the change stands and the failure is logged.
+	SignOutOnDeactivation bool
 	// Logger receives operational logs (never tokens or links); default discards.
 	Logger *slog.Logger
 }

@@ -99,6 +99,24 @@ func (s *Service) revokeSessions(ctx context.Context, rv store.SessionRevoker, o
 	return gen, nil
 }
 
+// signOutAfter ends userID's sessions after a deactivation or removal
+// when Config.SignOutOnDeactivation is set. The change has committed: a
+// failure here is logged, not returned, since the organization already
+// refuses the member.
+func (s *Service) signOutAfter(ctx context.Context, orgID, userID, actorID string) {
+	if !s.cfg.SignOutOnDeactivation {
+		return
+	}
+	rv, ok := s.st.(store.SessionRevoker)
+	if !ok {
+		s.log.ErrorContext(ctx, "invite: SignOutOnDeactivation is set but the store cannot revoke sessions", "org_id", orgID, "user_id", userID)
+		return
+	}
+	if _, err := s.revokeSessions(ctx, rv, orgID, userID, actorID); err != nil {
+		s.log.ErrorContext(ctx, "invite: sign out after deactivation", "org_id", orgID, "user_id", userID, "err", err)
+	}
+}
+
 // LoginSessionGeneration returns what a new session of userID carries
 // under the session generation key (middleware.SessionKeyGeneration): the
 // user's current store.User.SessionGeneration in decimal. authflow stores

@@ -200,3 +200,38 @@ func TestSignOutEverywhereOnEveryStore(t *testing.T) {
 		})
 	}
 }
+
+// With Config.SignOutOnDeactivation a deactivation ends the member's
+// sessions (the generation moves, so every replica's middleware refuses
+// the old session); without it the generation stays and the person stays
+// signed in for their other organizations. Reactivation never signs out.
+func TestSignOutOnDeactivation(t *testing.T) {
+	for _, sc := range append(storeCases(), storeCase{Name: "pgstore", Open: openPGBulk}) {
+		t.Run(sc.Name, func(t *testing.T) {
+			ctx := context.Background()
+			for _, on := range []bool{false, true} {
+				st := sc.Open(t)
+				e := newEnv(t, st, func(c *invite.Config) { c.SignOutOnDeactivation = on })
+				e.Org(t, "org_a")
+				e.AddActive(t, "org_a", "boss@example.com", "admin")
+				ann := e.AddActive(t, "org_a", "ann@example.com")
+				if _, err := e.Svc.DeactivateMembership(ctx, "org_a", ann.User.ID, "usr_boss"); err != nil {
+					t.Fatal(err)
+				}
+				want := int64(0)
+				if on {
+					want = 1
+					if ev := e.LastEvent(t, "org_a"); ev.Type != invite.EventSessionsRevoked || ev.UserID != ann.User.ID || ev.ActorID != "usr_boss" {
+						t.Fatalf("event %+v", ev)
+					}
+				}
+				if _, err := e.Svc.ReactivateMembership(ctx, "org_a", ann.User.ID, "usr_boss"); err != nil {
+					t.Fatal(err)
+				}
+				if u, err := st.GetUser(ctx, ann.User.ID); err != nil || u.SessionGeneration != want {
+					t.Fatalf("SignOutOnDeactivation=%v: generation %d (%v), want %d", on, u.SessionGeneration, err, want)
+				}
+			}
+		})
+	}
+}
