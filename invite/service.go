@@ -82,6 +82,10 @@ type Config struct {
 	// store.SessionRevoker; the revocation follows the status change's
 	// commit, and if it fails the change stands and the failure is logged.
 	SignOutOnDeactivation bool
+	// Domains configures email domain verification (see ClaimDomain).
+	Domains DomainConfig
+	// JoinRequests configures requests to join (see RequestToJoin).
+	JoinRequests JoinRequestConfig
 	// Logger receives operational logs (never tokens or links); default discards.
 	Logger *slog.Logger
 }

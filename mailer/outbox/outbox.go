@@ -14,11 +14,17 @@ const (
 	KindReminder   = "reminder"   // resend while the invitation is valid
 	KindRenewed    = "renewed"    // fresh token and expiry after expiry
 	KindAdded      = "added"      // "you were added" notice for a direct add
+
+	// KindJoinApproved tells a person their request to join was approved
+	// (they are a member now); KindJoinDeclined that it was declined
+	// (DataReason, when the admin gave one). Neither has a link.
+	KindJoinApproved = "join_approved"
+	KindJoinDeclined = "join_declined"
 )
 
 // Kinds returns the kit's message kinds in a fixed order.
 func Kinds() []string {
-	return []string{KindInvitation, KindReminder, KindRenewed, KindAdded}
+	return []string{KindInvitation, KindReminder, KindRenewed, KindAdded, KindJoinApproved, KindJoinDeclined}
 }
 
 // HasLink reports whether a message of kind carries a sealed accept link
@@ -45,6 +51,7 @@ const (
 	DataLocale      = "locale"      // the invitee's locale, else the org's
 	DataOrgLocale   = "org_locale"  // the org's locale: the fallback when the invitee's has no templates
 	DataExpireTime  = "expire_time" // RFC 3339; absent for KindAdded
+	DataReason      = "reason"      // KindJoinDeclined: the admin's reason (may be absent)
 )
 
 // Keys of the secret data a Sealer seals into store.OutboxMessage.Sealed.

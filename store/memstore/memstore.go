@@ -48,6 +48,7 @@ type state struct {
 	events         []store.Event // in Seq order
 	dir            dirState      // directory sync (directory.go)
 	wh             whState       // webhook endpoints and deliveries (webhooks.go)
+	join           joinState     // join requests and email domains (join.go)
 	sso            ssoState      // SSO connections and trust (sso.go)
 
 	// pending are the changes the running method made, published by
