@@ -94,25 +94,27 @@ type EndpointRequest struct {
 	Description    string `json:"description,omitempty"`
 }
 
+// check validates req; a refusal names the field by its full path
+// ("eventTypes[2]").
 func (s *Service) check(req EndpointRequest) error {
+	for _, f := range []struct{ name, v string }{{"url", req.URL}, {"description", req.Description}, {"organizationId", req.OrganizationID}} {
+		if err := store.CheckText(f.name, f.v, 2048, store.TextLine); err != nil {
+			return err
+		}
+	}
 	if err := checkURL(req.URL, s.cfg.InsecureAllowHTTP, s.cfg.InsecureAllowPrivate); err != nil {
 		return err
 	}
 	if len(req.EventTypes) == 0 {
 		return invalid("eventTypes", "eventTypes must name at least one event type")
 	}
-	for _, t := range req.EventTypes {
+	for i, t := range req.EventTypes {
 		if !store.KnownWebhookType(t) {
-			return invalid("eventTypes", "unknown event type %q", t)
+			return invalid(fmt.Sprintf("eventTypes[%d]", i), "unknown event type %q", t)
 		}
 	}
 	if len(req.Description) > 500 {
 		return invalid("description", "description must be at most 500 bytes")
-	}
-	for _, f := range []struct{ name, v string }{{"url", req.URL}, {"description", req.Description}, {"organizationId", req.OrganizationID}} {
-		if err := store.CheckText(f.name, f.v, 2048, store.TextLine); err != nil {
-			return err
-		}
 	}
 	return nil
 }
@@ -304,11 +306,8 @@ type FeedPage struct {
 // Events returns orgID's feed after seq after (at most limit store events,
 // 0 means 100, at most 1000): the payloads webhooks carry, in order.
 func (s *Service) Events(ctx context.Context, orgID string, after int64, limit int) (FeedPage, error) {
-	if after < 0 {
-		return FeedPage{}, invalid("after", "after must not be negative")
-	}
-	if limit < 0 || limit > 1000 {
-		return FeedPage{}, invalid("limit", "limit must be between 0 and 1000")
+	if err := checkCursor(after, limit); err != nil {
+		return FeedPage{}, err
 	}
 	if _, err := s.st.GetOrganization(ctx, orgID); err != nil {
 		return FeedPage{}, err
@@ -317,17 +316,5 @@ func (s *Service) Events(ctx context.Context, orgID string, after int64, limit i
 	if err != nil {
 		return FeedPage{}, err
 	}
-	page := FeedPage{Events: []FeedEntry{}, Next: after}
-	now := s.cfg.Now()
-	for _, ev := range evs {
-		page.Next = ev.Seq
-		for _, typ := range store.WebhookTypesOf(ev) {
-			p, err := BuildPayload(ctx, s.st, typ, ev, now)
-			if err != nil {
-				return FeedPage{}, err
-			}
-			page.Events = append(page.Events, FeedEntry{MessageID: store.WebhookMessageID(ev.ID, typ), Payload: p})
-		}
-	}
-	return page, nil
+	return s.feedPage(ctx, evs, after)
 }

@@ -31,17 +31,5 @@ func (s *Store) ListEvents(ctx context.Context, orgID string, afterSeq int64, li
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list events: %w", err)
 	}
-	defer rows.Close()
-	var out []store.Event
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("pgstore: list events: %w", err)
-		}
-		out = append(out, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pgstore: list events: %w", err)
-	}
-	return out, nil
+	return collectEvents(rows)
 }

@@ -55,6 +55,11 @@ func (s *Store) ListEvents(ctx context.Context, orgID string, afterSeq int64, li
 	if err != nil {
 		return nil, err
 	}
+	return scanEvents(rows)
+}
+
+// scanEvents reads and closes rows of eventColumns.
+func scanEvents(rows *sql.Rows) ([]store.Event, error) {
 	defer rows.Close()
 	var evs []store.Event
 	for rows.Next() {
@@ -64,6 +69,7 @@ func (s *Store) ListEvents(ctx context.Context, orgID string, afterSeq int64, li
 		if err := rows.Scan(&ev.Seq, &ev.ID, &ev.OrganizationID, &ev.Type, &ev.UserID, &ev.ActorID, &data, &ct); err != nil {
 			return nil, fmt.Errorf("sqlitestore: %w", err)
 		}
+		var err error
 		if ev.Data, err = mapOf(data); err != nil {
 			return nil, err
 		}

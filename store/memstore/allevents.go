@@ -1,0 +1,24 @@
+package memstore
+
+import (
+	"context"
+	"sort"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// ListAllEvents implements store.AllEvents: writes are serialized, so
+// events become visible in Seq order.
+func (s *Store) ListAllEvents(ctx context.Context, afterSeq int64, limit int) ([]store.Event, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return locked(ctx, s, func(st *state) ([]store.Event, error) {
+		i := sort.Search(len(st.events), func(i int) bool { return st.events[i].Seq > afterSeq })
+		var out []store.Event
+		for ; i < len(st.events) && len(out) < limit; i++ {
+			out = append(out, copyEvent(st.events[i]))
+		}
+		return out, nil
+	})
+}
