@@ -62,6 +62,13 @@ func DecodeUpdateRequest(body []byte) (UpdateRequest, error) {
 	return in, nil
 }
 
+// DecodeJSON decodes a request body into v as the kit's own bodies are:
+// exactly one JSON object, no unknown fields, no trailing data, text
+// checked on the raw bytes; a refusal is a *FieldError (400
+// malformed_request) naming the field by its full path. The HTTP
+// surfaces beside invite (webhooks, …) decode their bodies with it.
+func DecodeJSON(body []byte, v any) error { return decodeStrict(body, v) }
+
 // decodeStrict decodes exactly one JSON object into v, rejecting unknown
 // fields and trailing data. The raw bytes are checked first: a string that
 // is not valid UTF-8 (or holds an unpaired surrogate escape) is refused
