@@ -90,8 +90,9 @@ type BulkOptions struct {
 	// input was checked and after every batch. It must not block for long.
 	Progress func(BulkProgress)
 	// TempDir is where an input that is not an io.ReadSeeker is spooled
-	// while it is checked (at most MaxBytes); "" means os.TempDir(). The
-	// file is removed before BulkInvite returns.
+	// while it is checked (at most MaxBytes; removed before BulkInvite
+	// returns), and where the report's results are spooled (removed by
+	// BulkReport.Close); "" means os.TempDir().
 	TempDir string
 }
 
@@ -108,8 +109,8 @@ const (
 	BulkFailed          BulkRowStatus = "failed"            // not written: the store refused the row (code store_refused), or the import stopped (see the returned error)
 )
 
-// BulkRowResult is one row's outcome. It is kept small (no user objects)
-// so that a report of 100,000 rows stays a few megabytes.
+// BulkRowResult is one row's outcome. It is kept small (no user objects):
+// about 100 bytes a row in the report's spool.
 type BulkRowResult struct {
 	Row  int `json:"row"`  // 1-based data row (header and blank lines not counted)
 	Line int `json:"line"` // 1-based input line where the row starts
@@ -161,15 +162,22 @@ func (s *BulkSummary) add(st BulkRowStatus) {
 }
 
 // BulkReport is the outcome of BulkInvite: a summary and one result per
-// data row, in input order. Export it with WriteCSV or WriteJSON.
+// data row, in input order. The results are not held in memory: they are
+// spooled as the import settles them (in memory up to 256 KiB, about
+// 4,000 rows, then in a temporary file in BulkOptions.TempDir) and
+// streamed back by Results, WriteCSV and WriteJSON, so a report of
+// millions of rows costs a few megabytes of disk and no heap. Close
+// removes the file (a report dropped without Close is removed when it is
+// garbage collected). A finished report is safe for concurrent readers.
 type BulkReport struct {
-	OrganizationID string          `json:"organizationId"`
-	DryRun         bool            `json:"dryRun"`
-	Format         string          `json:"format"`
-	Summary        BulkSummary     `json:"summary"`
-	Results        []BulkRowResult `json:"results"`
-	StartTime      time.Time       `json:"startTime"`
-	EndTime        time.Time       `json:"endTime"`
+	OrganizationID string      `json:"organizationId"`
+	DryRun         bool        `json:"dryRun"`
+	Format         string      `json:"format"`
+	Summary        BulkSummary `json:"summary"`
+	StartTime      time.Time   `json:"startTime"`
+	EndTime        time.Time   `json:"endTime"`
+
+	results *resultSpool // Summary.Rows records
 }
 
 // Bulk phases reported in BulkProgress.Phase.

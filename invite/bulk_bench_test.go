@@ -3,6 +3,8 @@ package invite_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -73,7 +75,7 @@ func benchBulk(b *testing.B, rows int, open func(b *testing.B) store.Store) {
 		b.StartTimer()
 		sampler := startHeapSampler()
 		start := time.Now()
-		rep, err := e.Svc.BulkInvite(context.Background(), "org_bench", benchRows(rows, "u"), invite.BulkOptions{ActorID: admin.User.ID, MaxRows: rows})
+		rep, err := e.Svc.BulkInvite(context.Background(), "org_bench", benchRows(rows, "u"), invite.BulkOptions{ActorID: admin.User.ID, MaxRows: rows, MaxBytes: -1})
 		elapsed += time.Since(start)
 		if p := sampler.Stop(); p > peak {
 			peak = p
@@ -84,6 +86,7 @@ func benchBulk(b *testing.B, rows int, open func(b *testing.B) store.Store) {
 		if rep.Summary.Created != rows {
 			b.Fatalf("summary %+v", rep.Summary)
 		}
+		rep.Close()
 		b.StopTimer()
 		if c, ok := st.(store.Closer); ok {
 			c.Close()
@@ -108,6 +111,26 @@ func BenchmarkBulkInvite100k(b *testing.B) {
 	b.Run("sqlitestore", func(b *testing.B) { benchBulk(b, 100_000, func(b *testing.B) store.Store { return openSQLite(b) }) })
 	for name, open := range extraBenchStores() {
 		b.Run(name, func(b *testing.B) { benchBulk(b, 100_000, open) })
+	}
+}
+
+// BenchmarkBulkInviteRows imports INVITEKIT_BENCH_BULK_ROWS rows (skipped
+// when unset), for the memory at scale: run it in a process of its own
+// under /usr/bin/time -v (see the README's Benchmarks).
+//
+//	go test -c -o /tmp/bulk.test ./invite/ && cd invite && INVITEKIT_BENCH_BULK_ROWS=1000000 \
+//	  /usr/bin/time -v /tmp/bulk.test -test.run '^$' -test.bench 'BulkInviteRows/sqlitestore$' -test.benchtime 1x
+func BenchmarkBulkInviteRows(b *testing.B) {
+	rows, _ := strconv.Atoi(os.Getenv("INVITEKIT_BENCH_BULK_ROWS"))
+	if rows <= 0 {
+		b.Skip("set INVITEKIT_BENCH_BULK_ROWS to the number of rows")
+	}
+	b.Run("discard", func(b *testing.B) {
+		benchBulk(b, rows, func(b *testing.B) store.Store { return discardBatches{memstore.New()} })
+	})
+	b.Run("sqlitestore", func(b *testing.B) { benchBulk(b, rows, func(b *testing.B) store.Store { return openSQLite(b) }) })
+	for name, open := range extraBenchStores() {
+		b.Run(name, func(b *testing.B) { benchBulk(b, rows, open) })
 	}
 }
 

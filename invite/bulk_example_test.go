@@ -39,10 +39,17 @@ func ExampleService_BulkInvite() {
 	if err != nil {
 		panic(err)
 	}
-	for _, r := range report.Results {
+	defer report.Close() // removes the results' spool file, if it needed one
+	// The results are streamed from the report's spool, in row order.
+	for r, err := range report.Results() {
+		if err != nil {
+			panic(err)
+		}
 		fmt.Println(strings.TrimSpace(fmt.Sprintln(r.Row, r.Email, r.Status, r.Field, r.Reason)))
+		if r.Row == 1 {
+			fmt.Println("user created:", strings.HasPrefix(r.UserID, "usr_"))
+		}
 	}
-	fmt.Println("user created:", strings.HasPrefix(report.Results[0].UserID, "usr_"))
 
 	// The results as CSV (or WriteJSON), e.g. for a download.
 	var out strings.Builder
@@ -55,10 +62,10 @@ func ExampleService_BulkInvite() {
 	// Output:
 	// preview: {Rows:4 Created:1 AlreadyMember:0 Invalid:2 Refused:0 DuplicateInFile:1 Failed:0}
 	// 1 ann@example.com created
+	// user created: true
 	// 2 not-an-email invalid email email must contain an @
 	// 3 bob@example.com invalid roles unknown role "owner"
 	// 4 ann@example.com duplicate_in_file email duplicate in file: row 1 has the same email
-	// user created: true
 	// row,line,email,status,membership_status,user_id,code,field,reason
 	// 3,4,bob@example.com,invalid,,,invalid_argument,roles,"unknown role ""owner"""
 }

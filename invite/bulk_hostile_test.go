@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/internal/invitetest"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -70,10 +71,11 @@ func countMembers(t *testing.T, svc *invite.Service, orgID string) map[string]bo
 func checkHostileImport(t *testing.T, e *env, orgID string, rep *invite.BulkReport, status invite.BulkRowStatus, code, field string) {
 	t.Helper()
 	checkSummary(t, rep)
-	if len(rep.Results) != hostileRows || rep.Summary.Created != hostileRows-1 {
-		t.Fatalf("summary %+v (%d results), want %d created", rep.Summary, len(rep.Results), hostileRows-1)
+	results := invitetest.Results(t, rep)
+	if len(results) != hostileRows || rep.Summary.Created != hostileRows-1 {
+		t.Fatalf("summary %+v (%d results), want %d created", rep.Summary, len(results), hostileRows-1)
 	}
-	bad := rep.Results[hostileBadRow-1]
+	bad := results[hostileBadRow-1]
 	if bad.Row != hostileBadRow || bad.Status != status || bad.Code != code || bad.Field != field || bad.Reason == "" {
 		t.Fatalf("row %d = %+v, want %s %s %q", hostileBadRow, bad, status, code, field)
 	}
@@ -240,7 +242,7 @@ func TestBulkStoreFailingEveryRowStops(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	checkSummary(t, rep)
-	if rep.Summary.Created != 10 || rep.Summary.Failed != 10 || len(rep.Results) != 20 {
+	if rep.Summary.Created != 10 || rep.Summary.Failed != 10 || len(invitetest.Results(t, rep)) != 20 {
 		t.Fatalf("summary %+v", rep.Summary)
 	}
 	if n := len(countMembers(t, e.Svc, "org_x")); n != 10 {

@@ -159,7 +159,7 @@ func bulkInputErr(err error) error {
 
 // bulkItem is a valid row waiting for its batch.
 type bulkItem struct {
-	idx      int // index in report.Results
+	idx      int // row index (row - 1) of the result
 	req      InviteRequest
 	existing *store.User
 	looked   bool // existing was looked up
@@ -173,11 +173,50 @@ type bulkRun struct {
 	report      *BulkReport
 	total       int
 	inviterName string
-	seenEmail   map[string]int // normalized email → row
-	seenExt     map[string]int // external id → row
+	seenEmail   *bulkSeen // normalized email → first row
+	seenExt     *bulkSeen // external id → first row
 	batch       []bulkItem
-	settled     int          // report.Results[:settled] are final and counted
-	inflight    []*bulkWrite // the batches being written, oldest first
+	// pending are the rows read but not yet settled, from row index base
+	// (the rows before are counted and in the report's spool). Only this
+	// window is in memory: at most a few batches.
+	pending  []bulkPending
+	base     int
+	spoolErr error        // the spool could not be written
+	inflight []*bulkWrite // the batches being written, oldest first
+}
+
+// bulkPending is a row's result while it is in memory, with its external
+// id (spooled for the duplicate check, never shown).
+type bulkPending struct {
+	BulkRowResult
+	ext string
+}
+
+// res is the pending result of row index idx.
+func (run *bulkRun) res(idx int) *BulkRowResult { return &run.pending[idx-run.base].BulkRowResult }
+
+// rowValue returns the email (or, with ext, the external id) of 1-based
+// row, from the window or, for a settled row, from the spool.
+func (run *bulkRun) rowValue(row int, ext bool) string {
+	idx := row - 1
+	if idx >= run.base {
+		p := &run.pending[idx-run.base]
+		if ext {
+			return p.ext
+		}
+		return p.Email
+	}
+	r, e, err := run.report.results.at(idx)
+	if err != nil {
+		if run.spoolErr == nil {
+			run.spoolErr = err
+		}
+		return ""
+	}
+	if ext {
+		return e
+	}
+	return r.Email
 }
 
 // RunBulk validates and imports a prepared input into org (see
@@ -188,13 +227,13 @@ func (s *Service) RunBulk(ctx context.Context, org store.Organization, in *BulkI
 		OrganizationID: org.ID,
 		DryRun:         opts.DryRun,
 		Format:         opts.Format,
-		Results:        make([]BulkRowResult, 0, in.rows),
 		StartTime:      s.now(),
+		results:        newResultSpool(opts.TempDir),
 	}
 	run := &bulkRun{
 		s: s, org: org, opts: opts, report: report, total: in.rows,
-		seenEmail: make(map[string]int, in.rows),
-		seenExt:   make(map[string]int),
+		seenEmail: newBulkSeen(in.rows),
+		seenExt:   newBulkSeen(in.rows),
 		batch:     make([]bulkItem, 0, opts.BatchSize),
 	}
 	run.progress(BulkPhaseChecking)
@@ -202,10 +241,13 @@ func (s *Service) RunBulk(ctx context.Context, org store.Organization, in *BulkI
 		run.inviterName = s.inviterName(ctx, org.ID, opts.ActorID)
 	}
 	err := run.readAll(ctx, in)
+	if ferr := report.results.finish(); err == nil && ferr != nil {
+		err = run.abort(ctx, ferr)
+	}
 	report.EndTime = s.now()
 	if err != nil {
 		s.log.WarnContext(ctx, "invite: bulk import stopped", "org_id", org.ID, "dry_run", opts.DryRun,
-			"rows_done", len(report.Results), "rows_total", in.rows, "err", err)
+			"rows_done", report.Summary.Rows, "rows_total", in.rows, "err", err)
 		return report, err
 	}
 	run.progress(BulkPhaseDone)
@@ -223,7 +265,7 @@ func (run *bulkRun) progress(phase string) {
 	}
 	run.opts.Progress(BulkProgress{
 		Phase:     phase,
-		Rows:      run.settled,
+		Rows:      run.base,
 		TotalRows: run.total,
 		Summary:   run.report.Summary,
 	})
@@ -251,7 +293,7 @@ func (run *bulkRun) readAll(ctx context.Context, in *BulkInput) error {
 		run.validate(chunk)
 		for i := range chunk {
 			run.addRow(&chunk[i])
-			if len(run.batch) >= run.opts.BatchSize || len(run.report.Results)-run.settled >= 4*run.opts.BatchSize {
+			if len(run.batch) >= run.opts.BatchSize || len(run.pending) >= 4*run.opts.BatchSize {
 				if err := run.flush(ctx); err != nil {
 					return err
 				}
@@ -302,7 +344,7 @@ func (run *bulkRun) validate(chunk []validatedRow) {
 // finish records a final result for a row that never reaches a batch (it
 // is counted at the next settle).
 func (run *bulkRun) finish(r BulkRowResult) {
-	run.report.Results = append(run.report.Results, r)
+	run.pending = append(run.pending, bulkPending{BulkRowResult: r})
 }
 
 // addRow finishes a validated row (invalid, duplicate) or queues it for
@@ -329,24 +371,24 @@ func (run *bulkRun) addRow(v *validatedRow) {
 		return
 	}
 	res.Email = req.Email
-	if first, dup := run.seenEmail[req.Email]; dup {
+	if first := run.seenEmail.firstRow(req.Email, func(row int) bool { return run.rowValue(row, false) == req.Email }); first != 0 {
 		res.Status, res.Code, res.Field = BulkDuplicateInFile, "duplicate_in_file", "email"
 		res.Reason = fmt.Sprintf("duplicate in file: row %d has the same email", first)
 		run.finish(res)
 		return
 	}
-	run.seenEmail[req.Email] = rec.Row
+	run.seenEmail.insert(req.Email, rec.Row)
 	if req.ExternalID != "" {
-		if first, dup := run.seenExt[req.ExternalID]; dup {
+		if first := run.seenExt.firstRow(req.ExternalID, func(row int) bool { return run.rowValue(row, true) == req.ExternalID }); first != 0 {
 			res.Status, res.Code, res.Field = BulkInvalid, "external_id_taken", run.field("externalId")
 			res.Reason = fmt.Sprintf("duplicate in file: row %d has the same external id", first)
 			run.finish(res)
 			return
 		}
-		run.seenExt[req.ExternalID] = rec.Row
+		run.seenExt.insert(req.ExternalID, rec.Row)
 	}
-	run.report.Results = append(run.report.Results, res)
-	run.batch = append(run.batch, bulkItem{idx: len(run.report.Results) - 1, req: req})
+	run.pending = append(run.pending, bulkPending{BulkRowResult: res, ext: req.ExternalID})
+	run.batch = append(run.batch, bulkItem{idx: run.base + len(run.pending) - 1, req: req})
 }
 
 // bulkRequest maps a record onto an InviteRequest.
@@ -439,13 +481,16 @@ func (run *bulkRun) flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return run.abort(ctx, err)
 	}
+	if run.spoolErr != nil {
+		return run.abort(ctx, run.spoolErr)
+	}
 	if err := run.lookup(ctx); err != nil {
 		return run.abort(ctx, err)
 	}
 	// Rows settled by the lookup or the policy leave the batch.
 	keep := run.batch[:0]
 	for _, it := range run.batch {
-		r := &run.report.Results[it.idx]
+		r := run.res(it.idx)
 		if r.Status != "" {
 			continue
 		}
@@ -462,7 +507,7 @@ func (run *bulkRun) flush(ctx context.Context) error {
 	run.batch = keep
 	if run.opts.DryRun {
 		for _, it := range run.batch {
-			r := &run.report.Results[it.idx]
+			r := run.res(it.idx)
 			r.Status, r.MembershipStatus = BulkCreated, bulkMembershipStatus(it.req)
 		}
 		run.batch = run.batch[:0]
@@ -611,7 +656,7 @@ func (run *bulkRun) waitOldest(ctx context.Context) error {
 	run.inflight[0] = nil
 	run.inflight = run.inflight[1:]
 	for i, idx := range w.idx {
-		r := &run.report.Results[idx]
+		r := run.res(idx)
 		switch {
 		case i < len(w.results) && (w.err == nil || w.partial):
 			run.record(ctx, r, w.ps[i], w.results[i].CreateMembershipResult, w.results[i].Err)
@@ -620,7 +665,7 @@ func (run *bulkRun) waitOldest(ctx context.Context) error {
 		}
 	}
 	if w.err != nil {
-		first, last := run.report.Results[w.idx[0]].Row, run.report.Results[w.idx[len(w.idx)-1]].Row
+		first, last := run.res(w.idx[0]).Row, run.res(w.idx[len(w.idx)-1]).Row
 		if isCancel(w.err) {
 			return w.err
 		}
@@ -660,29 +705,43 @@ func (run *bulkRun) finishWrites(ctx context.Context) error {
 	if run.settle() {
 		run.progress(BulkPhaseImporting)
 	}
+	if run.spoolErr != nil {
+		return run.abort(ctx, run.spoolErr)
+	}
 	return nil
 }
 
 // settle counts the rows that have their final status, in order, up to
-// the first row still waiting (queued or in flight). It reports whether
-// anything was counted.
+// the first row still waiting (queued or in flight), and moves them from
+// the window to the report's spool. It reports whether anything was
+// counted.
 func (run *bulkRun) settle() bool {
-	n := run.settled
-	for n < len(run.report.Results) && run.report.Results[n].Status != "" {
+	k := 0
+	for k < len(run.pending) && run.pending[k].Status != "" {
+		p := &run.pending[k]
+		if err := run.report.results.appendResult(&p.BulkRowResult, p.ext); err != nil && run.spoolErr == nil {
+			run.spoolErr = err
+		}
 		run.report.Summary.Rows++
-		run.report.Summary.add(run.report.Results[n].Status)
-		n++
+		run.report.Summary.add(p.Status)
+		k++
 	}
-	moved := n != run.settled
-	run.settled = n
-	return moved
+	if k == 0 {
+		return false
+	}
+	n := copy(run.pending, run.pending[k:])
+	clear(run.pending[n:])
+	run.pending = run.pending[:n]
+	run.base += k
+	return true
 }
 
 // dropUnsettled settles what is final and removes the rest from the
 // report (the import stops).
 func (run *bulkRun) dropUnsettled() {
 	run.settle()
-	run.report.Results = run.report.Results[:run.settled]
+	clear(run.pending)
+	run.pending = run.pending[:0]
 	run.batch = run.batch[:0]
 }
 
@@ -728,7 +787,7 @@ func (run *bulkRun) lookup(ctx context.Context) error {
 				existing, err := run.s.existingUser(ctx, run.org.ID, it.req)
 				it.looked = true
 				it.existing = existing
-				r := &run.report.Results[it.idx]
+				r := run.res(it.idx)
 				switch {
 				case err == nil:
 				case errors.Is(err, ErrAlreadyInvited):

@@ -14,6 +14,7 @@ import (
 
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/csvimport"
+	"github.com/invitekit/invitekit/invite/internal/invitetest"
 	"github.com/invitekit/invitekit/mailer/outbox"
 	"github.com/invitekit/invitekit/store"
 	"github.com/invitekit/invitekit/store/memstore"
@@ -57,11 +58,12 @@ type wantRow struct {
 
 func checkRows(t *testing.T, rep *invite.BulkReport, want []wantRow) {
 	t.Helper()
-	if len(rep.Results) != len(want) {
-		t.Fatalf("%d results, want %d: %+v", len(rep.Results), len(want), rep.Results)
+	results := invitetest.Results(t, rep)
+	if len(results) != len(want) {
+		t.Fatalf("%d results, want %d: %+v", len(results), len(want), results)
 	}
 	for i, w := range want {
-		r := rep.Results[i]
+		r := results[i]
 		if r.Status != w.status || r.Email != w.email || r.Field != w.field || !strings.Contains(r.Reason, w.reason) {
 			t.Errorf("row %d = %+v\n want %+v", i+1, r, w)
 		}
@@ -112,8 +114,9 @@ func TestBulkInviteCSV(t *testing.T) {
 			t.Fatalf("summary %+v, want %+v", rep.Summary, want)
 		}
 		// The line numbers point into the file (the header is line 1, line 3 is blank).
-		if rep.Results[0].Line != 2 || rep.Results[1].Line != 4 {
-			t.Fatalf("lines %d, %d", rep.Results[0].Line, rep.Results[1].Line)
+		results := invitetest.Results(t, rep)
+		if results[0].Line != 2 || results[1].Line != 4 {
+			t.Fatalf("lines %d, %d", results[0].Line, results[1].Line)
 		}
 		ctx := context.Background()
 		bob, err := e.Svc.GetMember(ctx, "org_a", invite.UserRef{Email: "bob@example.com"})
@@ -125,8 +128,8 @@ func TestBulkInviteCSV(t *testing.T) {
 			len(bob.Membership.Roles) != 1 || bob.Membership.Roles[0] != "member" {
 			t.Fatalf("bob = %+v", bob)
 		}
-		if rep.Results[1].UserID != bob.User.ID || rep.Results[1].MembershipStatus != store.StatusPendingInvite {
-			t.Fatalf("bob's result %+v", rep.Results[1])
+		if results[1].UserID != bob.User.ID || results[1].MembershipStatus != store.StatusPendingInvite {
+			t.Fatalf("bob's result %+v", results[1])
 		}
 		ann, err := e.Svc.GetMember(ctx, "org_a", invite.UserRef{ExternalID: "ext-ann"})
 		if err != nil {
@@ -197,7 +200,7 @@ func TestBulkDryRunChangesNothing(t *testing.T) {
 		want := append([]wantRow(nil), mixedWant...)
 		want[5] = wantRow{invite.BulkAlreadyMember, "dora@example.com", "", "already invited"}
 		checkRows(t, dry, want)
-		for _, r := range dry.Results {
+		for _, r := range invitetest.Results(t, dry) {
 			if r.UserID != "" {
 				t.Fatalf("dry run result with a user id: %+v", r)
 			}
@@ -207,9 +210,9 @@ func TestBulkDryRunChangesNothing(t *testing.T) {
 		if real.Summary != dry.Summary {
 			t.Fatalf("real %+v, dry %+v", real.Summary, dry.Summary)
 		}
-		for i := range real.Results {
-			if real.Results[i].Status != dry.Results[i].Status {
-				t.Fatalf("row %d: real %s, dry %s", i+1, real.Results[i].Status, dry.Results[i].Status)
+		for i := range invitetest.Results(t, real) {
+			if invitetest.Results(t, real)[i].Status != invitetest.Results(t, dry)[i].Status {
+				t.Fatalf("row %d: real %s, dry %s", i+1, invitetest.Results(t, real)[i].Status, invitetest.Results(t, dry)[i].Status)
 			}
 		}
 	})
@@ -303,11 +306,12 @@ func TestBulkJSONLines(t *testing.T) {
 			{invite.BulkInvalid, "dora@example.com", "roles[0]", "unknown role"},
 			{invite.BulkInvalid, "erin@example.com", "userProfile.firstName", "must be a JSON string"},
 		})
-		if rep.Results[0].MembershipStatus != store.StatusPendingInvite || rep.Results[1].MembershipStatus != store.StatusActive {
-			t.Fatalf("statuses %+v", rep.Results[:2])
+		results := invitetest.Results(t, rep)
+		if results[0].MembershipStatus != store.StatusPendingInvite || results[1].MembershipStatus != store.StatusActive {
+			t.Fatalf("statuses %+v", results[:2])
 		}
-		if rep.Results[3].Line != 5 {
-			t.Fatalf("line %d", rep.Results[3].Line)
+		if results[3].Line != 5 {
+			t.Fatalf("line %d", results[3].Line)
 		}
 		msgs := e.Queued(t, "org_a")
 		if len(msgs) != 1 || msgs[0].To != "ann@example.com" || msgs[0].Data[outbox.DataLocale] != "de" {
@@ -321,7 +325,7 @@ func TestBulkDirectAdd(t *testing.T) {
 	e.Org(t, "org_a")
 	no := false
 	rep := bulk(t, e, "org_a", "email\na@example.com\nb@example.com\n", invite.BulkOptions{SendInvitationEmail: &no})
-	for _, r := range rep.Results {
+	for _, r := range invitetest.Results(t, rep) {
 		if r.Status != invite.BulkCreated || r.MembershipStatus != store.StatusActive {
 			t.Fatalf("result %+v", r)
 		}
@@ -371,7 +375,7 @@ func TestBulkPolicyAndExternalIDs(t *testing.T) {
 		})
 		// The existing user was reused, not duplicated.
 		u, err := st.GetUserByEmail(ctx, "old@example.com")
-		if err != nil || rep.Results[1].UserID != u.ID {
+		if err != nil || invitetest.Results(t, rep)[1].UserID != u.ID {
 			t.Fatalf("reused user %v %v", u.ID, err)
 		}
 		// The policy saw every valid, not-in-file-duplicate row once.
@@ -410,7 +414,7 @@ func TestBulkTenThousandInvalidRows(t *testing.T) {
 			t.Fatalf("summary %+v", rep.Summary)
 		}
 		fields := map[string]int{}
-		for _, r := range rep.Results {
+		for _, r := range invitetest.Results(t, rep) {
 			fields[r.Field]++
 		}
 		if fields["email"] != 3334 || fields["roles"] != 3333 || fields["first_name"] != 3333 {
@@ -543,7 +547,7 @@ func TestBulkProgressAndCancel(t *testing.T) {
 	// starts after it) may or may not have been written (created, or
 	// failed: not written); the report says which.
 	if !errors.Is(err, context.Canceled) || rep == nil || (rep.Summary.Created != 30 && rep.Summary.Created != 60) ||
-		rep.Summary.Created+rep.Summary.Failed != len(rep.Results) || len(rep.Results) > 60 {
+		rep.Summary.Created+rep.Summary.Failed != len(invitetest.Results(t, rep)) || len(invitetest.Results(t, rep)) > 60 {
 		t.Fatalf("err %v, report %+v", err, rep.Summary)
 	}
 	checkSummary(t, rep)
@@ -589,7 +593,7 @@ func TestBulkReportExport(t *testing.T) {
 	if err := dec.Decode(&back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Summary != rep.Summary || len(back.Results) != 3 || back.Results[2] != rep.Results[2] || back.OrganizationID != "org_a" {
+	if back.Summary != rep.Summary || len(invitetest.Results(t, &back)) != 3 || invitetest.Results(t, &back)[2] != invitetest.Results(t, rep)[2] || back.OrganizationID != "org_a" {
 		t.Fatalf("round trip %+v", back)
 	}
 	var raw map[string]any
@@ -623,7 +627,7 @@ func FuzzBulkCSV(f *testing.F) {
 			return
 		}
 		checkSummary(t, rep)
-		for _, r := range rep.Results {
+		for _, r := range invitetest.Results(t, rep) {
 			if r.Status == invite.BulkCreated {
 				if _, err := invite.NormalizeEmail(r.Email); err != nil {
 					t.Fatalf("created row with bad email %q", r.Email)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/internal/invitetest"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -47,10 +48,11 @@ func TestBulkConcurrentWriters(t *testing.T) {
 			pre := bulk(t, e, org, strings.Join(strings.SplitAfter(writersCSV("u"), "\n")[:51], ""), invite.BulkOptions{Writers: 1})
 			rep := bulk(t, e, org, writersCSV("u"), invite.BulkOptions{BatchSize: 20, Writers: writers})
 			reports[writers] = rep
-			if len(rep.Results) != 300 {
-				t.Fatalf("writers %d: %d results", writers, len(rep.Results))
+			results := invitetest.Results(t, rep)
+			if len(results) != 300 {
+				t.Fatalf("writers %d: %d results", writers, len(results))
 			}
-			for i, r := range rep.Results {
+			for i, r := range results {
 				want := invite.BulkCreated
 				switch {
 				case i%10 == 3:
@@ -75,7 +77,7 @@ func TestBulkConcurrentWriters(t *testing.T) {
 			if len(page.Members) != created {
 				t.Fatalf("writers %d: %d members, reports say %d", writers, len(page.Members), created)
 			}
-			for _, r := range rep.Results {
+			for _, r := range results {
 				if r.Status != invite.BulkCreated {
 					continue
 				}
@@ -101,8 +103,8 @@ func TestBulkConcurrentWriters(t *testing.T) {
 				t.Fatalf("writers %d: %d queued mails, %d created", writers, n, created)
 			}
 		}
-		for i := range reports[1].Results {
-			a, b := reports[1].Results[i], reports[4].Results[i]
+		for i := range invitetest.Results(t, reports[1]) {
+			a, b := invitetest.Results(t, reports[1])[i], invitetest.Results(t, reports[4])[i]
 			if a.Row != b.Row || a.Status != b.Status || a.Code != b.Code || a.Field != b.Field || a.Reason != b.Reason {
 				t.Fatalf("row %d: one writer %+v, four %+v", a.Row, a, b)
 			}
@@ -160,7 +162,7 @@ func TestBulkWriterFailureKeepsLaterBatches(t *testing.T) {
 		if rep.Summary != want {
 			t.Fatalf("summary %+v, want %+v", rep.Summary, want)
 		}
-		for i, r := range rep.Results {
+		for i, r := range invitetest.Results(t, rep) {
 			if (i >= 10 && i < 20) != (r.Status == invite.BulkFailed) {
 				t.Fatalf("row %d: %+v", r.Row, r)
 			}

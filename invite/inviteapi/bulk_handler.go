@@ -240,6 +240,7 @@ func (h *BulkHandler) importFile(w http.ResponseWriter, r *http.Request, orgID, 
 		return
 	}
 	report, err := h.svc.BulkInvite(r.Context(), orgID, r.Body, opts)
+	defer report.Close()
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -324,16 +325,27 @@ func (h *BulkHandler) streamImport(w http.ResponseWriter, r *http.Request, orgID
 		return
 	}
 	start()
+	defer report.Close()
+	// The last line is {"report":…} (or {"error":…,"report":…}), its
+	// results streamed from the report's spool.
+	head := []byte(`{`)
 	if err != nil {
-		_ = enc.Encode(struct {
-			Error  APIError           `json:"error"`
-			Report *invite.BulkReport `json:"report,omitempty"`
-		}{httpx.ErrorJSONOf(err), report})
+		b, _ := json.Marshal(httpx.ErrorJSONOf(err))
+		head = append(append(append(head, `"error":`...), b...), ',')
+		if report == nil {
+			head[len(head)-1] = '}'
+			_, _ = w.Write(append(head, '\n'))
+			return
+		}
+	}
+	if _, err := w.Write(append(head, `"report":`...)); err != nil {
 		return
 	}
-	_ = enc.Encode(struct {
-		Report *invite.BulkReport `json:"report"`
-	}{report})
+	if err := report.WriteJSONValue(w); err != nil {
+		h.log.DebugContext(r.Context(), "inviteapi: write bulk report", "err", err)
+		return
+	}
+	_, _ = w.Write([]byte("}\n"))
 }
 
 func (h *BulkHandler) jobs(w http.ResponseWriter) (*BulkJobs, bool) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/invite/internal/invitetest"
 	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
 )
@@ -98,8 +99,8 @@ func TestBulkAPI(t *testing.T) {
 	if r.status != 200 || json.Unmarshal(r.body, &rep) != nil || !rep.DryRun || rep.Summary != (invite.BulkSummary{Rows: 3, Created: 2, Invalid: 1}) {
 		t.Fatalf("dry run: %d %s", r.status, r.body)
 	}
-	if rep.Results[1].Field != "email" || rep.Results[1].Code != invite.CodeInvalidArgument {
-		t.Fatalf("row 2 %+v", rep.Results[1])
+	if invitetest.Results(t, &rep)[1].Field != "email" || invitetest.Results(t, &rep)[1].Code != invite.CodeInvalidArgument {
+		t.Fatalf("row 2 %+v", invitetest.Results(t, &rep)[1])
 	}
 	assertUnchanged(t, before, takeSnapshot(t, e.St, []string{"org_a"}, []string{"ann@example.com"}))
 
@@ -116,7 +117,7 @@ func TestBulkAPI(t *testing.T) {
 	// JSON lines, and the re-upload is idempotent.
 	r = call(t, "POST", url, "application/x-ndjson", `{"email":"ann@example.com"}`+"\n"+`{"email":"cid@example.com","sendInvitationEmail":false}`+"\n")
 	json.Unmarshal(r.body, &rep)
-	if r.status != 200 || rep.Summary != (invite.BulkSummary{Rows: 2, Created: 1, AlreadyMember: 1}) || rep.Results[1].MembershipStatus != store.StatusActive {
+	if r.status != 200 || rep.Summary != (invite.BulkSummary{Rows: 2, Created: 1, AlreadyMember: 1}) || invitetest.Results(t, &rep)[1].MembershipStatus != store.StatusActive {
 		t.Fatalf("jsonl: %d %s", r.status, r.body)
 	}
 

@@ -30,9 +30,10 @@ type BulkJobsConfig struct {
 	// dry run, its spooled input) is kept (default 1h).
 	Retention time.Duration
 	// MaxJobs bounds the finished jobs kept per organization (default
-	// 20); the organization's oldest go first. A finished job holds its
-	// report in memory (about 150 bytes a row) and, for a dry run, its
-	// input in a temporary file. No organization's jobs evict another's.
+	// 20); the organization's oldest go first. A finished job keeps its
+	// report's results in a temporary file (about 100 bytes a row; in
+	// memory up to 256 KiB) and, for a dry run, its input in another.
+	// No organization's jobs evict another's.
 	MaxJobs int
 	// MaxRunning bounds the imports one organization runs at once
 	// (default 2); Start returns ErrBulkBusy (429) beyond it. No
@@ -384,6 +385,7 @@ func (j *BulkJobs) dropLocked(id string, job *bulkJob) {
 		job.input.Close()
 		job.input = nil
 	}
+	job.report.Close() // its spool file; a download already under way finishes
 	delete(j.jobs, id)
 }
 
@@ -491,6 +493,7 @@ func (j *BulkJobs) Close() error {
 			job.input.Close()
 			job.input = nil
 		}
+		job.report.Close()
 	}
 	return nil
 }

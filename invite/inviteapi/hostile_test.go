@@ -224,10 +224,10 @@ func hostileSweep(t *testing.T, st store.Store) (tried, refused int) {
 			return jsonOutcome(rec)
 		}
 		var rep invite.BulkReport
-		if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil || len(rep.Results) != 1 {
+		if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil || len(invitetest.Results(t, &rep)) != 1 {
 			return outcome{status: rec.Code, raw: rec.Body.String()}
 		}
-		r := rep.Results[0]
+		r := invitetest.Results(t, &rep)[0]
 		status := http.StatusOK
 		if r.Status == invite.BulkInvalid {
 			status = http.StatusUnprocessableEntity // the row is refused
@@ -563,10 +563,10 @@ func hostileSweep(t *testing.T, st store.Store) (tried, refused int) {
 					t.Fatal(err)
 				}
 				rep, _, err := jobs.Report("org_a", jobID)
-				if err != nil || rep == nil || len(rep.Results) != 1 {
+				if err != nil || rep == nil || len(invitetest.Results(t, rep)) != 1 {
 					return outcome{status: rec.Code, raw: fmt.Sprint(rep, err)}
 				}
-				r := rep.Results[0]
+				r := invitetest.Results(t, rep)[0]
 				status := http.StatusOK
 				if r.Status == invite.BulkInvalid {
 					status = http.StatusUnprocessableEntity

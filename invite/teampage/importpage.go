@@ -179,20 +179,31 @@ func (h *Handler) renderJob(rc *reqCtx, jobID string, status int, alert string) 
 		if v.Show != "problems" {
 			v.Show = "all"
 		}
-		rows := report.Results
-		if v.Show == "problems" {
-			rows = make([]invite.BulkRowResult, 0, v.Problems)
-			for _, r := range report.Results {
-				if r.Status != invite.BulkCreated && r.Status != invite.BulkAlreadyMember {
-					rows = append(rows, r)
-				}
-			}
+		// The results are streamed from the report's spool: only the
+		// page shown is held.
+		shown, problems := s.Rows, v.Show == "problems"
+		if problems {
+			shown = v.Problems
 		}
-		v.Pages = max(1, (len(rows)+resultsPageSize-1)/resultsPageSize)
+		v.Pages = max(1, (shown+resultsPageSize-1)/resultsPageSize)
 		v.Page, _ = strconv.Atoi(q.Get("page"))
 		v.Page = min(max(v.Page, 1), v.Pages)
-		lo := (v.Page - 1) * resultsPageSize
-		v.Rows = rows[lo:min(lo+resultsPageSize, len(rows))]
+		lo, k := (v.Page-1)*resultsPageSize, 0
+		for r, err := range report.Results() {
+			if err != nil {
+				h.serverError(rc, err)
+				return
+			}
+			if problems && (r.Status == invite.BulkCreated || r.Status == invite.BulkAlreadyMember) {
+				continue
+			}
+			if k >= lo {
+				v.Rows = append(v.Rows, r)
+			}
+			if k++; k >= lo+resultsPageSize {
+				break
+			}
+		}
 		jobURL := rc.base + "/import/" + st.ID
 		pageURL := func(show string, page int) string {
 			u := jobURL + "?show=" + show

@@ -351,11 +351,21 @@ func (s *RowSource) Read(p []byte) (int, error) {
 // Produced is the number of rows read so far.
 func (s *RowSource) Produced() int { return s.i }
 
+// Results reads every row result of rep (from its spool).
+func Results(t testing.TB, rep *invite.BulkReport) []invite.BulkRowResult {
+	t.Helper()
+	res, err := rep.Collect()
+	if err != nil {
+		t.Fatalf("read results: %v", err)
+	}
+	return res
+}
+
 // CheckSummary checks the summary adds up to the results.
 func CheckSummary(t testing.TB, rep *invite.BulkReport) {
 	t.Helper()
 	var sum invite.BulkSummary
-	for i, r := range rep.Results {
+	for i, r := range Results(t, rep) {
 		sum.Rows++
 		switch r.Status {
 		case invite.BulkCreated:

@@ -1,0 +1,52 @@
+package invite
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestBulkSeenConfirms: a fingerprint match is only a candidate; with
+// fingerprints of 4 bits nearly every lookup meets other values' slots,
+// and only the caller's confirmation tells them apart.
+func TestBulkSeenConfirms(t *testing.T) {
+	const n = 2000
+	vals := make([]string, n)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("user%d@example.com", i)
+	}
+	seen := newBulkSeen(n)
+	seen.init()
+	seen.rowBits = 60 // 4 fingerprint bits: collisions everywhere
+	confirm := func(v string) func(int) bool { return func(row int) bool { return vals[row-1] == v } }
+	for i, v := range vals {
+		if row := seen.firstRow(v, confirm(v)); row != 0 {
+			t.Fatalf("%s reported seen at row %d before its insert", v, row)
+		}
+		seen.insert(v, i+1)
+	}
+	for i, v := range vals {
+		if row := seen.firstRow(v, confirm(v)); row != i+1 {
+			t.Fatalf("%s: first row %d, want %d", v, row, i+1)
+		}
+	}
+	if row := seen.firstRow("nobody@example.com", confirm("nobody@example.com")); row != 0 {
+		t.Fatalf("a value never inserted found at row %d", row)
+	}
+}
+
+// TestBulkSeenOverflow: rows past the table (the input grew after it was
+// checked) still count.
+func TestBulkSeenOverflow(t *testing.T) {
+	seen := newBulkSeen(4)
+	vals := map[int]string{}
+	for row := 1; row <= 100; row++ {
+		vals[row] = fmt.Sprint("v", row)
+		seen.insert(vals[row], row)
+	}
+	for row := 1; row <= 100; row++ {
+		v := vals[row]
+		if got := seen.firstRow(v, func(r int) bool { return vals[r] == v }); got != row {
+			t.Fatalf("row %d: got %d", row, got)
+		}
+	}
+}
