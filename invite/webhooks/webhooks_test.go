@@ -69,6 +69,8 @@ type receiver struct {
 	got    []received
 	fail   int
 	hits   int
+	// ignoreTime verifies everything but the timestamp's age.
+	ignoreTime bool
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -88,7 +90,11 @@ func newReceiver(t *testing.T) *receiver {
 			w.WriteHeader(500)
 			return
 		}
-		if err := wh.Verify(body, req.Header); err != nil {
+		verify := wh.Verify
+		if r.ignoreTime { // the test's clock is days away from the real one
+			verify = wh.VerifyIgnoringTimestamp
+		}
+		if err := verify(body, req.Header); err != nil {
 			t.Errorf("reference verifier refused %s: %v", req.Header.Get("webhook-id"), err)
 			w.WriteHeader(400)
 			return
