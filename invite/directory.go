@@ -55,6 +55,14 @@ func (s *Service) directory() (store.Directory, error) {
 	return d, nil
 }
 
+// CanDirectorySync reports whether the store implements store.Directory,
+// so that the directory methods (and the team page's Directory sync
+// section) can work.
+func (s *Service) CanDirectorySync() bool {
+	_, err := s.directory()
+	return err == nil
+}
+
 // --- tokens ---
 
 // CreateDirectoryToken creates a SCIM bearer token for orgID. The returned
@@ -482,7 +490,11 @@ func (s *Service) memberByEmail(ctx context.Context, orgID, raw string) (store.M
 }
 
 // ListDirectoryUsers returns count members of orgID from the 1-based
-// startIndex, in membership order, and the total number of members.
+// startIndex, in membership order, and the total number of members. It
+// reads the memberships up to the end of the page only (the store is
+// paged by cursor, not offset); the total comes from
+// store.MemberCounter, or, for a store without it, from reading on to the
+// end.
 func (s *Service) ListDirectoryUsers(ctx context.Context, orgID string, startIndex, count int) ([]DirectoryUser, int, error) {
 	d, err := s.directory()
 	if err != nil {
@@ -491,18 +503,31 @@ func (s *Service) ListDirectoryUsers(ctx context.Context, orgID string, startInd
 	if _, err := s.Organization(ctx, orgID); err != nil {
 		return nil, 0, err
 	}
-	startIndex = max(startIndex, 1)
+	startIndex, count = max(startIndex, 1), max(count, 0)
+	total := -1 // not known yet
+	if mc, ok := s.st.(store.MemberCounter); ok {
+		if total, err = mc.CountMembers(ctx, orgID); err != nil {
+			return nil, 0, err
+		}
+	}
 	out := []DirectoryUser{}
-	total := 0
+	end := startIndex - 1 + count // the last position the page needs
+	if total >= 0 && (count == 0 || startIndex > total) {
+		return out, total, nil
+	}
+	seen := 0
 	opts := store.ListOptions{Limit: MaxListLimit, Now: s.now()}
 	for {
+		if total >= 0 {
+			opts.Limit = min(MaxListLimit, max(end-seen, 1))
+		}
 		page, err := s.st.ListMembers(ctx, orgID, opts)
 		if err != nil {
 			return nil, 0, err
 		}
 		for _, mem := range page.Members {
-			total++
-			if total >= startIndex && len(out) < count {
+			seen++
+			if seen >= startIndex && len(out) < count {
 				du, err := s.directoryUser(ctx, d, mem.Membership)
 				if err != nil {
 					return nil, 0, err
@@ -510,7 +535,10 @@ func (s *Service) ListDirectoryUsers(ctx context.Context, orgID string, startInd
 				out = append(out, du)
 			}
 		}
-		if page.Next == "" {
+		if page.Next == "" || (total >= 0 && seen >= end) {
+			if total < 0 {
+				total = seen
+			}
 			return out, total, nil
 		}
 		opts.After = page.Next

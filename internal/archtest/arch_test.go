@@ -35,6 +35,7 @@ var allowed = map[string][]string{
 	"internal/pages":             {},
 	"invite/inviteapi":           {"invite", "store", "internal/httpx", "invite/csvimport", "internal/ratelimit"},
 	"invite/webhooks":            {"invite", "store", "mailer/outbox", "internal/httpx"},
+	"invite/webhooks/webhookapi": {"invite", "invite/webhooks", "invite/inviteapi", "store", "internal/httpx"},
 	"invite/scim":                {"invite", "store", "internal/httpx", "internal/ratelimit"},
 	"invite/teampage":            {"invite", "store", "invite/inviteapi", "internal/httpx", "invite/csvimport", "internal/ratelimit", "internal/pages"},
 	"authflow":                   {"invite", "store", "internal/httpx", "internal/sessionkeys", "internal/ratelimit", "internal/pages"},

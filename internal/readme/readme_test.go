@@ -89,6 +89,7 @@ var knownImports = map[string]string{
 	"storetest":   "github.com/invitekit/invitekit/store/storetest",
 	"teampage":    "github.com/invitekit/invitekit/invite/teampage",
 	"webhooks":    "github.com/invitekit/invitekit/invite/webhooks",
+	"webhookapi":  "github.com/invitekit/invitekit/invite/webhooks/webhookapi",
 	"scim":        "github.com/invitekit/invitekit/invite/scim",
 	// third party, all required by the kit's go.mod
 	"chi":        "github.com/go-chi/chi/v5",

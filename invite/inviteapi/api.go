@@ -3,9 +3,7 @@ package inviteapi
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -212,22 +210,7 @@ func authorize(log *slog.Logger, authz Authorizer, r *http.Request, orgID string
 
 // readBody checks the media type and size and returns the body.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-		return nil, ErrUnsupportedMediaType
-	}
-	if r.ContentLength > h.cfg.MaxBodyBytes {
-		return nil, ErrBodyTooLarge
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, ErrBodyTooLarge
-		}
-		return nil, store.Malformed("", "could not read the request body")
-	}
-	return body, nil
+	return httpx.ReadJSONBody(w, r, h.cfg.MaxBodyBytes)
 }
 
 type userResponse struct {

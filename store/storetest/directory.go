@@ -25,6 +25,7 @@ var directoryTests = []struct {
 	{"Directory/ConcurrentUserName", testDirectoryConcurrentUserName},
 	{"Directory/ConcurrentRevoke", testDirectoryConcurrentRevoke},
 	{"Directory/RemoveMembershipPublishes", testDirectoryRemovePublishes},
+	{"MemberCount", testMemberCount}, // membercount.go
 }
 
 // directory returns f's store as a store.Directory, or skips t.
