@@ -118,6 +118,7 @@ type membersView struct {
 	MaxRows       int
 	Now           time.Time
 	SignOut       bool // the store can revoke sessions: offer "Sign out everywhere"
+	Directory     bool // the store can sync a directory: link the Directory sync section
 }
 
 // flashes are the success messages, by the "done" query parameter.
@@ -182,6 +183,7 @@ func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*memb
 		MaxRows:   h.cfg.MaxUploadRows,
 		Now:       h.svc.Now(),
 		SignOut:   h.svc.CanSignOutEverywhere(),
+		Directory: h.svc.CanDirectorySync(),
 		Add:       addForm{Send: true, Roles: map[string]bool{}, Errors: map[string]string{}},
 	}
 	v.FilterQuery = f.query().Encode()

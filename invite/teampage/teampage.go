@@ -72,6 +72,11 @@ type Config struct {
 	RateLimits inviteapi.RateLimits
 	// Logger receives errors (default: discard). Never tokens or links.
 	Logger *slog.Logger
+	// SCIMBaseURL is the absolute URL the app serves invite/scim at, for
+	// example "https://app.example.com/scim/v2": the Directory sync
+	// section shows it for pasting into Okta or Entra ID. Empty: the
+	// section says it is not configured.
+	SCIMBaseURL string
 }
 
 // LayoutData is what Config.Layout and Config.LayoutFunc get.
@@ -289,6 +294,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		default:
 			h.notFound(w, r)
 		}
+	case parts[0] == "directory": // directory.go
+		h.directoryRoute(rc, parts[1:])
 	case len(parts) == 2 && parts[0] == "_static":
 		name := parts[1]
 		h.route(rc, map[string]func(*reqCtx){http.MethodGet: func(rc *reqCtx) { h.serveStatic(rc, name) }})
