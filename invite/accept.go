@@ -27,6 +27,12 @@ type AcceptIdentity struct {
 	// authflow.Config.TrustedEmailIssuers (by default its provider).
 	// Accepting an invitation ignores it: the invitation proves the email.
 	TrustEmail bool
+	// Organization and Connection are set when the identity comes from an
+	// organization's own SSO connection (Issuer is then the connection's
+	// store.SSOConnection.IdentityIssuer): it may accept that
+	// organization's invitations only (else ErrSSOWrongOrganization), and
+	// SignIn signs it into that organization only (see signInConnection).
+	Organization, Connection string
 }
 
 // InvitationInfo is what an accept page shows about an invitation.
@@ -157,6 +163,9 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 	if err := s.invitationState(inv); err != nil {
 		return store.Membership{}, err
 	}
+	if id.Organization != "" && id.Organization != inv.OrganizationID {
+		return store.Membership{}, ErrSSOWrongOrganization
+	}
 	email, nerr := NormalizeEmail(id.Email)
 	match := nerr == nil && email == inv.Email
 	if !match && !id.JoinAsSignedIn {
@@ -187,6 +196,9 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 	if !linked {
 		data["identity_linked"] = "true"
 	}
+	if id.Connection != "" {
+		data["connection_id"] = id.Connection
+	}
 	if !match {
 		data["email_mismatch"] = "true"
 		data["signed_in_email"] = email
@@ -213,7 +225,7 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 	}
 	s.changed(inv.OrganizationID, inv.UserID)
 	s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", inv.OrganizationID, "user_id", inv.UserID, "email_mismatch", !match)
-	loginEv := s.event(inv.OrganizationID, store.EventUserLoggedIn, inv.UserID, inv.UserID, now, map[string]string{"issuer": id.Issuer})
+	loginEv := s.event(inv.OrganizationID, store.EventUserLoggedIn, inv.UserID, inv.UserID, now, loginData(id))
 	if err := s.st.RecordLogin(ctx, inv.UserID, now, loginEv); err != nil {
 		s.log.WarnContext(ctx, "invite: record login after accept", "user_id", inv.UserID, "err", err)
 	}
@@ -249,6 +261,9 @@ func checkIdentity(id AcceptIdentity) error {
 func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []store.Membership, error) {
 	if err := checkIdentity(id); err != nil {
 		return store.User{}, nil, err
+	}
+	if id.Organization != "" {
+		return s.signInConnection(ctx, id)
 	}
 	var user store.User
 	link := false

@@ -117,6 +117,7 @@ type Middleware struct {
 
 	notifier store.ChangeNotifier
 	push     pushState
+	sso      *ssoGuard // organizations' SSO policies (sso.go)
 }
 
 // New returns a Middleware reading memberships from st and the signed-in
@@ -150,6 +151,7 @@ func New(st MembershipReader, sessions *scs.SessionManager, cfg Config) (*Middle
 		notifier: cfg.Notifier,
 	}
 	m.getter, _ = st.(store.MemberGetter)
+	m.sso = newSSOGuard(st, m.now)
 	if m.notifier == nil {
 		m.notifier, _ = st.(store.ChangeNotifier)
 	}
@@ -331,6 +333,9 @@ func (m *Middleware) check(r *http.Request) (*Member, error) {
 	case store.StatusActive:
 		if gen < mem.User.SessionGeneration {
 			return nil, ErrSessionRevoked
+		}
+		if err := m.checkSSO(ctx, orgID); err != nil {
+			return nil, err
 		}
 		return mem, nil
 	case store.StatusInactive:

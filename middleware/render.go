@@ -35,6 +35,10 @@ func (m *Middleware) RenderError(w http.ResponseWriter, r *http.Request, err err
 		http.Redirect(w, r, m.LoginURL(r), http.StatusSeeOther)
 		return
 	}
+	if to, ok := m.ssoRedirect(r, err); ok && !api {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -95,6 +95,9 @@ var problems = [...]struct {
 	{ErrNotMember, Problem{http.StatusForbidden, "not_member", "", "you are not a member of this organization"}},
 	{ErrInactive, Problem{http.StatusForbidden, "membership_inactive", "", "your membership in this organization is inactive"}},
 	{ErrMissingRole, Problem{http.StatusForbidden, "missing_role", "", "you do not have the role this page needs"}},
+	{store.ErrSSORequired, Problem{http.StatusForbidden, "sso_required", "", "this organization requires signing in through its single sign-on"}},
+	{store.ErrSSOWrongOrganization, Problem{http.StatusForbidden, "sso_wrong_organization", "", "you signed in through another organization's single sign-on; sign in again for this organization"}},
+	{store.ErrSSOUnsupported, Problem{http.StatusNotImplemented, "sso_unsupported", "", "single sign-on connections are not supported by this server's store"}},
 }
 
 // internal is what every unknown error renders as (its text is never shown).

@@ -83,6 +83,11 @@ var nextSteps = map[string][]string{
 // form shows (their pages are the generic refusal with the table's
 // message in English).
 var sameAs = map[string]string{
+	// Enterprise SSO: the middleware sends HTML requests to sign in
+	// through the organization's connection; the page is the fallback.
+	"sso_required":               "unauthenticated",
+	"sso_wrong_organization":     "unauthenticated",
+	"sso_unsupported":            "generic4",
 	"state_missing":              "login_not_started",
 	"state_mismatch":             "login_not_started",
 	"return_to_invalid":          "generic4",

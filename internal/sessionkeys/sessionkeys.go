@@ -25,6 +25,15 @@ const (
 	// their first ACTIVE organization.
 	OrgID = "invitekit.org_id"
 
+	// SSOConnection holds the id of the organization's own SSO connection
+	// (store.SSOConnection) the session signed in through, and SSOOrg that
+	// organization; both empty for the app's default provider. authflow
+	// writes them with UserID; middleware admits such a session to SSOOrg
+	// and to organizations that trust the connection only, and to an
+	// organization that enforces its connection only through it.
+	SSOConnection = "invitekit.sso_connection"
+	SSOOrg        = "invitekit.sso_org"
+
 	// The rest are authflow's own.
 
 	// InvitationEmail is the invited email, sent as login_hint.
@@ -45,6 +54,10 @@ const (
 	// ForceLogin is "1" when the next login must send prompt=login (the
 	// last sign-in was with the wrong account).
 	ForceLogin = "invitekit.force_login"
+	// LoginConnection and LoginOrg name the SSO connection (and its
+	// organization) of the login in flight; empty for the default provider.
+	LoginConnection = "invitekit.login_connection"
+	LoginOrg        = "invitekit.login_org"
 )
 
 // All lists every key above.
@@ -52,4 +65,5 @@ var All = []string{
 	UserID, SessionGeneration, InvitationID, OrgID,
 	InvitationEmail, JoinAsSignedIn, OIDCState, OIDCNonce, OIDCVerifier,
 	ReturnTo, LoginStarted, IDToken, ForceLogin,
+	SSOConnection, SSOOrg, LoginConnection, LoginOrg,
 }

@@ -27,6 +27,10 @@ func TestKeysAreStable(t *testing.T) {
 		LoginStarted:      "invitekit.login_started",
 		IDToken:           "invitekit.id_token",
 		ForceLogin:        "invitekit.force_login",
+		SSOConnection:     "invitekit.sso_connection",
+		SSOOrg:            "invitekit.sso_org",
+		LoginConnection:   "invitekit.login_connection",
+		LoginOrg:          "invitekit.login_org",
 	}
 	for got, w := range want {
 		if got != w {

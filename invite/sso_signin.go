@@ -1,0 +1,153 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// signInConnection is SignIn for an identity from an organization's own
+// connection (id.Organization, id.Connection). Such a connection is an
+// identity namespace of its own (id.Issuer is its IdentityIssuer), and it
+// signs people into its organization only:
+//
+//   - the connection must still be the organization's, under that issuer
+//     (else ErrSSOWrongOrganization);
+//   - the person must be an ACTIVE member of that organization (else
+//     ErrNoMembership); the one membership returned is that one;
+//   - an identity the kit does not know yet is linked by email only when
+//     the email is verified, id.TrustEmail is set, every other
+//     organization the person belongs to (ACTIVE or INACTIVE) trusts the
+//     connection (SetSSOTrust; else ErrEmailLinkUntrusted), and the person
+//     has no other subject at the connection (else ErrIdentityBound).
+//
+// So an organization's provider that asserts the email of another
+// organization's member links nothing and signs nobody in, unless that
+// organization trusts it. The identity.linked and user.logged_in events
+// go to the connection's organization and name the connection.
+func (s *Service) signInConnection(ctx context.Context, id AcceptIdentity) (store.User, []store.Membership, error) {
+	cs, err := s.ssoStore()
+	if err != nil {
+		return store.User{}, nil, err
+	}
+	if err := checkIDs("organization", id.Organization, "connection", id.Connection); err != nil {
+		return store.User{}, nil, err
+	}
+	c, err := cs.GetSSOConnection(ctx, id.Organization)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, nil, ErrSSOWrongOrganization
+	case err != nil:
+		return store.User{}, nil, err
+	case c.ID != id.Connection || c.IdentityIssuer() != id.Issuer:
+		return store.User{}, nil, ErrSSOWrongOrganization
+	}
+	var user store.User
+	link := false
+	ident, err := s.st.GetIdentity(ctx, id.Issuer, id.Subject)
+	switch {
+	case err == nil:
+		if user, err = s.st.GetUser(ctx, ident.UserID); err != nil {
+			return store.User{}, nil, err
+		}
+	case errors.Is(err, store.ErrNotFound):
+		email, nerr := NormalizeEmail(id.Email)
+		if nerr != nil {
+			return store.User{}, nil, ErrNoMembership
+		}
+		user, err = s.st.GetUserByEmail(ctx, email)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return store.User{}, nil, ErrNoMembership
+		case err != nil:
+			return store.User{}, nil, err
+		}
+		link = true
+	default:
+		return store.User{}, nil, err
+	}
+	m, err := s.st.GetMembership(ctx, id.Organization, user.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, nil, ErrNoMembership
+	case err != nil:
+		return store.User{}, nil, err
+	case m.Status != store.StatusActive:
+		return store.User{}, nil, noActiveMembership([]store.Membership{m})
+	}
+	now := s.now()
+	if link {
+		if err := s.mayLinkByEmail(ctx, cs, c, user.ID, id); err != nil {
+			return store.User{}, nil, err
+		}
+		email, _ := NormalizeEmail(id.Email)
+		ev := s.event(id.Organization, EventIdentityLinked, user.ID, user.ID, now,
+			map[string]string{"issuer": id.Issuer, "via": "email", "connection_id": c.ID})
+		if err := s.st.LinkIdentity(ctx, store.Identity{Issuer: id.Issuer, Subject: id.Subject, UserID: user.ID, Email: email, CreateTime: now}, ev); err != nil {
+			return store.User{}, nil, err
+		}
+	}
+	ev := s.event(id.Organization, store.EventUserLoggedIn, user.ID, user.ID, now, loginData(id))
+	if err := s.st.RecordLogin(ctx, user.ID, now, ev); err != nil {
+		return store.User{}, nil, err
+	}
+	user.LastLogin = &now
+	s.log.InfoContext(ctx, "invite: signed in through sso", "user_id", user.ID, "org_id", id.Organization, "connection_id", c.ID, "linked", link)
+	return user, []store.Membership{m}, nil
+}
+
+// mayLinkByEmail applies the email-link rules of signInConnection for an
+// unknown identity of connection c asserting the email of userID.
+func (s *Service) mayLinkByEmail(ctx context.Context, cs store.SSOConnectionStore, c store.SSOConnection, userID string, id AcceptIdentity) error {
+	if !id.EmailVerified {
+		return ErrEmailNotVerified
+	}
+	if !id.TrustEmail {
+		return ErrEmailLinkUntrusted
+	}
+	all, err := s.st.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, m := range all {
+		if m.OrganizationID == c.OrganizationID || m.Status == store.StatusPendingInvite {
+			continue
+		}
+		trusted, err := cs.ListSSOTrust(ctx, m.OrganizationID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(trusted, c.ID) {
+			return ErrEmailLinkUntrusted
+		}
+	}
+	_, err = s.boundIdentity(ctx, userID, id.Issuer, id.Subject)
+	return err
+}
+
+// loginData is the user.logged_in event's data for id.
+func loginData(id AcceptIdentity) map[string]string {
+	d := map[string]string{"issuer": id.Issuer}
+	if id.Connection != "" {
+		d["connection_id"] = id.Connection
+	}
+	return d
+}
+
+// SSOTrusts reports whether orgID trusts connectionID (SetSSOTrust); an
+// organization trusts its own connection.
+func (s *Service) SSOTrusts(ctx context.Context, orgID, connectionID string) (bool, error) {
+	cs, err := s.ssoStore()
+	if err != nil {
+		return false, err
+	}
+	if c, err := cs.GetSSOConnection(ctx, orgID); err == nil && c.ID == connectionID {
+		return true, nil
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, err
+	}
+	ids, err := cs.ListSSOTrust(ctx, orgID)
+	return slices.Contains(ids, connectionID), err
+}
