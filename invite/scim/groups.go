@@ -9,31 +9,7 @@ import (
 )
 
 func (h *Handler) groups(w http.ResponseWriter, r *http.Request, id string) {
-	if id == "" {
-		switch r.Method {
-		case http.MethodGet:
-			h.listGroups(w, r)
-		case http.MethodPost:
-			h.createGroup(w, r)
-		default:
-			w.Header().Set("Allow", "GET, POST")
-			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Detail: "method not allowed"})
-		}
-		return
-	}
-	switch r.Method {
-	case http.MethodGet:
-		h.getGroup(w, r, id)
-	case http.MethodPut:
-		h.putGroup(w, r, id)
-	case http.MethodPatch:
-		h.patchGroup(w, r, id)
-	case http.MethodDelete:
-		h.deleteGroup(w, r, id)
-	default:
-		w.Header().Set("Allow", "GET, PUT, PATCH, DELETE")
-		writeError(w, &Error{Status: http.StatusMethodNotAllowed, Detail: "method not allowed"})
-	}
+	endpoints{list: h.listGroups, create: h.createGroup, get: h.getGroup, put: h.putGroup, del: h.deleteGroup}.serve(w, r, id)
 }
 
 func groupETag(g store.DirectoryGroup) string { return etag(g.UpdateTime, "") }
@@ -114,22 +90,9 @@ func groupInput(res map[string]any) (invite.DirectoryGroupInput, *Error) {
 }
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) {
-	body, e := h.readBody(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
+	if g, ok := create(h, w, r, h.groupResource()); ok {
+		h.writeGroup(w, r, http.StatusCreated, g)
 	}
-	in, e := groupInput(lowerKeys(body).(map[string]any))
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	g, err := h.svc.CreateDirectoryGroup(r.Context(), orgOf(r), in, actorOf(r))
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	h.writeGroup(w, r, http.StatusCreated, g)
 }
 
 func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, id string) {
@@ -214,86 +177,29 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, listResponse(len(all), startIndex, res))
 }
 
-func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, id string) {
-	body, e := h.readBody(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
+// groupResource is the Group resource type for POST, PUT, PATCH and DELETE.
+func (h *Handler) groupResource() resource[store.DirectoryGroup, invite.DirectoryGroupInput] {
+	return resource[store.DirectoryGroup, invite.DirectoryGroupInput]{
+		schema: SchemaGroup, get: h.svc.GetDirectoryGroup, etag: groupETag,
+		render: func(g store.DirectoryGroup) map[string]any { return h.renderGroup(g, true) },
+		input:  groupInput, replace: h.svc.ReplaceDirectoryGroup, create: h.svc.CreateDirectoryGroup,
 	}
-	cur, err := h.svc.GetDirectoryGroup(r.Context(), orgOf(r), id)
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	if e := checkIfMatch(r, groupETag(cur)); e != nil {
-		writeError(w, e)
-		return
-	}
-	in, e := groupInput(lowerKeys(body).(map[string]any))
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	g, err := h.svc.ReplaceDirectoryGroup(r.Context(), orgOf(r), id, in, actorOf(r))
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	h.writeGroup(w, r, http.StatusOK, g)
 }
 
-func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, id string) {
-	body, e := h.readBody(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
+// putGroup is PUT (the group in the answer) and PATCH (204, as Okta and
+// Entra expect of a members change, with the new ETag).
+func (h *Handler) putGroup(w http.ResponseWriter, r *http.Request, id string, patch bool) {
+	g, ok := replace(h, w, r, h.groupResource(), id, patch)
+	switch {
+	case !ok:
+	case patch:
+		w.Header().Set("ETag", groupETag(g))
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		h.writeGroup(w, r, http.StatusOK, g)
 	}
-	ops, e := parsePatch(body)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	cur, err := h.svc.GetDirectoryGroup(r.Context(), orgOf(r), id)
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	if e := checkIfMatch(r, groupETag(cur)); e != nil {
-		writeError(w, e)
-		return
-	}
-	res := lowerKeys(h.renderGroup(cur, true)).(map[string]any)
-	if e := applyPatch(res, ops, SchemaGroup); e != nil {
-		writeError(w, e)
-		return
-	}
-	in, e := groupInput(res)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	g, err := h.svc.ReplaceDirectoryGroup(r.Context(), orgOf(r), id, in, actorOf(r))
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	w.Header().Set("ETag", groupETag(g))
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, id string) {
-	cur, err := h.svc.GetDirectoryGroup(r.Context(), orgOf(r), id)
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	if e := checkIfMatch(r, groupETag(cur)); e != nil {
-		writeError(w, e)
-		return
-	}
-	if err := h.svc.DeleteDirectoryGroup(r.Context(), orgOf(r), id, actorOf(r)); err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	remove(w, r, h.groupResource(), id, h.svc.DeleteDirectoryGroup)
 }

@@ -8,35 +8,11 @@ import (
 )
 
 func (h *Handler) users(w http.ResponseWriter, r *http.Request, id string) {
-	if id == "" {
-		switch r.Method {
-		case http.MethodGet:
-			h.listUsers(w, r)
-		case http.MethodPost:
-			h.createUser(w, r)
-		default:
-			w.Header().Set("Allow", "GET, POST")
-			writeError(w, &Error{Status: http.StatusMethodNotAllowed, Detail: "method not allowed"})
-		}
-		return
-	}
 	if id == ".search" {
 		writeError(w, &Error{Status: http.StatusNotImplemented, Detail: "POST .search is not supported; use GET with filter"})
 		return
 	}
-	switch r.Method {
-	case http.MethodGet:
-		h.getUser(w, r, id)
-	case http.MethodPut:
-		h.putUser(w, r, id)
-	case http.MethodPatch:
-		h.patchUser(w, r, id)
-	case http.MethodDelete:
-		h.deleteUser(w, r, id)
-	default:
-		w.Header().Set("Allow", "GET, PUT, PATCH, DELETE")
-		writeError(w, &Error{Status: http.StatusMethodNotAllowed, Detail: "method not allowed"})
-	}
+	endpoints{list: h.listUsers, create: h.createUser, get: h.getUser, put: h.putUser, del: h.deleteUser}.serve(w, r, id)
 }
 
 func userETag(u invite.DirectoryUser) string {
@@ -175,22 +151,9 @@ func firstNonEmpty(s ...string) string {
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) {
-	body, e := h.readBody(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
+	if u, ok := create(h, w, r, h.userResource()); ok {
+		h.writeUser(w, http.StatusCreated, u)
 	}
-	in, e := userInput(lowerKeys(body).(map[string]any))
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	u, err := h.svc.ProvisionDirectoryUser(r.Context(), orgOf(r), in, actorOf(r))
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	h.writeUser(w, http.StatusCreated, u)
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, id string) {
@@ -307,85 +270,20 @@ func userQuery(clauses []eqClause) (invite.DirectoryQuery, string, *Error) {
 	return q, id, nil
 }
 
-func (h *Handler) putUser(w http.ResponseWriter, r *http.Request, id string) {
-	body, e := h.readBody(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
+// userResource is the User resource type for POST, PUT, PATCH and DELETE.
+func (h *Handler) userResource() resource[invite.DirectoryUser, invite.DirectoryUserInput] {
+	return resource[invite.DirectoryUser, invite.DirectoryUserInput]{
+		schema: SchemaUser, get: h.svc.GetDirectoryUser, etag: userETag, render: h.renderUser,
+		input: userInput, replace: h.svc.ReplaceDirectoryUser, create: h.svc.ProvisionDirectoryUser,
 	}
-	cur, err := h.svc.GetDirectoryUser(r.Context(), orgOf(r), id)
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	if e := checkIfMatch(r, userETag(cur)); e != nil {
-		writeError(w, e)
-		return
-	}
-	in, e := userInput(lowerKeys(body).(map[string]any))
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	u, err := h.svc.ReplaceDirectoryUser(r.Context(), orgOf(r), id, in, actorOf(r))
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	h.writeUser(w, http.StatusOK, u)
 }
 
-func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, id string) {
-	body, e := h.readBody(w, r)
-	if e != nil {
-		writeError(w, e)
-		return
+func (h *Handler) putUser(w http.ResponseWriter, r *http.Request, id string, patch bool) {
+	if u, ok := replace(h, w, r, h.userResource(), id, patch); ok {
+		h.writeUser(w, http.StatusOK, u)
 	}
-	ops, e := parsePatch(body)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	cur, err := h.svc.GetDirectoryUser(r.Context(), orgOf(r), id)
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	if e := checkIfMatch(r, userETag(cur)); e != nil {
-		writeError(w, e)
-		return
-	}
-	res := lowerKeys(h.renderUser(cur)).(map[string]any)
-	if e := applyPatch(res, ops, SchemaUser); e != nil {
-		writeError(w, e)
-		return
-	}
-	in, e := userInput(res)
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	u, err := h.svc.ReplaceDirectoryUser(r.Context(), orgOf(r), id, in, actorOf(r))
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	h.writeUser(w, http.StatusOK, u)
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, id string) {
-	cur, err := h.svc.GetDirectoryUser(r.Context(), orgOf(r), id)
-	if err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	if e := checkIfMatch(r, userETag(cur)); e != nil {
-		writeError(w, e)
-		return
-	}
-	if err := h.svc.DeprovisionDirectoryUser(r.Context(), orgOf(r), id, actorOf(r)); err != nil {
-		writeError(w, errorOf(err))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	remove(w, r, h.userResource(), id, h.svc.DeprovisionDirectoryUser)
 }
