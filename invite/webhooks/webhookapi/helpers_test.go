@@ -1,6 +1,7 @@
 package webhookapi_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -88,10 +89,16 @@ func (r resp) errorPart(k string) string {
 
 func (e *env) do(t *testing.T, c caller, method, path, body string) resp {
 	t.Helper()
+	return e.doType(t, c, method, path, body, "")
+}
+
+// doType is do with the body's Content-Type (default application/json).
+func (e *env) doType(t *testing.T, c caller, method, path, body, ctype string) resp {
+	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", cmp.Or(ctype, "application/json"))
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
