@@ -47,7 +47,9 @@ func TestHostileInput(t *testing.T) {
 		withURL := func(u string) string {
 			return `{"url": "` + u + `", "eventTypes": ["membership.created"]}`
 		}
-		withTypes := func(types string) string { return `{"url": "https://hooks.example.com/x", "eventTypes": ` + types + `}` }
+		withTypes := func(types string) string {
+			return `{"url": "https://hooks.example.com/x", "eventTypes": ` + types + `}`
+		}
 		with := func(kv string) string {
 			return `{"url": "https://hooks.example.com/x", "eventTypes": ["membership.created"], ` + kv + `}`
 		}
