@@ -21,10 +21,11 @@ const (
 	StatusInviteExpired MembershipStatus = "INVITE_EXPIRED"
 )
 
-// Valid reports whether s is one of the four known statuses.
+// Valid reports whether s is one of the known statuses (the four above and
+// StatusPendingApproval, approvals.go).
 func (s MembershipStatus) Valid() bool {
 	switch s {
-	case StatusPendingInvite, StatusActive, StatusInactive, StatusInviteExpired:
+	case StatusPendingInvite, StatusActive, StatusInactive, StatusInviteExpired, StatusPendingApproval:
 		return true
 	}
 	return false

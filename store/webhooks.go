@@ -71,6 +71,15 @@ var WebhookMappings = []WebhookMapping{
 	{EventUserLoggedIn, WebhookUserSignedIn, ""},
 	{"identity.linked", WebhookIdentityLinked, ""},
 	{EventWebhookEndpointDisabled, WebhookEndpointDisabled, ""},
+	// Approval before invitation (approvals.go; ord 60–65 in the SQL
+	// stores' map, migration 0006): an approved hold is also the
+	// invitation and the membership a plain invite creates.
+	{EventMembershipHeld, WebhookInvitationHeld, ""},
+	{EventHoldApproved, WebhookInvitationApproved, ""},
+	{EventHoldApproved, WebhookInvitationCreated, ""},
+	{EventHoldApproved, WebhookMembershipCreated, ""},
+	{EventHoldRejected, WebhookInvitationRejected, ""},
+	{EventHoldExpired, WebhookInvitationHoldExpired, ""},
 }
 
 // WebhookTypesOf returns the webhook event types ev maps to (WebhookMappings).

@@ -50,6 +50,7 @@ type state struct {
 	wh             whState       // webhook endpoints and deliveries (webhooks.go)
 	join           joinState     // join requests and email domains (join.go)
 	sso            ssoState      // SSO connections and trust (sso.go)
+	appr           apprState     // approval rules and held invites (approvals.go)
 
 	// pending are the changes the running method made, published by
 	// locked once it succeeds (notify.go).

@@ -110,6 +110,7 @@ func writeQueries() []string {
 	qs = append(qs, directoryWriteQueries...)
 	qs = append(qs, webhookWriteQueries...)
 	qs = append(qs, ssoWriteQueries...)
+	qs = append(qs, approvalWriteQueries...)
 	for _, h := range insertHeads {
 		for _, size := range insertSizes {
 			qs = append(qs, insertQuery(h.head, h.ncols, size))

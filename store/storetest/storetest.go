@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	tests = append(tests, notifyTests...)    // notify.go
 	tests = append(tests, directoryTests...) // directory.go
+	tests = append(tests, approvalTests...)  // approvals.go
 	tests = append(tests, allEventsTests...) // allevents.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
