@@ -197,7 +197,9 @@ func testApprovalHoldRefused(t *testing.T, f *fixture) {
 	org := f.org()
 	before := len(f.events(org.ID))
 	cases := map[string]func(p *store.CreateMembershipParams, r *store.ApprovalRequest){
-		"active membership": func(p *store.CreateMembershipParams, r *store.ApprovalRequest) { p.Membership.Status = store.StatusActive },
+		"active membership": func(p *store.CreateMembershipParams, r *store.ApprovalRequest) {
+			p.Membership.Status = store.StatusActive
+		},
 		"with invitation": func(p *store.CreateMembershipParams, r *store.ApprovalRequest) {
 			p.Invitation = InviteParams(org.ID, p.User.Email, f.now).Invitation
 		},
