@@ -2,58 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/invitekit/invitekit/examples/e2e"
+	"github.com/invitekit/invitekit/internal/pages/pagetest"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/mailer"
 )
 
-// axePath is axe-core as scripts/test.sh installs it (npm ci in
-// internal/pages/testdata/axe).
-var axePath = filepath.Join("..", "..", "internal", "pages", "testdata", "axe", "node_modules", "axe-core", "axe.min.js")
-
 // longName and longEmail are the longest values the kit accepts.
-var (
-	longName  = strings.Repeat("L", 100)
-	longEmail = strings.Repeat("l", 64) + "@" + strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 57) + ".com"
-)
-
-// geometry is what the page's layout check measures.
-type geometry struct {
-	ScrollWidth int      `json:"scrollWidth"`
-	Width       int      `json:"width"`
-	Off         []string `json:"off"`
-	Buttons     int      `json:"buttons"`
-	Lang        string   `json:"lang"`
-}
-
-const geometryJS = `(() => {
-  const vw = document.documentElement.clientWidth;
-  const off = []; let n = 0;
-  for (const el of document.querySelectorAll('button, a.ik-btn, input[type=submit], .ik-button')) {
-    const r = el.getBoundingClientRect();
-    if (r.width === 0 && r.height === 0) continue;
-    if (getComputedStyle(el).visibility === 'hidden') continue;
-    n++;
-    if (r.left < -1 || r.right > vw + 1) off.push(el.textContent.trim().slice(0, 40) + ' [' + Math.round(r.left) + '..' + Math.round(r.right) + ']');
-  }
-  return JSON.stringify({scrollWidth: document.documentElement.scrollWidth, width: vw, off: off, buttons: n, lang: document.documentElement.lang});
-})()`
-
-const axeRunJS = `axe.run(document, {resultTypes: ['violations']}).then(r => JSON.stringify(
-  r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-   .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '))))`
+var longName, longEmail = pagetest.LongName, pagetest.LongEmail
 
 // TestPagesLookLanguagesLayout visits every page the kit serves in the
 // quickstart — the dev provider's login and signed-out pages, the accept
@@ -66,9 +28,9 @@ const axeRunJS = `axe.run(document, {resultTypes: ['violations']}).then(r => JSO
 // and runs axe-core: no serious or critical violation.
 func TestPagesLookLanguagesLayout(t *testing.T) {
 	browser.Browser(t) // skips without Chromium
-	axe, err := os.ReadFile(axePath)
+	axe, err := pagetest.LoadAxe()
 	if err != nil {
-		t.Logf("axe-core not installed (%v): the accessibility part is skipped; run `npm ci` in internal/pages/testdata/axe (scripts/test.sh does)", err)
+		t.Logf("%v: the accessibility part is skipped", err)
 	}
 	qa := startApp(t)
 	ctx := t.Context()
@@ -109,7 +71,7 @@ func TestPagesLookLanguagesLayout(t *testing.T) {
 		{"signed-out", qa.base + "/signed-out", 200, false, true, "You are signed out"},
 		{"idp-signed-out", qa.IdP.Issuer + "logged-out", 200, false, true, "Back to invitekit quickstart"},
 		{"dev-inbox", qa.base + "/dev/inbox", 200, false, true, "Development inbox"},
-		{"team", qa.base + "/orgs/" + seedOrgID + "/team/", 200, true, false, longName},
+		{"team", qa.base + "/orgs/" + seedOrgID + "/team/", 200, true, true, longName},
 		{"refusal-not-member", qa.base + "/orgs/org_other/dashboard", 403, true, true, "Switch organization"},
 		{"my-organizations", qa.base + "/orgs", 200, true, true, "Switch to Acme"},
 	}
@@ -122,7 +84,9 @@ func TestPagesLookLanguagesLayout(t *testing.T) {
 				anon := browser.Tab(t, true)
 				admin := browser.Tab(t, true)
 				for _, tab := range []context.Context{anon, admin} {
-					setup(t, tab, lang, vp.w, vp.h, vp.dark)
+					if err := pagetest.Emulate(tab, lang, vp.w, vp.h, vp.dark, true); err != nil {
+						t.Fatal(err)
+					}
 				}
 				// The admin signs in once (the login page is visited below too).
 				mustStatus(t, "admin login", must(chromedp.Run(admin, chromedp.NavigateResponse(qa.base+"/login?return_to=/orgs/"+seedOrgID+"/team/")))(t), 200)
@@ -139,16 +103,12 @@ func TestPagesLookLanguagesLayout(t *testing.T) {
 						name += "-dark"
 					}
 					e2e.Screenshot(t, tab, name)
-					var g geometry
-					js := must(chromedp.Run(tab, chromedp.Evaluate[string](geometryJS)))(t)
-					if err := json.Unmarshal([]byte(js), &g); err != nil {
+					g, err := pagetest.Measure(tab)
+					if err != nil {
 						t.Fatal(err)
 					}
-					if g.ScrollWidth > g.Width {
-						t.Errorf("%s: scrolls horizontally (%d px of content in %d px)", name, g.ScrollWidth, g.Width)
-					}
-					if len(g.Off) > 0 {
-						t.Errorf("%s: action buttons outside the viewport: %v", name, g.Off)
+					for _, p := range g.Problems() {
+						t.Errorf("%s: %s", name, p)
 					}
 					if g.Buttons == 0 && v.name != "dev-inbox" {
 						t.Errorf("%s: no action button at all", name)
@@ -162,13 +122,9 @@ func TestPagesLookLanguagesLayout(t *testing.T) {
 						}
 					}
 					if axe != nil {
-						if _, err := chromedp.Run(tab, chromedp.Evaluate[bool](string(axe)+";true")); err != nil {
-							t.Fatalf("%s: inject axe: %v", name, err)
-						}
-						res := must(chromedp.Run(tab, chromedp.Evaluate[string](axeRunJS, chromedp.EvalAwaitPromise)))(t)
-						var bad []string
-						if err := json.Unmarshal([]byte(res), &bad); err != nil {
-							t.Fatal(err)
+						bad, err := pagetest.Axe(tab, axe)
+						if err != nil {
+							t.Fatalf("%s: %v", name, err)
 						}
 						if len(bad) > 0 {
 							t.Errorf("%s: axe-core: %d serious/critical violations:\n  %s", name, len(bad), strings.Join(bad, "\n  "))
@@ -179,26 +135,3 @@ func TestPagesLookLanguagesLayout(t *testing.T) {
 		}
 	}
 }
-
-// setup sets a tab's language, viewport and colour scheme, and lets axe
-// be injected into pages whose CSP forbids scripts.
-func setup(t *testing.T, tab context.Context, lang string, w, h int64, dark bool) {
-	t.Helper()
-	scheme := "light"
-	if dark {
-		scheme = "dark"
-	}
-	steps := []error{
-		second(chromedp.Call(tab, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}})),
-		second(chromedp.Call(tab, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: w, Height: h, DeviceScaleFactor: 1, Mobile: w < 500})),
-		second(chromedp.Call(tab, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})),
-		second(chromedp.Call(tab, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true})),
-	}
-	for _, err := range steps {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func second[T any](_ T, err error) error { return err }

@@ -33,6 +33,7 @@ var allowed = map[string][]string{
 	"internal/httpx":             {"store", "invite/csvimport"},
 	"internal/ratelimit":         {},
 	"internal/pages":             {},
+	"internal/pages/pagetest":    {},
 	"invite/inviteapi":           {"invite", "store", "internal/httpx", "invite/csvimport", "internal/ratelimit"},
 	"invite/webhooks":            {"invite", "store", "mailer/outbox", "internal/httpx"},
 	"invite/webhooks/webhookapi": {"invite", "invite/webhooks", "invite/inviteapi", "store", "internal/httpx"},

@@ -37,7 +37,22 @@ func Keys(lang string) []string {
 // Has reports whether key exists in lang.
 func Has(lang, key string) bool { _, ok := catalog[lang][key]; return ok }
 
-var catalog = map[string]map[string]string{"en": en, "de": de}
+var catalog = map[string]map[string]string{"en": merge(en, teamEN), "de": merge(de, teamDE)}
+
+// merge joins a language's catalog parts (the pages' own words, the team
+// page's). A key in two parts is kept from the first; the package's tests
+// make sure no key is.
+func merge(parts ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, p := range parts {
+		for k, v := range p {
+			if _, dup := out[k]; !dup {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
 
 var en = map[string]string{
 	// next steps

@@ -371,7 +371,7 @@ func shot(t *testing.T, tab context.Context, name string) {
 // luminance spread, on a page of a plausible size.
 func checkNotBlank(img image.Image) error {
 	b := img.Bounds()
-	if b.Dx() < 600 || b.Dy() < 400 {
+	if b.Dx() < 320 || b.Dy() < 400 { // 320: a phone
 		return fmt.Errorf("too small: %dx%d", b.Dx(), b.Dy())
 	}
 	colors := map[uint32]bool{}

@@ -8,17 +8,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invitekit/invitekit/internal/pages"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store"
 )
 
 var funcs = template.FuncMap{
-	"fmtTime": func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.UTC().Format("Jan 2, 2006 15:04 UTC")
-	},
+	// fmtTime, resultLabel and statusLabel are English; the kit's own
+	// templates use the page's language instead ({{$.L.Time …}},
+	// {{$.L.Result …}}, {{$.L.Status …}}).
+	"fmtTime": tr(pages.DefaultLang).Time,
 	"isoTime": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -28,27 +27,11 @@ var funcs = template.FuncMap{
 	"statusClass": func(s store.MembershipStatus) string {
 		return "ik-badge ik-badge--" + strings.ToLower(strings.ReplaceAll(string(s), "_", "-"))
 	},
-	"resultLabel": func(s invite.BulkRowStatus) string {
-		switch s {
-		case invite.BulkCreated:
-			return "Created"
-		case invite.BulkAlreadyMember:
-			return "Already a member"
-		case invite.BulkInvalid:
-			return "Invalid"
-		case invite.BulkRefused:
-			return "Refused"
-		case invite.BulkDuplicateInFile:
-			return "Duplicate in file"
-		case invite.BulkFailed:
-			return "Failed"
-		}
-		return string(s)
-	},
+	"resultLabel": tr(pages.DefaultLang).Result,
 	"resultClass": func(s invite.BulkRowStatus) string {
 		return "ik-badge ik-result--" + strings.ReplaceAll(string(s), "_", "-")
 	},
-	"statusLabel": statusLabel,
+	"statusLabel": tr(pages.DefaultLang).Status,
 	"join":        strings.Join,
 	"plural": func(n int, one, many string) string {
 		if n == 1 {

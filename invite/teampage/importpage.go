@@ -35,23 +35,23 @@ func (h *Handler) upload(rc *reqCtx) {
 	f := readFiltersQuery(rc.r)
 	if err := h.limitInvite(rc); err != nil {
 		httpx.SetRetryAfter(rc.w, err)
-		h.importFailed(rc, org, f, http.StatusTooManyRequests, rateLimitMessage(err))
+		h.importFailed(rc, org, f, http.StatusTooManyRequests, rateLimitMessage(rc.lang, err))
 		return
 	}
 	rc.r.Body = http.MaxBytesReader(rc.w, rc.r.Body, h.cfg.MaxUploadBytes+multipartOverhead)
 	if err := rc.r.ParseMultipartForm(1 << 20); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			h.importFailed(rc, org, f, http.StatusRequestEntityTooLarge, "The file is larger than the limit of "+formatBytes(h.cfg.MaxUploadBytes)+".")
+			h.importFailed(rc, org, f, http.StatusRequestEntityTooLarge, rc.lang.Tf("team.err_too_large", formatBytes(h.cfg.MaxUploadBytes)))
 			return
 		}
-		h.importFailed(rc, org, f, http.StatusBadRequest, "The upload could not be read. Choose a CSV file and try again.")
+		h.importFailed(rc, org, f, http.StatusBadRequest, rc.lang.T("team.err_unreadable"))
 		return
 	}
 	defer rc.r.MultipartForm.RemoveAll()
 	file, hdr, err := rc.r.FormFile("file")
 	if err != nil {
-		h.importFailed(rc, org, f, http.StatusUnprocessableEntity, "Choose a CSV or JSON-lines file to import.")
+		h.importFailed(rc, org, f, http.StatusUnprocessableEntity, rc.lang.T("team.err_no_file"))
 		return
 	}
 	defer file.Close()
@@ -78,7 +78,7 @@ func (h *Handler) upload(rc *reqCtx) {
 			h.serverError(rc, err)
 			return
 		}
-		h.importFailed(rc, org, f, status, uploadMessage(msg))
+		h.importFailed(rc, org, f, status, uploadMessage(rc.lang, msg))
 		return
 	}
 	h.jobs.Wait(rc.ctx, rc.orgID, st.ID, uploadWait)
@@ -86,9 +86,9 @@ func (h *Handler) upload(rc *reqCtx) {
 }
 
 // uploadMessage turns an error message into a sentence for the page.
-func uploadMessage(msg string) string {
+func uploadMessage(l tr, msg string) string {
 	if msg == "" {
-		return "The file could not be imported."
+		return l.T("team.err_not_imported")
 	}
 	r := []rune(msg)
 	r[0] = unicode.ToUpper(r[0])
@@ -132,11 +132,12 @@ func (h *Handler) importFailed(rc *reqCtx, org store.Organization, f filters, st
 		return
 	}
 	v.ImportError = msg
-	h.render(rc, status, "members", h.title(org), org.Name, v)
+	h.render(rc, status, "members", h.title(rc, org), org.Name, v)
 }
 
 // jobView is the data of the import job page.
 type jobView struct {
+	L           tr // the page's language
 	Base, Title string
 	Org         store.Organization
 	Job         inviteapi.BulkJobStatus
@@ -167,7 +168,7 @@ func (h *Handler) renderJob(rc *reqCtx, jobID string, status int, alert string) 
 		h.notFound(rc.w, rc.r)
 		return
 	}
-	v := &jobView{Base: rc.base, Title: h.cfg.Title, Org: org, Job: st, Report: report, Alert: alert}
+	v := &jobView{L: rc.lang, Base: rc.base, Title: h.pageTitle(rc.lang), Org: org, Job: st, Report: report, Alert: alert}
 	if t := st.Progress.TotalRows; t > 0 {
 		v.Percent = st.Progress.Rows * 100 / t
 	}
@@ -224,7 +225,7 @@ func (h *Handler) renderJob(rc *reqCtx, jobID string, status int, alert string) 
 	if !st.Finished() {
 		extra = `<meta http-equiv="refresh" content="2">`
 	}
-	h.renderWithHead(rc, status, "job", h.title(org), org.Name, v, extra)
+	h.renderWithHead(rc, status, "job", h.title(rc, org), org.Name, v, extra)
 }
 
 // renderWithHead is render with extra <head> markup.
@@ -277,7 +278,7 @@ func (h *Handler) download(rc *reqCtx, jobID string, asCSV bool) {
 func (h *Handler) confirm(rc *reqCtx, jobID string) {
 	if err := h.limitInvite(rc); err != nil {
 		httpx.SetRetryAfter(rc.w, err)
-		h.renderJob(rc, jobID, http.StatusTooManyRequests, rateLimitMessage(err))
+		h.renderJob(rc, jobID, http.StatusTooManyRequests, rateLimitMessage(rc.lang, err))
 		return
 	}
 	st, err := h.jobs.Confirm(rc.ctx, rc.orgID, jobID, rc.actor)
@@ -286,14 +287,14 @@ func (h *Handler) confirm(rc *reqCtx, jobID string) {
 		status, msg := p.Status, p.Message
 		switch {
 		case errors.Is(err, invite.ErrNotFound):
-			msg = "This preview can no longer be imported (it was imported already or has expired). Upload the file again."
+			msg = rc.lang.T("team.err_preview_gone")
 		case errors.Is(err, invite.ErrWrongStatus):
-			msg = "Only a finished preview can be imported."
+			msg = rc.lang.T("team.err_preview_state")
 		case status >= 500:
 			h.serverError(rc, err)
 			return
 		}
-		h.renderJob(rc, jobID, status, uploadMessage(msg))
+		h.renderJob(rc, jobID, status, uploadMessage(rc.lang, msg))
 		return
 	}
 	h.jobs.Wait(rc.ctx, rc.orgID, st.ID, uploadWait)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/pages"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/store"
@@ -18,21 +19,12 @@ import (
 // statusOptions are the filter choices, in display order.
 var statusOptions = []struct {
 	value store.MembershipStatus
-	label string
+	key   string // catalog key of the label
 }{
-	{store.StatusPendingInvite, "Pending"},
-	{store.StatusActive, "Active"},
-	{store.StatusInactive, "Inactive"},
-	{store.StatusInviteExpired, "Invite expired"},
-}
-
-func statusLabel(s store.MembershipStatus) string {
-	for _, o := range statusOptions {
-		if o.value == s {
-			return o.label
-		}
-	}
-	return string(s)
+	{store.StatusPendingInvite, "team.st_pending"},
+	{store.StatusActive, "team.st_active"},
+	{store.StatusInactive, "team.st_inactive"},
+	{store.StatusInviteExpired, "team.st_expired"},
 }
 
 type option struct {
@@ -99,6 +91,7 @@ type linkView struct {
 
 // membersView is the data of the members page.
 type membersView struct {
+	L             tr // the page's language
 	Base, Title   string
 	Org           store.Organization
 	Roles         []store.Role
@@ -121,17 +114,17 @@ type membersView struct {
 	Directory     bool // the store can sync a directory: link the Directory sync section
 }
 
-// flashes are the success messages, by the "done" query parameter.
+// flashes are the success messages' catalog keys, by the sealed "done".
 var flashes = map[string]string{
-	"invited":     "Invitation sent to %s.",
-	"added":       "%s was added as an active member.",
-	"resent":      "Invitation resent to %s.",
-	"revoked":     "Invitation for %s revoked.",
-	"deactivated": "%s was deactivated.",
-	"reactivated": "%s was reactivated.",
-	"signedout":   "%s was signed out everywhere.",
-	"roles":       "Roles of %s updated.",
-	"canceled":    "Import canceled.",
+	"invited":     "team.done_invited",
+	"added":       "team.done_added",
+	"resent":      "team.done_resent",
+	"revoked":     "team.done_revoked",
+	"deactivated": "team.done_deactivated",
+	"reactivated": "team.done_reactivated",
+	"signedout":   "team.done_signedout",
+	"roles":       "team.done_roles",
+	"canceled":    "team.done_canceled",
 }
 
 // flashContext binds a sealed flash to its use, so a sealed blob made for
@@ -150,7 +143,7 @@ func (h *Handler) sealFlash(done, who string) string {
 
 // flashText is the success message of a sealed flash ("" when there is
 // none, or it was not sealed by this app).
-func (h *Handler) flashText(q url.Values) string {
+func (h *Handler) flashText(l tr, q url.Values) string {
 	raw, err := base64.RawURLEncoding.DecodeString(q.Get("flash"))
 	if err != nil || len(raw) == 0 {
 		return ""
@@ -159,22 +152,27 @@ func (h *Handler) flashText(q url.Values) string {
 	if err != nil {
 		return ""
 	}
-	f, ok := flashes[parts["done"]]
+	key, ok := flashes[parts["done"]]
 	if !ok {
 		return ""
 	}
 	who := parts["who"]
 	if who == "" {
-		who = "the member"
+		who = l.T("team.the_member")
 	}
-	return strings.Replace(f, "%s", who, 1)
+	f := l.T(key)
+	if !strings.Contains(f, "%s") {
+		return f
+	}
+	return l.Tf(key, who)
 }
 
 // loadView builds the members page for the current filters.
 func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*membersView, error) {
 	v := &membersView{
+		L:         rc.lang,
 		Base:      rc.base,
-		Title:     h.cfg.Title,
+		Title:     h.pageTitle(rc.lang),
 		Org:       org,
 		Roles:     h.svc.Roles(),
 		AdminRole: h.svc.AdminRole(),
@@ -187,9 +185,9 @@ func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*memb
 		Add:       addForm{Send: true, Roles: map[string]bool{}, Errors: map[string]string{}},
 	}
 	v.FilterQuery = f.query().Encode()
-	v.StatusOptions = append(v.StatusOptions, option{Value: "", Label: "All statuses", Selected: f.Status == ""})
+	v.StatusOptions = append(v.StatusOptions, option{Value: "", Label: rc.lang.T("team.st_all"), Selected: f.Status == ""})
 	for _, o := range statusOptions {
-		v.StatusOptions = append(v.StatusOptions, option{Value: string(o.value), Label: o.label, Selected: string(o.value) == f.Status})
+		v.StatusOptions = append(v.StatusOptions, option{Value: string(o.value), Label: rc.lang.T(o.key), Selected: string(o.value) == f.Status})
 	}
 	page, err := h.svc.ListMembers(rc.ctx, rc.orgID, store.ListOptions{
 		Status: store.MembershipStatus(f.Status), Query: f.Q, After: f.After, Limit: h.cfg.PageSize,
@@ -223,7 +221,7 @@ func (h *Handler) row(rc *reqCtx, m store.Member, now time.Time, inviters map[st
 		Roles:       m.Membership.Roles,
 		HasRole:     map[string]bool{},
 		Status:      st,
-		StatusLabel: statusLabel(st),
+		StatusLabel: rc.lang.Status(st),
 		InvitedAt:   m.Membership.JoinTime,
 		Pending:     st == store.StatusPendingInvite || st == store.StatusInviteExpired,
 		Active:      st == store.StatusActive,
@@ -272,11 +270,20 @@ func (h *Handler) org(rc *reqCtx) (store.Organization, bool) {
 		}
 		return store.Organization{}, false
 	}
+	rc.lang = tr(pages.RequestLang(rc.r, h.cfg.Locale, org.Locale))
 	return org, true
 }
 
-func (h *Handler) title(org store.Organization) string {
-	return h.cfg.Title + " · " + org.Name
+// pageTitle is Config.Title, or "Team" in the page's language.
+func (h *Handler) pageTitle(l tr) string {
+	if h.cfg.Title != "" {
+		return h.cfg.Title
+	}
+	return l.T("team.title")
+}
+
+func (h *Handler) title(rc *reqCtx, org store.Organization) string {
+	return h.pageTitle(rc.lang) + " · " + org.Name
 }
 
 func (h *Handler) membersPage(rc *reqCtx) {
@@ -289,12 +296,12 @@ func (h *Handler) membersPage(rc *reqCtx) {
 		h.serverError(rc, err)
 		return
 	}
-	v.Flash = h.flashText(rc.r.URL.Query())
+	v.Flash = h.flashText(rc.lang, rc.r.URL.Query())
 	status := http.StatusOK
 	if v.Alert != "" {
 		status = http.StatusUnprocessableEntity
 	}
-	h.render(rc, status, "members", h.title(org), org.Name, v)
+	h.render(rc, status, "members", h.title(rc, org), org.Name, v)
 }
 
 // back redirects to the list with the filters and a flash message.
@@ -382,17 +389,17 @@ func (h *Handler) addMember(rc *reqCtx) {
 	var pe *invite.PolicyError
 	switch {
 	case errors.As(err, &fe):
-		form.Errors[formField(fe.Field)] = personMessage(fe)
+		form.Errors[formField(fe.Field)] = personMessage(rc.lang, fe)
 	case errors.As(err, &pe):
-		form.Errors[""] = "Refused: " + pe.Reason
+		form.Errors[""] = rc.lang.Tf("team.err_policy", pe.Reason)
 	case errors.Is(err, invite.ErrAlreadyInvited):
-		form.Errors["email"] = "This person already has a pending invitation. Use “Resend” in the list."
+		form.Errors["email"] = rc.lang.T("team.err_invited")
 	case errors.Is(err, invite.ErrAlreadyMember):
-		form.Errors["email"] = "This person is already a member."
+		form.Errors["email"] = rc.lang.T("team.err_member")
 	case errors.Is(err, invite.ErrExternalIDTaken):
-		form.Errors["email"] = "Another member of this organization has this external id."
+		form.Errors["email"] = rc.lang.T("team.err_external_id")
 	default:
-		_, msg := errorMessage(err)
+		_, msg := errorMessageIn(rc.lang, err)
 		form.Errors[""] = msg
 	}
 	v, lerr := h.loadView(rc, org, f)
@@ -401,7 +408,7 @@ func (h *Handler) addMember(rc *reqCtx) {
 		return
 	}
 	v.Add = form
-	h.render(rc, status, "members", h.title(org), org.Name, v)
+	h.render(rc, status, "members", h.title(rc, org), org.Name, v)
 }
 
 // formField maps a FieldError field to the add form's field names.
@@ -419,28 +426,33 @@ func formField(f string) string {
 	return ""
 }
 
-// errorMessage is a safe, human message for a Service error.
+// errorMessage is a safe, human message for a Service error, in English.
 func errorMessage(err error) (status int, msg string) {
+	return errorMessageIn(tr(pages.DefaultLang), err)
+}
+
+// errorMessageIn is errorMessage in the page's language l.
+func errorMessageIn(l tr, err error) (status int, msg string) {
 	status = httpx.Status(err)
 	var fe *invite.FieldError
 	var pe *invite.PolicyError
 	switch {
 	case errors.As(err, &fe):
-		return status, personMessage(fe)
+		return status, personMessage(l, fe)
 	case errors.As(err, &pe):
-		return status, "Refused: " + pe.Reason
+		return status, l.Tf("team.err_policy", pe.Reason)
 	case errors.Is(err, invite.ErrWrongStatus):
-		return status, "That is not possible in the member's current status (the list may be out of date)."
+		return status, l.T("team.err_status")
 	case errors.Is(err, invite.ErrNotFound):
-		return status, "That member no longer exists (the list may be out of date)."
+		return status, l.T("team.err_gone")
 	case errors.Is(err, invite.ErrInviteRevoked), errors.Is(err, invite.ErrInviteUsed):
-		return status, "That invitation can no longer be changed."
+		return status, l.T("team.err_inv_final")
 	case errors.Is(err, invite.ErrLastAdmin):
-		return status, "The organization must keep at least one active admin: make someone else an admin first."
+		return status, l.T("team.err_last_admin")
 	case errors.Is(err, httpx.ErrRateLimited):
-		return status, rateLimitMessage(err)
+		return status, rateLimitMessage(l, err)
 	}
-	return status, "Something went wrong. Please try again."
+	return status, l.T("team.err_other")
 }
 
 // memberActions are the per-member POST actions.
@@ -477,7 +489,7 @@ func (h *Handler) memberAction(rc *reqCtx, userID, action string) {
 		h.afterAction(rc, org, f, err, "revoked", who)
 	case "deactivate":
 		if self {
-			h.actionFailed(rc, org, f, nil, "You cannot deactivate your own membership.")
+			h.actionFailed(rc, org, f, nil, rc.lang.T("team.err_self_deact"))
 			return
 		}
 		_, err = h.svc.DeactivateMembership(rc.ctx, rc.orgID, userID, rc.actor)
@@ -499,10 +511,10 @@ func (h *Handler) memberAction(rc *reqCtx, userID, action string) {
 		}
 		switch {
 		case len(roles) == 0:
-			h.actionFailed(rc, org, f, nil, "Choose at least one role for "+who+".")
+			h.actionFailed(rc, org, f, nil, rc.lang.Tf("team.err_no_role", who))
 			return
 		case self && mem.Membership.HasRole(h.svc.AdminRole()) && !slices.Contains(roles, h.svc.AdminRole()):
-			h.actionFailed(rc, org, f, nil, "You cannot remove your own "+h.svc.AdminRole()+" role.")
+			h.actionFailed(rc, org, f, nil, rc.lang.Tf("team.err_self_admin", h.svc.AdminRole()))
 			return
 		}
 		_, err = h.svc.UpdateMembership(rc.ctx, rc.orgID, userID, invite.UpdateRequest{Roles: &roles}, rc.actor)
@@ -519,7 +531,7 @@ func (h *Handler) memberAction(rc *reqCtx, userID, action string) {
 			return
 		}
 		v.Link = &linkView{Email: who, URL: link}
-		h.render(rc, http.StatusOK, "members", h.title(org), org.Name, v)
+		h.render(rc, http.StatusOK, "members", h.title(rc, org), org.Name, v)
 	}
 }
 
@@ -540,7 +552,7 @@ func (h *Handler) actionFailed(rc *reqCtx, org store.Organization, f filters, er
 			return
 		}
 		httpx.SetRetryAfter(rc.w, err)
-		status, msg = errorMessage(err)
+		status, msg = errorMessageIn(rc.lang, err)
 	}
 	v, lerr := h.loadView(rc, org, f)
 	if lerr != nil {
@@ -548,5 +560,5 @@ func (h *Handler) actionFailed(rc *reqCtx, org store.Organization, f filters, er
 		return
 	}
 	v.Alert = msg
-	h.render(rc, status, "members", h.title(org), org.Name, v)
+	h.render(rc, status, "members", h.title(rc, org), org.Name, v)
 }

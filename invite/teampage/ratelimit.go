@@ -39,26 +39,23 @@ func limited(ok bool, after time.Duration) error {
 }
 
 // rateLimitMessage is the page's sentence for a rate-limit refusal.
-func rateLimitMessage(err error) string {
+func rateLimitMessage(l tr, err error) string {
 	after := time.Minute
 	var re *httpx.RetryError
 	if errors.As(err, &re) && re.After > 0 {
 		after = re.After
 	}
-	return "Too many invitations in a short time. Try again in " + waitText(after) + "."
+	return l.Tf("team.err_rate", waitText(l, after))
 }
 
 // waitText renders a wait, rounded up: "1 second", "20 seconds", "3 minutes", "2 hours".
-func waitText(d time.Duration) string {
-	unit, n := "second", int64((d+time.Second-1)/time.Second)
+func waitText(l tr, d time.Duration) string {
+	unit, n := "team.wait_second", int64((d+time.Second-1)/time.Second)
 	switch {
 	case d >= time.Hour:
-		unit, n = "hour", int64((d+time.Hour-1)/time.Hour)
+		unit, n = "team.wait_hour", int64((d+time.Hour-1)/time.Hour)
 	case d >= time.Minute:
-		unit, n = "minute", int64((d+time.Minute-1)/time.Minute)
+		unit, n = "team.wait_minute", int64((d+time.Minute-1)/time.Minute)
 	}
-	if n != 1 {
-		unit += "s"
-	}
-	return fmt.Sprintf("%d %s", max(n, 1), unit)
+	return l.Count(int(max(n, 1)), unit)
 }

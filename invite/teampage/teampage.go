@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/pages"
 	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/inviteapi"
@@ -56,8 +57,15 @@ type Config struct {
 	MaxUploadRows  int
 	// PageSize is the number of members per page (default 50, at most 1000).
 	PageSize int
-	// Title is the page heading (default "Team").
+	// Title is the page heading (default "Team", in the page's language).
 	Title string
+	// Locale returns the signed-in person's own locale (for example from
+	// the app's user settings), "" when unknown. The page's language is
+	// negotiated the one way of every kit page (the same as authflow's and
+	// middleware's Config.Locale): this locale, then the request's
+	// Accept-Language, then the organization's locale, then English. The
+	// page's text exists in English and German. Default: nil (no own locale).
+	Locale func(r *http.Request) string
 	// NoDefaultCSS leaves out the built-in stylesheet (the markup keeps its
 	// ik- classes for the app's own CSS).
 	NoDefaultCSS bool
@@ -82,6 +90,7 @@ type Config struct {
 // LayoutData is what Config.Layout and Config.LayoutFunc get.
 type LayoutData struct {
 	Title   string        // page title, e.g. "Team · Acme"
+	Lang    string        // the page's language ("en", "de"), for <html lang>
 	Head    template.HTML // the stylesheet and script tags to put in <head>
 	Content template.HTML // the page body
 	OrgID   string
@@ -126,9 +135,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.MaxUploadBytes = orInt64(cfg.MaxUploadBytes, invite.DefaultBulkMaxBytes)
 	cfg.MaxUploadRows = orInt(cfg.MaxUploadRows, invite.DefaultBulkMaxRows)
 	cfg.PageSize = orInt(cfg.PageSize, DefaultPageSize)
-	if cfg.Title == "" {
-		cfg.Title = "Team"
-	}
 	if cfg.Actor == nil {
 		cfg.Actor = func(*http.Request) string { return "" }
 	}
@@ -231,6 +237,9 @@ type reqCtx struct {
 	actor string
 	// extraHead is added to the page's <head> (the job page's refresh).
 	extraHead template.HTML
+	// lang is the page's language (see Config.Locale); h.org refines it
+	// with the organization's locale.
+	lang tr
 }
 
 // ServeHTTP routes the page's requests.
@@ -243,7 +252,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.refuseText(w, r, httpx.CheckPathValue(httpx.OrgParam, orgID)) || h.refuseText(w, r, httpx.CheckQuery(r.URL.Query())) {
 		return
 	}
-	rc := &reqCtx{w: w, r: r, ctx: r.Context(), orgID: orgID, base: h.base(orgID), actor: h.cfg.Actor(r)}
+	rc := &reqCtx{w: w, r: r, ctx: r.Context(), orgID: orgID, base: h.base(orgID), actor: h.cfg.Actor(r),
+		lang: tr(pages.RequestLang(r, h.cfg.Locale, ""))}
 	rest := r.URL.Path
 	if p, ok := strings.CutPrefix(rest, rc.base); ok && (p == "" || p[0] == '/') {
 		rest = p
@@ -378,12 +388,14 @@ func (h *Handler) render(rc *reqCtx, status int, name, title, orgName string, da
 		OrgID:   rc.orgID,
 		OrgName: orgName,
 		Request: rc.r,
+		Lang:    rc.lang.Lang(),
 	}
 	hd := rc.w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Referrer-Policy", "same-origin")
+	pages.SetLangHeaders(hd, rc.lang.Lang())
 	if hd.Get("X-Frame-Options") == "" {
 		hd.Set("X-Frame-Options", "SAMEORIGIN")
 	}

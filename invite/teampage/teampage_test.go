@@ -69,7 +69,7 @@ func TestMembersPage(t *testing.T) {
 		`<th scope="col">Status</th>`,
 		`data-email="ann@example.com" data-status="PENDING_INVITE"`,
 		`<span class="ik-badge ik-badge--pending-invite">Pending</span>`,
-		`<td>admin@acme.example</td>`, // ann was invited by the admin
+		`<td data-label="Invited by">admin@acme.example</td>`, // ann was invited by the admin
 		`<label for="ik-add-email">Email`,
 		`name="roles" value="billing"`,
 		`enctype="multipart/form-data"`,

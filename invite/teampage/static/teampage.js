@@ -8,7 +8,7 @@
     var input = document.querySelector(btn.getAttribute("data-copy"));
     if (!input) return;
     input.select();
-    var done = function () { btn.textContent = "Copied"; };
+    var done = function () { btn.textContent = btn.getAttribute("data-copied") || "Copied"; };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
     } else {

@@ -1,0 +1,18 @@
+package pages
+
+import "testing"
+
+// No key is in two parts of a catalog (merge would silently keep one).
+func TestCatalogPartsDisjoint(t *testing.T) {
+	for lang, parts := range map[string][]map[string]string{"en": {en, teamEN}, "de": {de, teamDE}} {
+		seen := map[string]int{}
+		for i, p := range parts {
+			for k := range p {
+				if j, dup := seen[k]; dup {
+					t.Errorf("%s: key %q is in parts %d and %d", lang, k, j, i)
+				}
+				seen[k] = i
+			}
+		}
+	}
+}
