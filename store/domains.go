@@ -62,6 +62,13 @@ const (
 	EventMembershipDomainJoined = "membership.domain_joined"
 )
 
+// Webhook event types of email domains (see WebhookMappings; an auto-join
+// is membership.created and membership.activated).
+const (
+	WebhookDomainVerified   = "domain.verified"
+	WebhookDomainUnverified = "domain.unverified"
+)
+
 // Domain is one organization's claim of an email domain.
 type Domain struct {
 	OrganizationID string

@@ -43,6 +43,14 @@ const (
 	EventJoinDeclined = "join_request.declined"
 )
 
+// Webhook event types of join requests (see WebhookMappings; an approval
+// is also membership.created and membership.activated).
+const (
+	WebhookJoinRequestCreated  = "join_request.created"
+	WebhookJoinRequestApproved = "join_request.approved"
+	WebhookJoinRequestDeclined = "join_request.declined"
+)
+
 // JoinRequest is one person's request to join one organization.
 type JoinRequest struct {
 	ID             string // "jrq_…"

@@ -80,6 +80,17 @@ var WebhookMappings = []WebhookMapping{
 	{EventHoldApproved, WebhookMembershipCreated, ""},
 	{EventHoldRejected, WebhookInvitationRejected, ""},
 	{EventHoldExpired, WebhookInvitationHoldExpired, ""},
+	// 0007_join_domains (ord 70…, after 0006_approvals' 60…): requests
+	// to join and email domains.
+	{EventJoinRequested, WebhookJoinRequestCreated, ""},
+	{EventJoinApproved, WebhookJoinRequestApproved, ""},
+	{EventJoinApproved, WebhookMembershipCreated, ""},
+	{EventJoinApproved, WebhookMembershipActivated, ""},
+	{EventJoinDeclined, WebhookJoinRequestDeclined, ""},
+	{EventMembershipDomainJoined, WebhookMembershipCreated, ""},
+	{EventMembershipDomainJoined, WebhookMembershipActivated, ""},
+	{EventDomainVerified, WebhookDomainVerified, ""},
+	{EventDomainUnverified, WebhookDomainUnverified, ""},
 }
 
 // WebhookTypesOf returns the webhook event types ev maps to (WebhookMappings).

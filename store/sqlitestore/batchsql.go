@@ -109,6 +109,7 @@ func writeQueries() []string {
 	qs = append(qs, notifyWriteQueries...)
 	qs = append(qs, directoryWriteQueries...)
 	qs = append(qs, webhookWriteQueries...)
+	qs = append(qs, joinWriteQueries...)
 	qs = append(qs, ssoWriteQueries...)
 	qs = append(qs, approvalWriteQueries...)
 	for _, h := range insertHeads {
