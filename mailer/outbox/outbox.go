@@ -20,11 +20,15 @@ const (
 	// (DataReason, when the admin gave one). Neither has a link.
 	KindJoinApproved = "join_approved"
 	KindJoinDeclined = "join_declined"
+
+	// KindInviteRejected tells an inviter that an approver rejected their
+	// held invitation (DataInvitee, DataReason). It has no link.
+	KindInviteRejected = "invite_rejected"
 )
 
 // Kinds returns the kit's message kinds in a fixed order.
 func Kinds() []string {
-	return []string{KindInvitation, KindReminder, KindRenewed, KindAdded, KindJoinApproved, KindJoinDeclined}
+	return []string{KindInvitation, KindReminder, KindRenewed, KindAdded, KindJoinApproved, KindJoinDeclined, KindInviteRejected}
 }
 
 // HasLink reports whether a message of kind carries a sealed accept link
@@ -51,7 +55,8 @@ const (
 	DataLocale      = "locale"      // the invitee's locale, else the org's
 	DataOrgLocale   = "org_locale"  // the org's locale: the fallback when the invitee's has no templates
 	DataExpireTime  = "expire_time" // RFC 3339; absent for KindAdded
-	DataReason      = "reason"      // KindJoinDeclined: the admin's reason (may be absent)
+	DataReason      = "reason"      // KindJoinDeclined: the admin's reason (may be absent); KindInviteRejected: the approver's
+	DataInvitee     = "invitee"     // KindInviteRejected: the email of the person whose invitation was rejected
 )
 
 // Keys of the secret data a Sealer seals into store.OutboxMessage.Sealed.
