@@ -34,14 +34,26 @@ type Data struct {
 // MemberView is what one organization knows about a member: never the
 // shared user's fields.
 type MemberView struct {
-	Status       string              `json:"status"`
-	Roles        []string            `json:"roles"`
-	ExternalID   string              `json:"externalId,omitempty"`
-	Profile      store.MemberProfile `json:"profile"`
-	UserMetadata map[string]string   `json:"userMetadata,omitempty"`
-	Metadata     map[string]string   `json:"metadata,omitempty"`
-	JoinTime     time.Time           `json:"joinTime"`
-	LastLogin    *time.Time          `json:"lastLogin,omitempty"`
+	Status       string            `json:"status"`
+	Roles        []string          `json:"roles"`
+	ExternalID   string            `json:"externalId,omitempty"`
+	Profile      ProfileView       `json:"profile"`
+	UserMetadata map[string]string `json:"userMetadata,omitempty"`
+	Metadata     map[string]string `json:"metadata,omitempty"`
+	JoinTime     time.Time         `json:"joinTime"`
+	LastLogin    *time.Time        `json:"lastLogin,omitempty"`
+}
+
+// ProfileView is the profile the organization keeps of the member, with
+// the JSON API's field names.
+type ProfileView struct {
+	FirstName        string            `json:"firstName"`
+	LastName         string            `json:"lastName"`
+	Name             string            `json:"name"`
+	Locale           string            `json:"locale"`
+	PhoneNumber      string            `json:"phoneNumber"`
+	Metadata         map[string]string `json:"metadata"`
+	CustomAttributes map[string]string `json:"customAttributes"`
 }
 
 // BuildPayload builds the payload of webhook type typ of ev, with the
@@ -61,7 +73,7 @@ func BuildPayload(ctx context.Context, st store.Memberships, typ string, ev stor
 		return p, err
 	}
 	p.Data.Membership = &MemberView{
-		Status: string(m.EffectiveStatus(now)), Roles: m.Roles, ExternalID: m.ExternalID, Profile: m.Profile,
+		Status: string(m.EffectiveStatus(now)), Roles: m.Roles, ExternalID: m.ExternalID, Profile: ProfileView(m.Profile),
 		UserMetadata: m.UserMetadata, Metadata: m.Metadata, JoinTime: m.JoinTime.UTC(), LastLogin: m.LastLogin,
 	}
 	if p.Data.Membership.Roles == nil {
