@@ -83,7 +83,11 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 		return pageError(httpx.ErrLoginExpired, "",
 			"The sign-in took too long and has expired. Start again.", nil)
 	}
-	if iss := q.Get("iss"); iss != "" && f.cfg.Issuer != "" && iss != f.cfg.Issuer {
+	conn, err := f.loginConnection(ctx, ls) // nil: the app's provider
+	if err != nil {
+		return err
+	}
+	if iss, want := q.Get("iss"), f.issuerOf(conn); iss != "" && want != "" && iss != want {
 		return pageError(httpx.ErrIssuerMismatch, "iss",
 			"The sign-in response came from a different identity provider than the one the sign-in was started with.", nil)
 	}
@@ -101,7 +105,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 			"The sign-in response has no authorization code. Start again.", nil)
 	}
 
-	id, err := f.exchange(ctx, code, ls)
+	id, err := f.exchange(ctx, code, ls, conn)
 	if err != nil {
 		if errors.Is(err, httpx.ErrIDTokenAuthTimeTooOld) {
 			// The provider reused an old session despite max_age: ask it
@@ -127,6 +131,13 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 		JoinAsSignedIn: joinAs == "1" && f.cfg.AllowJoinAsSignedIn,
 		Provider:       f.cfg.ProviderName,
 		TrustEmail:     f.trustsEmail(id.issuer),
+	}
+	connID, connOrg := "", ""
+	if conn != nil {
+		// The organization's own connection: its namespace, its
+		// organization only.
+		accept = ssoIdentity(conn, id, accept.JoinAsSignedIn)
+		connID, connOrg = conn.id(), conn.orgID()
 	}
 	var userID, orgID string
 	if pendingID != "" {
@@ -174,6 +185,8 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 		sessionkeys.SessionGeneration, f.svc.LoginSessionGeneration(ctx, userID), // sign-out-everywhere: middleware refuses older sessions
 		SessionKeyOrgID, orgID,
 		sessionkeys.IDToken, id.rawIDToken,
+		sessionkeys.SSOConnection, connID, // middleware: which organizations this session reaches
+		sessionkeys.SSOOrg, connOrg,
 	); err != nil {
 		return err
 	}
@@ -196,8 +209,8 @@ func (f *Flow) trustsEmail(issuer string) bool {
 }
 
 // exchange trades the code for tokens and verifies the ID token.
-func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identity, error) {
-	rem, err := f.remoteOrPage(ctx)
+func (f *Flow) exchange(ctx context.Context, code string, ls loginState, conn *ssoConn) (identity, error) {
+	rem, err := f.remoteFor(ctx, conn)
 	if err != nil {
 		return identity{}, err
 	}
@@ -231,10 +244,15 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState) (identi
 	if err := idt.Claims(&claims); err != nil {
 		return identity{}, pageError(httpx.ErrIDTokenClaims, "id_token", "The ID token's claims could not be read.", err)
 	}
-	if err := f.checkIDToken(idt, claims); err != nil {
+	if err := f.checkIDToken(f.clientID(conn), idt, claims); err != nil {
 		return identity{}, err
 	}
 	id := identity{issuer: idt.Issuer, subject: idt.Subject, email: claims.Email, emailVerified: bool(claims.EmailVerified), rawIDToken: raw}
+	if conn != nil {
+		if id, err = mapClaims(ctx, conn, id, idt, rem.provider, tok); err != nil {
+			return identity{}, err
+		}
+	}
 	if id.email == "" {
 		if id.email, id.emailVerified, err = userInfoEmail(ctx, rem.provider, tok, idt.Subject); err != nil {
 			return identity{}, err
@@ -261,13 +279,13 @@ type idTokenClaims struct {
 // and 3.1.3.8 that go-oidc's Verify leaves to the relying party (it checks
 // issuer, audience, expiry and signature): azp, iat, nbf, and auth_time
 // when max_age was sent. See Config.ClockSkew.
-func (f *Flow) checkIDToken(idt *oidc.IDToken, c idTokenClaims) error {
+func (f *Flow) checkIDToken(clientID string, idt *oidc.IDToken, c idTokenClaims) error {
 	now, skew := f.cfg.Now(), f.cfg.ClockSkew
 	switch {
 	case len(idt.Audience) > 1 && c.AZP == "":
 		return pageError(httpx.ErrIDTokenAZPMissing, "azp",
 			"The ID token was issued to several apps and does not say which one it is for (no azp).", nil)
-	case c.AZP != "" && c.AZP != f.cfg.ClientID:
+	case c.AZP != "" && c.AZP != clientID:
 		return pageError(httpx.ErrIDTokenAZPMismatch, "azp",
 			"The ID token was issued to a different app (azp).", nil)
 	case idt.IssuedAt.IsZero():

@@ -45,10 +45,24 @@ func (f *Flow) LoginHandler() http.Handler {
 			f.renderError(w, r, err)
 			return
 		}
-		rem, err := f.remoteOrPage(ctx)
+		// ?org= signs in through the organization's own connection, if it
+		// has one (else, and without org, through the app's provider).
+		orgID, conn, err := f.loginOrg(r)
 		if err != nil {
-			f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = f.LoginURL(returnTo) })
+			f.renderError(w, r, err)
 			return
+		}
+		if hint == "" {
+			hint = emailHint(q.Get("login_hint"))
+		}
+		rem, err := f.remoteFor(ctx, conn)
+		if err != nil {
+			f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = f.loginURLFor(orgID, returnTo) })
+			return
+		}
+		connID, connOrg := "", ""
+		if conn != nil {
+			connID, connOrg = conn.id(), conn.orgID()
 		}
 		force, _ := f.sess.getString(ctx, sessionkeys.ForceLogin)
 		state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
@@ -59,6 +73,8 @@ func (f *Flow) LoginHandler() http.Handler {
 			sessionkeys.ReturnTo, returnTo,
 			sessionkeys.LoginStarted, strconv.FormatInt(f.cfg.Now().Unix(), 10),
 			sessionkeys.ForceLogin, "",
+			sessionkeys.LoginConnection, connID,
+			sessionkeys.LoginOrg, connOrg,
 		); err != nil {
 			f.renderError(w, r, err)
 			return

@@ -48,8 +48,13 @@ func startPanva(t *testing.T, redirectURI, postLogout string, accounts map[strin
 	if err != nil {
 		cache = os.TempDir()
 	}
+	// scripts/test.sh installs it from the lock file (npm ci) into
+	// testdata/panva; without that, once into the user cache dir.
+	local, _ := filepath.Abs(filepath.Join("testdata", "panva"))
 	dir := filepath.Join(cache, "invitekit-test", "oidc-provider-"+panvaVersion)
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(local, "node_modules", "oidc-provider", "package.json")); err == nil {
+		dir = local
+	} else if _, err := os.Stat(filepath.Join(dir, "node_modules", "oidc-provider", "package.json")); err != nil {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -61,12 +66,14 @@ func startPanva(t *testing.T, redirectURI, postLogout string, accounts map[strin
 			t.Skipf("skipping: npm install oidc-provider@%s failed (offline?): %v\n%s", panvaVersion, err, out)
 		}
 	}
-	script, err := os.ReadFile(filepath.Join("testdata", "panva-provider.mjs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "provider.mjs"), script, 0o644); err != nil {
-		t.Fatal(err)
+	if dir != local {
+		script, err := os.ReadFile(filepath.Join(local, "provider.mjs"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "provider.mjs"), script, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	acc, _ := json.Marshal(accounts)
 	cmd := exec.Command(node, "provider.mjs")

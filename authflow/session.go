@@ -58,6 +58,9 @@ func (s sess) remove(ctx context.Context, keys ...string) (err error) {
 type loginState struct {
 	state, nonce, verifier, returnTo string
 	started                          time.Time
+	// connID and connOrg name the SSO connection the login went through
+	// ("" for the app's provider).
+	connID, connOrg string
 }
 
 func (s sess) popLogin(ctx context.Context) (ls loginState, err error) {
@@ -66,6 +69,8 @@ func (s sess) popLogin(ctx context.Context) (ls loginState, err error) {
 	ls.nonce = s.sm.PopString(ctx, sessionkeys.OIDCNonce)
 	ls.verifier = s.sm.PopString(ctx, sessionkeys.OIDCVerifier)
 	ls.returnTo = s.sm.PopString(ctx, sessionkeys.ReturnTo)
+	ls.connID = s.sm.PopString(ctx, sessionkeys.LoginConnection)
+	ls.connOrg = s.sm.PopString(ctx, sessionkeys.LoginOrg)
 	if sec, perr := strconv.ParseInt(s.sm.PopString(ctx, sessionkeys.LoginStarted), 10, 64); perr == nil {
 		ls.started = time.Unix(sec, 0)
 	}

@@ -33,6 +33,13 @@ else
   echo "== npm not found: invite/webhooks skips its Node.js verifier" >&2
 fi
 
+if command -v npm >/dev/null 2>&1; then
+  echo "== installing panva oidc-provider for authflow's interop and SSO tests (npm ci, from the lock file)"
+  npm ci --prefix authflow/testdata/panva --no-audit --no-fund --silent
+else
+  echo "== npm not found: authflow skips its panva oidc-provider tests" >&2
+fi
+
 export INVITEKIT_POSTGRES_DSN="${INVITEKIT_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 export INVITEKIT_REDIS_ADDR="${INVITEKIT_REDIS_ADDR:-127.0.0.1:6379}"
 if ! go run ./scripts/pgcheck "$INVITEKIT_POSTGRES_DSN"; then

@@ -39,7 +39,8 @@ var allowed = map[string][]string{
 	"invite/webhooks/webhookapi": {"invite", "invite/webhooks", "invite/inviteapi", "store", "internal/httpx"},
 	"invite/scim":                {"invite", "store", "internal/httpx", "internal/ratelimit"},
 	"invite/teampage":            {"invite", "store", "invite/inviteapi", "internal/httpx", "invite/csvimport", "internal/ratelimit", "internal/pages"},
-	"authflow":                   {"invite", "store", "internal/httpx", "internal/sessionkeys", "internal/ratelimit", "internal/pages"},
+	"authflow":                   {"invite", "store", "internal/httpx", "internal/sessionkeys", "internal/ratelimit", "internal/pages", "authflow/ssocheck"},
+	"authflow/ssocheck":          {"store"},
 	"middleware":                 {"store", "internal/httpx", "internal/sessionkeys", "internal/pages"},
 	"invite/internal/invitetest": {"invite", "store", "mailer/outbox", "store/memstore", "store/sqlitestore", "store/pgstore"},
 }
