@@ -6,7 +6,6 @@ import (
 	"net/url"
 
 	"github.com/invitekit/invitekit/internal/httpx"
-	"github.com/invitekit/invitekit/internal/pages"
 	"github.com/invitekit/invitekit/internal/ratelimit"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
@@ -43,7 +42,7 @@ func (f *Flow) acceptGet(w http.ResponseWriter, r *http.Request) {
 	}
 	p := f.page("")
 	p.OrgLocale = info.Organization.Locale
-	p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), p.OrgLocale)
+	p.Lang = f.lang(r, p.OrgLocale)
 	p.Title = p.Tf("accept.title", info.Organization.Name)
 	p.OrgName = info.Organization.Name
 	p.InviterName = info.InviterName
@@ -120,18 +119,11 @@ func (f *Flow) acceptPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.log.InfoContext(ctx, "authflow: invitation opened", "org_id", info.Invitation.OrganizationID, "invitation_id", info.Invitation.ID)
-	// An organization with its own connection signs the invitee in
-	// through it (sso.go).
-	login, conn, err := f.loginPathFor(ctx, info.Invitation.OrganizationID)
-	if err != nil {
-		f.renderError(w, r, err)
+	if _, err := f.remoteOrPage(ctx); err != nil {
+		f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = f.cfg.LoginPath })
 		return
 	}
-	if _, err := f.remoteFor(ctx, conn); err != nil {
-		f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = login })
-		return
-	}
-	http.Redirect(w, r, login, http.StatusSeeOther)
+	http.Redirect(w, r, f.cfg.LoginPath, http.StatusSeeOther)
 }
 
 func (f *Flow) requestNew(w http.ResponseWriter, r *http.Request, token string) {
@@ -146,7 +138,7 @@ func (f *Flow) requestNew(w http.ResponseWriter, r *http.Request, token string) 
 		return
 	}
 	p := f.page("")
-	p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+	p.Lang = f.lang(r, "")
 	p.Title = p.T("requested.title")
 	p.Message = p.T("requested.body")
 	f.render(w, r, "message", p)

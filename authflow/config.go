@@ -73,6 +73,10 @@ type Config struct {
 	// Route paths (defaults "/login", RedirectURL's path or "/auth/callback",
 	// "/accept", "/logout"). invite.Config.AcceptURL must point at AcceptPath.
 	LoginPath, CallbackPath, AcceptPath, LogoutPath string
+	// OrganizationsPath is "My organizations" (default "/organizations";
+	// see Flow.OrganizationsHandler); "-" leaves the route out of Routes
+	// and the refusal pages' "Switch organization" step.
+	OrganizationsPath string
 
 	// AllowJoinAsSignedIn shows a second button on the accept page, "join
 	// with the account I sign in with": the invitation is then accepted even
@@ -138,6 +142,15 @@ type Config struct {
 	// Templates overrides the pages. It must define the templates "accept",
 	// "message" and "logout"; each receives a *Page.
 	Templates *template.Template
+	// Locale returns the person's own locale (for example from the app's
+	// user settings, for the signed-in user), "" when unknown. Every page
+	// of the flow — the Join page, sign-out, sign-in errors and refusals,
+	// "My organizations" — negotiates its language the one way of every kit
+	// page (the same as middleware's and teampage's Config.Locale): this
+	// locale, then the request's Accept-Language, then the organization's
+	// locale (when the page is about one), then English. Default: nil (no
+	// own locale).
+	Locale func(r *http.Request) string
 }
 
 // withDefaults returns c with every zero field set to its default and
@@ -223,6 +236,16 @@ func (c *Config) defaultRoutes() error {
 		}
 		if !strings.HasPrefix(*p.val, "/") || strings.ContainsAny(*p.val, " ?#{}") {
 			return fmt.Errorf("authflow: Config.%s must be a plain absolute path, got %q", p.field, *p.val)
+		}
+	}
+	switch c.OrganizationsPath {
+	case "":
+		c.OrganizationsPath = DefaultOrganizationsPath
+	case "-":
+		c.OrganizationsPath = ""
+	default:
+		if !strings.HasPrefix(c.OrganizationsPath, "/") || strings.ContainsAny(c.OrganizationsPath, " ?#{}") {
+			return fmt.Errorf("authflow: Config.OrganizationsPath must be a plain absolute path (or \"-\"), got %q", c.OrganizationsPath)
 		}
 	}
 	if c.DashboardURL == "" {

@@ -52,6 +52,8 @@ type envOptions struct {
 	// rateLimits is Config.RateLimits; nil turns them off (the tests about
 	// other things sign in many times from one address).
 	rateLimits *authflow.RateLimits
+	// locale is Config.Locale.
+	locale func(*http.Request) string
 }
 
 // env is an app using the kit (memstore, invite.Service, scs, middleware,
@@ -129,6 +131,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		HTTPClient:          &http.Client{Transport: e.tamper, Timeout: 10 * time.Second},
 		Now:                 opts.flowNow,
 		Logger:              logger,
+		Locale:              opts.locale,
 	})
 	if err != nil {
 		t.Fatal(err)

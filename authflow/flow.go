@@ -23,11 +23,13 @@ type Flow struct {
 	sess   sess
 	cfg    Config
 	remote *lazyRemote // the provider's endpoints, discovered on first use
-	sso    ssoRemotes  // organizations' own connections (sso.go)
 	cop    *http.CrossOriginProtection
 	tmpl   *template.Template
-	log    *slog.Logger
-	limits *ratelimit.SignIn
+	// builtin are the embedded pages, for a page Config.Templates lacks
+	// ("organizations").
+	builtin *template.Template
+	log     *slog.Logger
+	limits  *ratelimit.SignIn
 }
 
 // New returns a Flow. svc and sessions are required. New does no I/O: the
@@ -48,7 +50,7 @@ func New(svc *invite.Service, sessions *scs.SessionManager, cfg Config) (*Flow, 
 	if err != nil {
 		return nil, err
 	}
-	f := &Flow{svc: svc, sess: sess{sessions}, cfg: cfg, remote: newLazyRemote(cfg), cop: cop, tmpl: cfg.Templates, log: cfg.Logger}
+	f := &Flow{svc: svc, sess: sess{sessions}, cfg: cfg, remote: newLazyRemote(cfg), cop: cop, tmpl: cfg.Templates, builtin: defaultTemplates(), log: cfg.Logger}
 	if f.limits, err = newSignInLimits(cfg); err != nil {
 		return nil, err
 	}
@@ -89,14 +91,18 @@ func crossOriginProtection(trusted []string) (*http.CrossOriginProtection, error
 // satisfy it.
 type Router = httpx.Router
 
-// Routes registers the accept, login, callback and logout handlers on mux
-// at the configured paths. Each handler dispatches on the method itself,
+// Routes registers the accept, login, callback and logout handlers, and
+// "My organizations" (unless Config.OrganizationsPath is "-"), on mux at
+// the configured paths. Each handler dispatches on the method itself,
 // so the patterns carry none and work with chi too.
 func (f *Flow) Routes(mux Router) {
 	mux.Handle(f.cfg.AcceptPath, f.AcceptHandler())
 	mux.Handle(f.cfg.LoginPath, f.LoginHandler())
 	mux.Handle(f.cfg.CallbackPath, f.CallbackHandler())
 	mux.Handle(f.cfg.LogoutPath, f.LogoutHandler())
+	if f.cfg.OrganizationsPath != "" {
+		mux.Handle(f.cfg.OrganizationsPath, f.OrganizationsHandler())
+	}
 }
 
 // Handler returns a ServeMux with the four routes, for mounting under "/"

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/invitekit/invitekit/internal/httpx"
-	"github.com/invitekit/invitekit/internal/pages"
 	"github.com/invitekit/invitekit/internal/sessionkeys"
 )
 
@@ -23,7 +22,7 @@ func (f *Flow) LogoutHandler() http.Handler {
 	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{
 		http.MethodGet: func(w http.ResponseWriter, r *http.Request) {
 			p := f.page("")
-			p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+			p.Lang = f.lang(r, "")
 			p.Title = p.T("logout.title")
 			p.EndSession = f.endSession(r.Context()) != ""
 			f.render(w, r, "logout", p)
@@ -39,7 +38,6 @@ func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {
 		f.renderError(w, r, err)
 		return
 	}
-	ssoOrg, _ := f.sess.getString(ctx, sessionkeys.SSOOrg) // signed in through its connection: log out there
 	if err := f.sess.destroy(ctx); err != nil {
 		f.renderError(w, r, err)
 		return
@@ -48,14 +46,14 @@ func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {
 	if target == "" {
 		target = "/"
 	}
-	if endSess, clientID := f.endSessionOf(ctx, ssoOrg); endSess != "" {
+	if endSess := f.endSession(ctx); endSess != "" {
 		u, err := url.Parse(endSess)
 		if err == nil {
 			q := u.Query()
 			if hint != "" {
 				q.Set("id_token_hint", hint)
 			}
-			q.Set("client_id", clientID)
+			q.Set("client_id", f.cfg.ClientID)
 			if f.cfg.EndSessionRedirect != "" {
 				q.Set("post_logout_redirect_uri", f.cfg.EndSessionRedirect)
 			}

@@ -50,9 +50,9 @@ type Page struct {
 	// LoginURL, when set, is a "sign in (again)" link.
 	LoginURL string
 
-	// Lang is the page's language ("en" or "de"), negotiated from
-	// Accept-Language and the organization's locale; T and Tf give the
-	// page's words in it.
+	// Lang is the page's language ("en" or "de"): Config.Locale, then
+	// Accept-Language, then the organization's locale (see Config.Locale);
+	// T and Tf give the page's words in it.
 	Lang string
 	// Style is the kit's shared stylesheet (a <style> element); a custom
 	// template may leave it out and link its own.
@@ -62,6 +62,8 @@ type Page struct {
 	Steps []Step
 	// OrgLocale is the organization's default language, when known.
 	OrgLocale string
+	// Organizations are the person's organizations ("My organizations").
+	Organizations []OrgChoice
 }
 
 // Step is one next step a refusal page offers.
@@ -104,11 +106,15 @@ func (f *Flow) page(title string) *Page {
 
 func (f *Flow) render(w http.ResponseWriter, r *http.Request, name string, p *Page) {
 	if p.Lang == "" {
-		p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), p.OrgLocale)
+		p.Lang = f.lang(r, p.OrgLocale)
 	}
 	p.Style = pages.StyleTag()
 	var buf bytes.Buffer
-	if err := f.tmpl.ExecuteTemplate(&buf, name, p); err != nil {
+	t := f.tmpl
+	if t.Lookup(name) == nil { // Config.Templates without the page: the built-in one
+		t = f.builtin
+	}
+	if err := t.ExecuteTemplate(&buf, name, p); err != nil {
 		f.log.ErrorContext(r.Context(), "authflow: render page", "template", name, "err", err)
 		securityHeaders(w.Header())
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -117,8 +123,7 @@ func (f *Flow) render(w http.ResponseWriter, r *http.Request, name string, p *Pa
 		return
 	}
 	securityHeaders(w.Header())
-	w.Header().Set("Content-Language", p.Lang)
-	w.Header().Add("Vary", "Accept-Language")
+	pages.SetLangHeaders(w.Header(), p.Lang)
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -159,9 +164,9 @@ func (f *Flow) renderErrorPage(w http.ResponseWriter, r *http.Request, err error
 	if fill != nil {
 		fill(p)
 	}
-	p.Lang = pages.Negotiate("", r.Header.Get("Accept-Language"), p.OrgLocale)
+	p.Lang = f.lang(r, p.OrgLocale)
 	rf := pages.Refusal{Lang: p.Lang, Status: e.Status, Code: e.Code, Key: refusalVariant(e), Message: e.Message,
-		Links: pages.Links{Home: "/", SignIn: p.LoginURL, SignOut: f.cfg.LogoutPath, Retry: p.LoginURL}}
+		Links: pages.Links{Home: "/", SignIn: p.LoginURL, SignOut: f.cfg.LogoutPath, Retry: p.LoginURL, Organizations: f.cfg.OrganizationsPath}}
 	p.Title = rf.Title()
 	if rf.HasWords() || p.Lang != pages.DefaultLang {
 		p.Message = rf.Body()
@@ -182,4 +187,10 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// lang is a page's language: Config.Locale, then Accept-Language, then
+// orgLocale (pages.RequestLang, the one negotiation of every kit page).
+func (f *Flow) lang(r *http.Request, orgLocale string) string {
+	return pages.RequestLang(r, f.cfg.Locale, orgLocale)
 }

@@ -60,6 +60,13 @@ type Config struct {
 	// Pages are the links the default refusal pages offer as next steps
 	// (home, sign out, my organizations); see PageLinks.
 	Pages PageLinks
+	// Locale returns the signed-in person's own locale (for example from
+	// the app's user settings), "" when unknown. The refusal pages' language
+	// is negotiated the one way of every kit page (the same as authflow's
+	// and teampage's Config.Locale): this locale, then the request's
+	// Accept-Language, then Pages.OrgDefaultLang, then English. Default:
+	// nil (no own locale).
+	Locale func(r *http.Request) string
 	// CacheTTL, when > 0, caches membership lookups in process (at most
 	// MaxCacheTTL, 10 minutes). It is how long an entry lives while push
 	// invalidation is healthy (a ChangeNotifier and Start, see Start): a
@@ -111,6 +118,7 @@ type Middleware struct {
 	login    *url.URL
 	onError  func(w http.ResponseWriter, r *http.Request, err error)
 	pages    PageLinks
+	locale   func(*http.Request) string
 	cache    *memberCache
 	now      func() time.Time
 	log      *slog.Logger
@@ -144,6 +152,7 @@ func New(st MembershipReader, sessions *scs.SessionManager, cfg Config) (*Middle
 		sessions: sessions,
 		resolver: cfg.Resolver,
 		pages:    cfg.Pages,
+		locale:   cfg.Locale,
 		login:    login,
 		onError:  cfg.ErrorHandler,
 		now:      cfg.Now,

@@ -31,7 +31,7 @@ func (m *Middleware) writeRefusalPage(w http.ResponseWriter, r *http.Request, p 
 	if m.pages.OrgDefaultLang != nil {
 		org = m.pages.OrgDefaultLang(r)
 	}
-	lang := pages.Negotiate("", r.Header.Get("Accept-Language"), org)
+	lang := pages.RequestLang(r, m.locale, org)
 	retry := ""
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		retry = returnTo(r)
@@ -47,8 +47,7 @@ func (m *Middleware) writeRefusalPage(w http.ResponseWriter, r *http.Request, p 
 	_ = pages.WriteRefusal(&b, rf, "")
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Language", lang)
-	h.Add("Vary", "Accept-Language")
+	pages.SetLangHeaders(h, lang)
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(b.Bytes())
 }

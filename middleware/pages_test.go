@@ -62,3 +62,42 @@ func TestRefusalPages(t *testing.T) {
 		})
 	}
 }
+
+// Config.Locale (the person's own locale) comes first, then
+// Accept-Language, then Pages.OrgDefaultLang: the one negotiation of every
+// kit page (internal/pages.RequestLang).
+func TestRefusalPagesLocale(t *testing.T) {
+	st := memstore.New()
+	seed(t, st)
+	own := map[string]string{"usr_zed": "de-CH"}
+	app, sm, _ := newApp(t, st, middleware.Config{Now: func() time.Time { return t0 },
+		Locale: func(r *http.Request) string { return own[r.Header.Get("X-Test-User")] },
+		Pages:  middleware.PageLinks{OrgDefaultLang: func(*http.Request) string { return "de" }}})
+	for _, tt := range []struct {
+		name, user, acceptLanguage, want string
+	}{
+		{"own locale beats Accept-Language", "usr_zed", "en", "de"},
+		{"no own locale: Accept-Language", "usr_pat", "en-US", "en"},
+		{"neither: the organization's", "usr_pat", "", "de"},
+		{"an unsupported own locale is passed over", "usr_ina", "en", "en"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			own["usr_ina"] = "fr"
+			req := httptest.NewRequest(http.MethodGet, "/orgs/org_a/dash", nil)
+			req.Header.Set("Accept", "text/html")
+			req.Header.Set("X-Test-User", tt.user)
+			if tt.acceptLanguage != "" {
+				req.Header.Set("Accept-Language", tt.acceptLanguage)
+			}
+			req.AddCookie(sessionCookie(t, sm, tt.user))
+			rec := httptest.NewRecorder()
+			app.ServeHTTP(rec, req)
+			if rec.Code != http.StatusForbidden {
+				t.Fatalf("status %d", rec.Code)
+			}
+			if got := rec.Header().Get("Content-Language"); got != tt.want || !strings.Contains(rec.Body.String(), `lang="`+tt.want+`"`) {
+				t.Errorf("Content-Language %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
