@@ -119,11 +119,18 @@ func (f *Flow) acceptPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.log.InfoContext(ctx, "authflow: invitation opened", "org_id", info.Invitation.OrganizationID, "invitation_id", info.Invitation.ID)
-	if _, err := f.remoteOrPage(ctx); err != nil {
-		f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = f.cfg.LoginPath })
+	// An organization with its own connection signs the invitee in
+	// through it (sso.go).
+	login, conn, err := f.loginPathFor(ctx, info.Invitation.OrganizationID)
+	if err != nil {
+		f.renderError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, f.cfg.LoginPath, http.StatusSeeOther)
+	if _, err := f.remoteFor(ctx, conn); err != nil {
+		f.renderErrorPage(w, r, err, func(p *Page) { p.LoginURL = login })
+		return
+	}
+	http.Redirect(w, r, login, http.StatusSeeOther)
 }
 
 func (f *Flow) requestNew(w http.ResponseWriter, r *http.Request, token string) {

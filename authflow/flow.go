@@ -23,6 +23,7 @@ type Flow struct {
 	sess   sess
 	cfg    Config
 	remote *lazyRemote // the provider's endpoints, discovered on first use
+	sso    ssoRemotes  // organizations' own connections (sso.go)
 	cop    *http.CrossOriginProtection
 	tmpl   *template.Template
 	// builtin are the embedded pages, for a page Config.Templates lacks

@@ -38,6 +38,7 @@ func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {
 		f.renderError(w, r, err)
 		return
 	}
+	ssoOrg, _ := f.sess.getString(ctx, sessionkeys.SSOOrg) // signed in through its connection: log out there
 	if err := f.sess.destroy(ctx); err != nil {
 		f.renderError(w, r, err)
 		return
@@ -46,14 +47,14 @@ func (f *Flow) logoutPost(w http.ResponseWriter, r *http.Request) {
 	if target == "" {
 		target = "/"
 	}
-	if endSess := f.endSession(ctx); endSess != "" {
+	if endSess, clientID := f.endSessionOf(ctx, ssoOrg); endSess != "" {
 		u, err := url.Parse(endSess)
 		if err == nil {
 			q := u.Query()
 			if hint != "" {
 				q.Set("id_token_hint", hint)
 			}
-			q.Set("client_id", f.cfg.ClientID)
+			q.Set("client_id", clientID)
 			if f.cfg.EndSessionRedirect != "" {
 				q.Set("post_logout_redirect_uri", f.cfg.EndSessionRedirect)
 			}
