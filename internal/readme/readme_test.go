@@ -71,6 +71,7 @@ var knownImports = map[string]string{
 	"os":       "os",
 	"slog":     "log/slog",
 	"strings":  "strings",
+	"subtle":   "crypto/subtle",
 	"template": "html/template",
 	"testing":  "testing",
 	"time":     "time",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/invitekit/invitekit/invite/inviteapi"
 	"github.com/invitekit/invitekit/invite/webhooks"
 	"github.com/invitekit/invitekit/invite/webhooks/webhookapi"
 	"github.com/invitekit/invitekit/store"
@@ -189,4 +190,25 @@ func TestOrgEndpointsOffByDefault(t *testing.T) {
 	}
 	r := deny.do(t, as(alice), "GET", "/api/organizations/org_a/webhooks/endpoints", "")
 	require.Equal(t, http.StatusNotFound, r.status, "off unless enabled")
+}
+
+// TestMountsBesideTheJSONAPI: the README mounts this API, the JSON API
+// and the bulk API on one ServeMux under /api; their patterns must not
+// conflict (ServeMux panics on a conflict).
+func TestMountsBesideTheJSONAPI(t *testing.T) {
+	e := newEnv(t, openMem(t), insecure, nil)
+	api, err := inviteapi.NewHandler(e.Svc, inviteapi.DenyAll, inviteapi.HandlerConfig{})
+	require.NoError(t, err)
+	bulk, err := inviteapi.NewBulkHandler(e.Svc, inviteapi.DenyAll, inviteapi.BulkHandlerConfig{})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	api.Routes(mux, "/api")
+	bulk.Routes(mux, "/api")
+	e.api.Routes(mux, "/api")
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/api/organizations/org_a/events")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode, "the events feed answers, through its own authorizer")
 }
