@@ -10,6 +10,12 @@ import (
 // ListAllEvents implements store.AllEvents: writes are serialized, so
 // events become visible in Seq order.
 func (s *Store) ListAllEvents(ctx context.Context, afterSeq int64, limit int) ([]store.Event, error) {
+	return s.listEvents(ctx, afterSeq, limit, func(store.Event) bool { return true })
+}
+
+// listEvents returns the events with Seq > afterSeq that keep accepts, in
+// Seq order, at most limit (0 means 100).
+func (s *Store) listEvents(ctx context.Context, afterSeq int64, limit int, keep func(store.Event) bool) ([]store.Event, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -17,7 +23,9 @@ func (s *Store) ListAllEvents(ctx context.Context, afterSeq int64, limit int) ([
 		i := sort.Search(len(st.events), func(i int) bool { return st.events[i].Seq > afterSeq })
 		var out []store.Event
 		for ; i < len(st.events) && len(out) < limit; i++ {
-			out = append(out, copyEvent(st.events[i]))
+			if keep(st.events[i]) {
+				out = append(out, copyEvent(st.events[i]))
+			}
 		}
 		return out, nil
 	})

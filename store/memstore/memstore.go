@@ -741,19 +741,7 @@ func (s *Store) AppendEvent(ctx context.Context, ev store.Event) error {
 
 // ListEvents implements store.Events.
 func (s *Store) ListEvents(ctx context.Context, orgID string, afterSeq int64, limit int) ([]store.Event, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	return locked(ctx, s, func(st *state) ([]store.Event, error) {
-		i := sort.Search(len(st.events), func(i int) bool { return st.events[i].Seq > afterSeq })
-		var out []store.Event
-		for ; i < len(st.events) && len(out) < limit; i++ {
-			if ev := st.events[i]; ev.OrganizationID == orgID {
-				out = append(out, copyEvent(ev))
-			}
-		}
-		return out, nil
-	})
+	return s.listEvents(ctx, afterSeq, limit, func(ev store.Event) bool { return ev.OrganizationID == orgID })
 }
 
 // ClaimOutbox implements store.Outbox. A limit of 0 or less means 100.
