@@ -25,6 +25,10 @@ require (
 
 require github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
 
+require github.com/miekg/dns v1.1.73
+
+require golang.org/x/net v0.60.0 // indirect
+
 require (
 	github.com/bmatcuk/doublestar/v4 v4.10.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

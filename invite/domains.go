@@ -28,15 +28,11 @@ import (
 
 // Errors of email domains.
 var (
-	ErrDomainsUnsupported = store.ErrDomainsUnsupported
-	ErrDomainClaimed      = store.ErrDomainClaimed
-	ErrDomainUnavailable  = store.ErrDomainUnavailable
-	// ErrDomainRecordMissing: VerifyDomain found no TXT record with the
-	// domain's token at the challenge name.
-	ErrDomainRecordMissing = errors.New("invitekit: the domain's verification record was not found")
-	// ErrDomainLookupFailed: the DNS lookup failed (timeout, server
-	// failure), so nothing could be decided; try again later.
-	ErrDomainLookupFailed = errors.New("invitekit: the domain's DNS lookup failed; try again later")
+	ErrDomainsUnsupported  = store.ErrDomainsUnsupported
+	ErrDomainClaimed       = store.ErrDomainClaimed
+	ErrDomainUnavailable   = store.ErrDomainUnavailable
+	ErrDomainRecordMissing = store.ErrDomainRecordMissing
+	ErrDomainLookupFailed  = store.ErrDomainLookupFailed
 )
 
 // TXTResolver looks up DNS TXT records; *net.Resolver implements it. A

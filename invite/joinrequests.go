@@ -31,7 +31,7 @@ var (
 	// ErrJoinCooldown: the organization declined the person's last
 	// request less than Config.JoinRequests.Cooldown ago. It comes as a
 	// *JoinCooldownError that says until when.
-	ErrJoinCooldown = errors.New("invitekit: the last request to join was declined recently; try again later")
+	ErrJoinCooldown = store.ErrJoinCooldown
 )
 
 // JoinCooldownError is ErrJoinCooldown with the time a new request is

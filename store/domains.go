@@ -25,6 +25,14 @@ var (
 	// A domain is verified by one organization at most. Callers show an
 	// organization-scoped caller nothing more than a generic refusal.
 	ErrDomainUnavailable = errors.New("invitekit: this domain cannot be verified for this organization")
+	// ErrDomainRecordMissing: the verification found no TXT record with
+	// the domain's token at the challenge name (the Service's; stores never
+	// return it).
+	ErrDomainRecordMissing = errors.New("invitekit: the domain's verification record was not found")
+	// ErrDomainLookupFailed: the DNS lookup failed (timeout, server
+	// failure), so nothing could be decided; try again later (the
+	// Service's).
+	ErrDomainLookupFailed = errors.New("invitekit: the domain's DNS lookup failed; try again later")
 )
 
 // DomainPolicy is what a verified domain grants a person who signs in with

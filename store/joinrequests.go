@@ -22,6 +22,9 @@ var (
 	// ErrJoinRequestPending: the person already has a pending request to
 	// the organization.
 	ErrJoinRequestPending = errors.New("invitekit: a request to join this organization is already pending")
+	// ErrJoinCooldown: the organization declined the person's last request
+	// recently (the Service's cool-down; stores never return it).
+	ErrJoinCooldown = errors.New("invitekit: the last request to join was declined recently; try again later")
 )
 
 // JoinRequestStatus is the state of a request to join.

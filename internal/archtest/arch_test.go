@@ -32,6 +32,7 @@ var allowed = map[string][]string{
 	"invite":                     {"store", "mailer/outbox", "invite/csvimport"},
 	"internal/httpx":             {"store", "invite/csvimport"},
 	"internal/ratelimit":         {},
+	"internal/dnstest":           {},
 	"internal/pages":             {},
 	"internal/pages/pagetest":    {},
 	"invite/inviteapi":           {"invite", "store", "internal/httpx", "invite/csvimport", "internal/ratelimit"},

@@ -15,11 +15,12 @@ type Links struct {
 	SignOut       string // the sign-out page
 	Organizations string // "My organizations" (switch organization)
 	Retry         string // the page to try again (the request's own URL)
+	Join          string // ask to join an organization (authflow's join page)
 }
 
 // Step is one next step on a refusal page.
 type Step struct {
-	Kind  string // home, signin, signout, signout_other, orgs, retry, restart
+	Kind  string // home, signin, signout, signout_other, orgs, retry, restart, join
 	Label string
 	Href  string
 }
@@ -51,7 +52,7 @@ var nextSteps = map[string][]string{
 	"permission_denied":    {"orgs", "home"},
 	"no_organization":      {"orgs", "home"},
 	"not_found":            {"home"},
-	"invitation_required":  {"signout_other", "home"},
+	"invitation_required":  {"join", "signout_other", "home"},
 	"invalid_token":        {"home"},
 	"missing_token":        {"home"},
 	"invite_expired":       {"home"},
@@ -127,6 +128,16 @@ var sameAs = map[string]string{
 	"unsupported_media_type":     "generic4",
 	"method_not_allowed":         "generic4",
 	"too_many_imports":           "rate_limited",
+	// Requests to join and email domains: the JSON API, the team page
+	// and the join page show these.
+	"join_request_pending":      "generic4",
+	"join_request_cooldown":     "generic4",
+	"domain_claimed":            "generic4",
+	"domain_unavailable":        "generic4",
+	"domain_record_missing":     "generic4",
+	"domain_lookup_failed":      "unavailable",
+	"join_requests_unsupported": "generic4",
+	"domains_unsupported":       "generic4",
 }
 
 // Known reports whether the refusal pages decided how code is shown: it
@@ -207,6 +218,8 @@ func (r Refusal) Steps() []Step {
 			href = r.Links.Organizations
 		case "retry":
 			href = r.Links.Retry
+		case "join":
+			href = r.Links.Join
 		}
 		if href == "" {
 			continue
