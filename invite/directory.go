@@ -372,7 +372,7 @@ func (s *Service) ProvisionDirectoryUser(ctx context.Context, orgID string, in D
 	if err != nil {
 		return DirectoryUser{}, err
 	}
-	if err := d.SetDirectoryUserName(ctx, orgID, res.User.ID, in.UserName); err != nil {
+	if err := s.recordUserName(ctx, d, orgID, res.User.ID, res.User.Email, in.UserName); err != nil {
 		return DirectoryUser{}, err
 	}
 	m := res.Membership
@@ -384,23 +384,61 @@ func (s *Service) ProvisionDirectoryUser(ctx context.Context, orgID string, in D
 	return DirectoryUser{UserID: res.User.ID, Email: res.User.Email, UserName: in.UserName, Membership: m}, nil
 }
 
-// userNameFree is nil when no member of orgID but exceptUserID has userName.
+// userNameFree is nil when no member of orgID but exceptUserID is known
+// by userName: by the name recorded for them (SetDirectoryUserName), or,
+// with none recorded, by their email (directoryUser's fallback; a
+// provisioned member whose userName is their email has no record).
 func (s *Service) userNameFree(ctx context.Context, d store.Directory, orgID, userName, exceptUserID string) error {
 	other, err := d.DirectoryUserByName(ctx, orgID, userName)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case other != exceptUserID:
+		if _, err := s.st.GetMembership(ctx, orgID, other); err == nil {
+			return ErrUserNameTaken
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		} // else: left the organization on another surface, the record is stale
+	}
+	email, err := NormalizeEmail(userName)
+	if err != nil {
+		return nil // no email: nobody is known by it implicitly
+	}
+	u, err := s.st.GetUserByEmail(ctx, email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil
 	case err != nil:
 		return err
-	case other == exceptUserID:
+	case u.ID == exceptUserID:
 		return nil
 	}
-	if _, err := s.st.GetMembership(ctx, orgID, other); errors.Is(err, store.ErrNotFound) {
-		return nil // left the organization on another surface: the name is free
+	if _, err := s.st.GetMembership(ctx, orgID, u.ID); errors.Is(err, store.ErrNotFound) {
+		return nil
 	} else if err != nil {
 		return err
 	}
-	return ErrUserNameTaken
+	if _, err := d.DirectoryUserName(ctx, orgID, u.ID); errors.Is(err, store.ErrNotFound) {
+		return ErrUserNameTaken // a member known by this email
+	} else if err != nil {
+		return err
+	}
+	return nil // that member is known by another name
+}
+
+// recordUserName records userName for orgID's member userID, unless it
+// is their email and nothing else is recorded (then the email is their
+// userName already: one write less per provisioned user).
+func (s *Service) recordUserName(ctx context.Context, d store.Directory, orgID, userID, email, userName string) error {
+	if userName == email {
+		if _, err := d.DirectoryUserName(ctx, orgID, userID); errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	return d.SetDirectoryUserName(ctx, orgID, userID, userName)
 }
 
 // GetDirectoryUser returns orgID's member userID, or ErrNotFound (also for

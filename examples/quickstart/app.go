@@ -33,6 +33,9 @@ const (
 	seedAdminEmail = "admin@example.com"
 )
 
+// myOrgsPath is "My organizations" (authflow's page).
+const myOrgsPath = "/orgs"
+
 // config is the quickstart's configuration, from flags and environment.
 type config struct {
 	Addr    string // app listen address
@@ -94,7 +97,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	guard, err := middleware.New(st, sessions, middleware.Config{
 		Resolver: middleware.PathValue("orgID"),
 		LoginURL: "/login",
-		Pages:    middleware.PageLinks{Home: "/", Logout: "/logout", Organizations: "/orgs"},
+		Pages:    middleware.PageLinks{Home: "/", Logout: "/logout", Organizations: myOrgsPath},
 		CacheTTL: time.Second,
 		Now:      cfg.Now,
 		Logger:   cfg.Logger,
@@ -138,6 +141,9 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		ClientSecret: cfg.ClientSecret,
 		RedirectURL:  cfg.RedirectURL,
 		DashboardURL: "/orgs/{orgID}/dashboard",
+		// "My organizations" (authflow.Flow.OrganizationsHandler, registered
+		// by flow.Routes): the refusal pages offer it as "Switch organization".
+		OrganizationsPath: myOrgsPath,
 		// Sign-out ends the provider's session too and comes back here
 		// (register this URL at a real provider as a post-logout redirect
 		// URI); without an end-session endpoint it is where logout lands.
@@ -186,7 +192,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	}
 
 	mux := http.NewServeMux()
-	flow.Routes(mux) // GET/POST /accept, GET /login, GET /auth/callback, POST /logout
+	flow.Routes(mux) // GET/POST /accept, GET /login, GET /auth/callback, POST /logout, GET /orgs (my organizations)
 	if a.IdP != nil {
 		// The dev inbox shows working accept links: it exists only with the
 		// dev provider, and answers this machine only.
@@ -198,7 +204,6 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 	bulk.Routes(mux, "/api") // /api/organizations/{orgID}/users:bulk…
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /signed-out", signedOut)
-	mux.HandleFunc("GET /orgs", a.myOrganizations)
 	a.sessions = sessions
 	a.Handler = sessions.LoadAndSave(mux)
 	a.team = team
@@ -278,6 +283,7 @@ a{color:#2563eb}code{background:#f4f4f5;padding:0 .3em;border-radius:3px}.dev{bo
 <body><h1 id="welcome">Welcome to {{.OrgName}}, {{.Email}}</h1>
 <p>Status: <strong id="status">{{.Status}}</strong> · Roles: <span id="roles">{{range $i, $r := .Roles}}{{if $i}}, {{end}}{{$r}}{{end}}</span></p>
 {{if .Admin}}<p><a href="/orgs/{{.Org}}/team/">Manage the team</a></p>{{end}}
+<p><a href="/orgs">My organizations</a></p>
 <form method="post" action="/logout"><button>Sign out</button></form>
 </body></html>{{end}}`))
 
