@@ -99,6 +99,7 @@ type Router = httpx.Router
 func (f *Flow) Routes(mux Router) {
 	mux.Handle(f.cfg.AcceptPath, f.AcceptHandler())
 	mux.Handle(f.cfg.LoginPath, f.LoginHandler())
+	mux.Handle(f.cfg.LoginPath+"/sso", f.EmailFirstHandler()) // email-first sign-in (enterprise SSO)
 	mux.Handle(f.cfg.CallbackPath, f.CallbackHandler())
 	mux.Handle(f.cfg.LogoutPath, f.LogoutHandler())
 	if f.cfg.OrganizationsPath != "" {

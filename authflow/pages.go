@@ -49,6 +49,9 @@ type Page struct {
 	AcceptPath, LoginPath, LogoutPath string
 	// LoginURL, when set, is a "sign in (again)" link.
 	LoginURL string
+	// ReturnTo is where the email-first sign-in page continues to (a
+	// relative path, or "").
+	ReturnTo string
 
 	// Lang is the page's language ("en" or "de"): Config.Locale, then
 	// Accept-Language, then the organization's locale (see Config.Locale);
