@@ -165,6 +165,9 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 		f.log.InfoContext(ctx, "authflow: invitation accepted", "org_id", orgID, "user_id", userID)
 	} else {
 		u, ms, err := f.svc.SignIn(ctx, accept)
+		if errors.Is(err, invite.ErrNoMembership) {
+			u, ms, err = f.noMembership(ctx, accept, err) // domain auto-join, or keep the email for the join page (join.go)
+		}
 		if err != nil {
 			return inviteError(err)
 		}
@@ -177,7 +180,7 @@ func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
 	if err := f.sess.renew(ctx); err != nil {
 		return err
 	}
-	if err := f.sess.remove(ctx, SessionKeyInvitationID, sessionkeys.InvitationEmail, sessionkeys.JoinAsSignedIn, sessionkeys.ForceLogin); err != nil {
+	if err := f.sess.remove(ctx, SessionKeyInvitationID, sessionkeys.InvitationEmail, sessionkeys.JoinAsSignedIn, sessionkeys.ForceLogin, sessionkeys.JoinEmail, sessionkeys.JoinOrg); err != nil {
 		return err
 	}
 	if err := f.sess.put(ctx,

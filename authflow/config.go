@@ -77,6 +77,15 @@ type Config struct {
 	// see Flow.OrganizationsHandler); "-" leaves the route out of Routes
 	// and the refusal pages' "Switch organization" step.
 	OrganizationsPath string
+	// JoinPath is the join page (Flow.JoinHandler, registered by Routes):
+	// a person without a membership asks an organization to let them in.
+	// The "invitation required" page links to it. "" (the default) offers
+	// no join page; a sign-in without membership then keeps nothing.
+	JoinPath string
+	// JoinRateLimit bounds join requests per person and organization
+	// (default DefaultJoinRateLimit: 5 an hour, bursts of 3); per person
+	// four times that.
+	JoinRateLimit RateLimit
 
 	// AllowJoinAsSignedIn shows a second button on the accept page, "join
 	// with the account I sign in with": the invitation is then accepted even
@@ -237,6 +246,12 @@ func (c *Config) defaultRoutes() error {
 		if !strings.HasPrefix(*p.val, "/") || strings.ContainsAny(*p.val, " ?#{}") {
 			return fmt.Errorf("authflow: Config.%s must be a plain absolute path, got %q", p.field, *p.val)
 		}
+	}
+	if c.JoinPath != "" && (!strings.HasPrefix(c.JoinPath, "/") || strings.ContainsAny(c.JoinPath, " ?#{}")) {
+		return fmt.Errorf("authflow: Config.JoinPath must be a plain absolute path, got %q", c.JoinPath)
+	}
+	if _, err := c.JoinRateLimit.WithDefault(DefaultJoinRateLimit); err != nil {
+		return fmt.Errorf("authflow: Config.JoinRateLimit: %w", err)
 	}
 	switch c.OrganizationsPath {
 	case "":

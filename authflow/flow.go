@@ -105,6 +105,9 @@ func (f *Flow) Routes(mux Router) {
 	if f.cfg.OrganizationsPath != "" {
 		mux.Handle(f.cfg.OrganizationsPath, f.OrganizationsHandler())
 	}
+	if f.cfg.JoinPath != "" {
+		mux.Handle(f.cfg.JoinPath, f.JoinHandler())
+	}
 }
 
 // Handler returns a ServeMux with the four routes, for mounting under "/"

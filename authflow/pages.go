@@ -67,6 +67,8 @@ type Page struct {
 	OrgLocale string
 	// Organizations are the person's organizations ("My organizations").
 	Organizations []OrgChoice
+	// Join is the join page's content (JoinHandler).
+	Join *JoinView
 }
 
 // Step is one next step a refusal page offers.
@@ -169,7 +171,7 @@ func (f *Flow) renderErrorPage(w http.ResponseWriter, r *http.Request, err error
 	}
 	p.Lang = f.lang(r, p.OrgLocale)
 	rf := pages.Refusal{Lang: p.Lang, Status: e.Status, Code: e.Code, Key: refusalVariant(e), Message: e.Message,
-		Links: pages.Links{Home: "/", SignIn: p.LoginURL, SignOut: f.cfg.LogoutPath, Retry: p.LoginURL, Organizations: f.cfg.OrganizationsPath}}
+		Links: pages.Links{Home: "/", SignIn: p.LoginURL, SignOut: f.cfg.LogoutPath, Retry: p.LoginURL, Organizations: f.cfg.OrganizationsPath, Join: f.cfg.JoinPath}}
 	p.Title = rf.Title()
 	if rf.HasWords() || p.Lang != pages.DefaultLang {
 		p.Message = rf.Body()

@@ -128,7 +128,7 @@ func (s *Service) RequestToJoin(ctx context.Context, orgID string, in JoinReques
 	case err == nil && last.Status == store.JoinRequestPending:
 		return store.JoinRequest{}, ErrJoinRequestPending
 	case err == nil && last.Status == store.JoinRequestDeclined && last.DecideTime != nil:
-		if until := last.DecideTime.Add(cmp.Or(s.cfg.JoinRequests.Cooldown, DefaultJoinCooldown)); now.Before(until) {
+		if until := last.DecideTime.Add(s.JoinCooldown()); now.Before(until) {
 			return store.JoinRequest{}, &JoinCooldownError{Until: until}
 		}
 	case err != nil && !errors.Is(err, store.ErrNotFound):
@@ -388,4 +388,41 @@ func (s *Service) JoinByDomain(ctx context.Context, id AcceptIdentity) (store.Me
 	s.changed(org.ID, res.User.ID)
 	s.log.InfoContext(ctx, "invite: joined through a verified domain", "org_id", org.ID, "user_id", res.User.ID, "domain", d.Domain)
 	return res.Membership, nil
+}
+
+// JoinCooldown is how long after a decline a person may not ask the same
+// organization again (Config.JoinRequests.Cooldown).
+func (s *Service) JoinCooldown() time.Duration {
+	return cmp.Or(s.cfg.JoinRequests.Cooldown, DefaultJoinCooldown)
+}
+
+// HasMembership reports whether the person with email has a membership
+// (any status) in orgID. It is the person's own question (their join
+// page), never an organization's about someone.
+func (s *Service) HasMembership(ctx context.Context, orgID, email string) (bool, error) {
+	email, err := NormalizeEmail(email)
+	if err != nil {
+		return false, nil
+	}
+	u, err := s.st.GetUserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	_, err = s.st.GetMembership(ctx, orgID, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// UserEmail returns a user's email and whether an identity provider
+// verified it (for the join page of a signed-in person).
+func (s *Service) UserEmail(ctx context.Context, userID string) (email string, verified bool, err error) {
+	u, err := s.st.GetUser(ctx, userID)
+	if err != nil {
+		return "", false, err
+	}
+	return u.Email, u.Profile.EmailVerified, nil
 }

@@ -54,6 +54,13 @@ const (
 	// ForceLogin is "1" when the next login must send prompt=login (the
 	// last sign-in was with the wrong account).
 	ForceLogin = "invitekit.force_login"
+	// JoinEmail is the verified email of a sign-in that found no
+	// membership, kept for the join page (the person is not signed in
+	// to the app: no UserID).
+	JoinEmail = "invitekit.join_email"
+	// JoinOrg is the organization an app's join link named before the
+	// person signed in.
+	JoinOrg = "invitekit.join_org"
 	// LoginConnection and LoginOrg name the SSO connection (and its
 	// organization) of the login in flight; empty for the default provider.
 	LoginConnection = "invitekit.login_connection"
@@ -64,6 +71,6 @@ const (
 var All = []string{
 	UserID, SessionGeneration, InvitationID, OrgID,
 	InvitationEmail, JoinAsSignedIn, OIDCState, OIDCNonce, OIDCVerifier,
-	ReturnTo, LoginStarted, IDToken, ForceLogin,
+	ReturnTo, LoginStarted, IDToken, ForceLogin, JoinEmail, JoinOrg,
 	SSOConnection, SSOOrg, LoginConnection, LoginOrg,
 }
