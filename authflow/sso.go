@@ -250,3 +250,5 @@ func (f *Flow) endSessionOf(ctx context.Context, ssoOrg string) (endpoint, clien
 	}
 	return rem.endSess, conn.client.Connection.ClientID
 }
+
+func urlQuery(s string) string { return url.QueryEscape(s) }

@@ -402,3 +402,45 @@ func (s *ssoEnv) lastEvent(t *testing.T, orgID string) store.Event {
 	evs := s.events(t, orgID)
 	return evs[len(evs)-1]
 }
+
+// TestSSOEmailFirst: the email-first page sends an email whose domain A
+// verified to A's connection (with login_hint), any other email to the
+// app's provider, and asks again for something that is not an email.
+func TestSSOEmailFirst(t *testing.T) {
+	s := newSSOEnv(t)
+	ctx := context.Background()
+	ds, ok := any(s.st).(store.DomainStore)
+	if !ok {
+		t.Skip("the store has no verified domains")
+	}
+	now := s.clock.Now().UTC()
+	if err := ds.CreateDomain(ctx, store.Domain{OrganizationID: s.a.ID, Domain: "acme.example", Token: "tok", CreateTime: now, UpdateTime: now},
+		store.Event{OrganizationID: s.a.ID, Type: "domain.claimed", CreateTime: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.RecordDomainCheck(ctx, s.a.ID, "acme.example", store.DomainCheck{Found: true, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	p := b.get(s.app.URL + "/login/sso?return_to=/orgs/x")
+	if p.status != 200 || !strings.Contains(p.body, `id="sso-email"`) || !strings.Contains(p.body, `name="return_to" value="/orgs/x"`) {
+		t.Fatalf("email-first page: %d %s", p.status, p.body)
+	}
+	p = b.get(s.app.URL + "/login/sso?email=Pat@ACME.example&return_to=/orgs/x")
+	u, _ := url.Parse(p.location)
+	if p.status != 303 || u.Path != "/login" || u.Query().Get("org") != s.a.ID || u.Query().Get("login_hint") != "pat@acme.example" || u.Query().Get("return_to") != "/orgs/x" {
+		t.Fatalf("verified domain: %d %q", p.status, p.location)
+	}
+	if p = b.get(p.location); p.status != 303 || !strings.HasPrefix(p.location, s.za.issuer+"auth?") || !strings.Contains(p.location, "login_hint=pat%40acme.example") {
+		t.Fatalf("towards A's provider: %d %q", p.status, p.location)
+	}
+	p = b.get(s.app.URL + "/login/sso?email=pat@elsewhere.example")
+	if u, _ = url.Parse(p.location); p.status != 303 || u.Query().Get("org") != "" || u.Query().Get("login_hint") != "pat@elsewhere.example" {
+		t.Fatalf("other domain: %d %q", p.status, p.location)
+	}
+	p = b.get(s.app.URL + "/login/sso?email=not-an-email")
+	if p.status != 422 || !strings.Contains(p.body, `aria-invalid="true"`) {
+		t.Fatalf("bad email: %d %s", p.status, p.body)
+	}
+	b.get(s.app.URL+"/login/sso?return_to=//evil.example").expect(t, 400, "return_to_invalid")
+}
