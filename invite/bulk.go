@@ -107,6 +107,7 @@ const (
 	BulkRefused         BulkRowStatus = "refused"           // Config.BeforeInvite said no; Reason is its reason
 	BulkDuplicateInFile BulkRowStatus = "duplicate_in_file" // an earlier row has the same email
 	BulkFailed          BulkRowStatus = "failed"            // not written: the store refused the row (code store_refused), or the import stopped (see the returned error)
+	BulkHeld            BulkRowStatus = "held"              // held for approval (PENDING_APPROVAL, no mail); Reason says why
 )
 
 // BulkRowResult is one row's outcome. It is kept small (no user objects):
@@ -142,6 +143,7 @@ type BulkSummary struct {
 	Refused         int `json:"refused"`
 	DuplicateInFile int `json:"duplicateInFile"`
 	Failed          int `json:"failed"`
+	Held            int `json:"held"`
 }
 
 func (s *BulkSummary) add(st BulkRowStatus) {
@@ -158,6 +160,8 @@ func (s *BulkSummary) add(st BulkRowStatus) {
 		s.DuplicateInFile++
 	case BulkFailed:
 		s.Failed++
+	case BulkHeld:
+		s.Held++
 	}
 }
 

@@ -60,7 +60,7 @@ func ExampleService_BulkInvite() {
 	fmt.Println(lines[0])
 	fmt.Println(lines[3])
 	// Output:
-	// preview: {Rows:4 Created:1 AlreadyMember:0 Invalid:2 Refused:0 DuplicateInFile:1 Failed:0}
+	// preview: {Rows:4 Created:1 AlreadyMember:0 Invalid:2 Refused:0 DuplicateInFile:1 Failed:0 Held:0}
 	// 1 ann@example.com created
 	// user created: true
 	// 2 not-an-email invalid email email must contain an @

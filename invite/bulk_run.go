@@ -487,22 +487,34 @@ func (run *bulkRun) flush(ctx context.Context) error {
 	if err := run.lookup(ctx); err != nil {
 		return run.abort(ctx, err)
 	}
-	// Rows settled by the lookup or the policy leave the batch.
+	// Rows settled by the lookup or the policy leave the batch; held rows
+	// are written one by one (approvals.go: bulkHold).
+	din, err := run.s.decisionInputs(WithSurface(ctx, SurfaceBulk), run.org, run.opts.ActorID, false)
+	if err != nil {
+		return run.abort(ctx, err)
+	}
 	keep := run.batch[:0]
 	for _, it := range run.batch {
 		r := run.res(it.idx)
 		if r.Status != "" {
 			continue
 		}
-		if err := run.s.checkPolicy(ctx, run.org, it.req, it.existing); err != nil {
-			var pe *PolicyError
-			if !errors.As(err, &pe) {
+		d, err := run.s.decide(ctx, din, run.org, it.req, it.existing)
+		if err == nil && d.roles != nil {
+			it.req.Roles = d.roles
+		}
+		if err == nil && d.hold {
+			err = run.bulkHold(ctx, din, it, d)
+		}
+		if err != nil {
+			if !run.refused(r, err) {
 				return run.abort(ctx, err)
 			}
-			r.Status, r.Code, r.Reason = BulkRefused, "policy_refused", pe.Reason
 			continue
 		}
-		keep = append(keep, it)
+		if !d.hold {
+			keep = append(keep, it)
+		}
 	}
 	run.batch = keep
 	if run.opts.DryRun {
@@ -757,7 +769,7 @@ func bulkMembershipStatus(req InviteRequest) store.MembershipStatus {
 // sees the existing user; an external id must match the existing user's.
 // Other rows are resolved by the store inside the batch.
 func (run *bulkRun) needsLookup(it bulkItem) bool {
-	return run.opts.DryRun || run.s.cfg.BeforeInvite != nil || it.req.ExternalID != ""
+	return run.opts.DryRun || run.s.cfg.BeforeInvite != nil || run.s.cfg.InvitePolicy != nil || it.req.ExternalID != ""
 }
 
 // lookup resolves existing users for the rows that need it, concurrently.

@@ -258,6 +258,7 @@ func internStatus(k int, b []byte) string {
 var bulkInterned = [...]string{
 	string(BulkCreated), string(BulkAlreadyMember), string(BulkInvalid), string(BulkRefused),
 	string(BulkDuplicateInFile), string(BulkFailed), "PENDING_INVITE", "ACTIVE", "INACTIVE",
+	string(BulkHeld), "PENDING_APPROVAL",
 }
 
 // close removes the spool's file. It is idempotent.

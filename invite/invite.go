@@ -58,6 +58,10 @@ type InviteResult struct {
 	AcceptLink string
 	// UserCreated is false when an existing user was reused.
 	UserCreated bool
+	// Approval is set when the invite was held for approval: the
+	// membership is PENDING_APPROVAL, with no invitation and no mail
+	// (and no AcceptLink) until an approver approves it.
+	Approval *store.ApprovalRequest
 }
 
 // CreateOrganizationRequest creates an organization and, optionally,
@@ -120,8 +124,19 @@ func (s *Service) CreateOrganization(ctx context.Context, req CreateOrganization
 		if existing, err = s.existingUser(ctx, "", admin); err != nil {
 			return store.Organization{}, nil, err
 		}
-		if err := s.checkPolicy(ctx, org, admin, existing); err != nil {
+		in, err := s.decisionInputs(ctx, org, admin.InvitedBy, true)
+		if err != nil {
 			return store.Organization{}, nil, err
+		}
+		d, err := s.decide(ctx, in, org, admin, existing)
+		if err != nil {
+			return store.Organization{}, nil, err
+		}
+		if d.roles != nil {
+			admin.Roles = d.roles
+			if !containsString(admin.Roles, s.cfg.AdminRole) {
+				admin.Roles = append(admin.Roles, s.cfg.AdminRole)
+			}
 		}
 	}
 	ev := s.event(org.ID, store.EventOrganizationCreated, "", req.CreatedBy, now, map[string]string{"name": org.Name})
@@ -154,13 +169,20 @@ func (s *Service) CreateOrganization(ctx context.Context, req CreateOrganization
 
 // CreateUserAndMembership invites a person into orgID, or adds them
 // directly (see InviteRequest). It validates req (a *FieldError names the
-// field at fault), then consults BeforeInvite (a *PolicyError), then
-// writes the user (unless one exists with that email), the membership,
-// the invitation and the outbox mail in one atomic store call.
+// field at fault), then decides it (BeforeInvite, the organization's
+// approval rules, InvitePolicy: a *PolicyError refuses), then writes the
+// user (unless one exists with that email), the membership, the
+// invitation and the outbox mail in one atomic store call — or, when the
+// decision holds it, a PENDING_APPROVAL membership and its approval
+// request (InviteResult.Approval), with no invitation and no mail. The
+// write happens only if the rules and the inviter's roles are still what
+// the decision read (else it is decided again).
 //
 // Errors: ErrNotFound (unknown org), ErrAlreadyInvited (a pending or
-// expired invitation exists: use ResendInvitation), ErrAlreadyMember,
-// ErrExternalIDTaken. On any error nothing is written.
+// expired invitation, or a held one, exists: use ResendInvitation),
+// ErrAlreadyMember, ErrExternalIDTaken, ErrApprovalsUnsupported (a hold
+// on a store without store.ApprovalStore). On any error nothing is
+// written.
 func (s *Service) CreateUserAndMembership(ctx context.Context, orgID string, req InviteRequest) (*InviteResult, error) {
 	if err := s.checkInvite(&req, "", s.cfg.DefaultRoles); err != nil {
 		return nil, err
@@ -173,10 +195,7 @@ func (s *Service) CreateUserAndMembership(ctx context.Context, orgID string, req
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkPolicy(ctx, org, req, existing); err != nil {
-		return nil, err
-	}
-	return s.create(ctx, org, req, existing)
+	return s.decideAndCreate(ctx, org, req, existing)
 }
 
 // existingUser returns the user with req.Email (nil if none) after checking
@@ -227,35 +246,13 @@ func userOrNil(u store.User, found bool) *store.User {
 
 // membershipConflict is the error for inviting someone who has m already.
 func membershipConflict(m store.Membership) error {
-	if m.Status == store.StatusPendingInvite {
+	switch m.Status {
+	case store.StatusPendingInvite:
 		return ErrAlreadyInvited
+	case store.StatusPendingApproval:
+		return errAlreadyHeld
 	}
 	return ErrAlreadyMember
-}
-
-// checkPolicy runs Config.BeforeInvite.
-func (s *Service) checkPolicy(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User) error {
-	if s.cfg.BeforeInvite == nil {
-		return nil
-	}
-	in := PolicyInput{
-		Organization: org,
-		Request:      req,
-		ExistingUser: existing,
-		Direct:       !pendingMode(req),
-	}
-	in.Request.Roles = append([]string(nil), req.Roles...)
-	in.Request.Metadata = cloneMap(req.Metadata)
-	err := s.cfg.BeforeInvite(ctx, in)
-	if err == nil {
-		return nil
-	}
-	var pe *PolicyError
-	if errors.As(err, &pe) {
-		return err
-	}
-	s.log.InfoContext(ctx, "invite: BeforeInvite refused", "org_id", org.ID, "err", err)
-	return &PolicyError{Reason: "the invitation was refused by policy", Err: err}
 }
 
 // pendingMode reports whether req creates a PENDING_INVITE membership with

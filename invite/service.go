@@ -62,6 +62,21 @@ type Config struct {
 	// *PolicyError to give the caller a reason; any other error refuses
 	// with a generic reason.
 	BeforeInvite func(ctx context.Context, in PolicyInput) error
+	// InvitePolicy, when set, decides every invite and direct add after
+	// BeforeInvite, with the whole context (PolicyInput): Allow (or
+	// AllowWithRoles), Deny (its reason shown to the admin) or Hold (wait
+	// for an approver). It runs inside the decision the write checks
+	// (store.DecisionGuard): if the organization's approval rules or the
+	// inviter's roles change before the write, it is asked again. An
+	// organization's approval rules hold an invite even when it allows.
+	InvitePolicy func(ctx context.Context, in PolicyInput) (PolicyDecision, error)
+	// ApproverRole is the role that sees and decides held invites
+	// (default AdminRole). It must be in Roles.
+	ApproverRole string
+	// HoldTTL is how long a held invite waits for a decision (default 7
+	// days); after it the invite can no longer be approved and
+	// ExpireHeldInvites removes it.
+	HoldTTL time.Duration
 	// OnMembershipChange, when set, is called synchronously after every
 	// successful membership change (create, accept, resend, revoke,
 	// deactivate, reactivate, update), for example to invalidate a cache.
@@ -99,6 +114,18 @@ type PolicyInput struct {
 	ExistingUser *store.User
 	// Direct is true when the person becomes ACTIVE at once (no invitation).
 	Direct bool
+	// Inviter is the inviting user's id (InviteRequest.InvitedBy; "" for
+	// the app itself), InviterRoles their roles in the organization (nil
+	// unless they are an ACTIVE member).
+	Inviter      string
+	InviterRoles []string
+	// Surface is where the invite comes from (SurfaceGo, SurfaceAPI,
+	// SurfaceTeamPage, SurfaceBulk, SurfaceSCIM).
+	Surface Surface
+	// Rules are the organization's approval rules; RuleHold says why
+	// they hold this invite ("" when they do not).
+	Rules    store.ApprovalRules
+	RuleHold string
 }
 
 // Service holds invitekit's business rules. Create it with New. A Service
@@ -177,6 +204,14 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, errors.New("invite: Config.InviteTTL must not be negative")
 	}
 	cfg.InviteTTL = cmp.Or(cfg.InviteTTL, DefaultInviteTTL)
+	if cfg.HoldTTL < 0 {
+		return cfg, errors.New("invite: Config.HoldTTL must not be negative")
+	}
+	cfg.HoldTTL = cmp.Or(cfg.HoldTTL, DefaultHoldTTL)
+	cfg.ApproverRole = cmp.Or(cfg.ApproverRole, cfg.AdminRole)
+	if !slices.Contains(cfg.Roles, cfg.ApproverRole) {
+		return cfg, fmt.Errorf("invite: Config.ApproverRole %q is not in Config.Roles", cfg.ApproverRole)
+	}
 	cfg.EnvironmentID = cmp.Or(cfg.EnvironmentID, DefaultEnvironmentID)
 	cfg.DefaultLocale = cmp.Or(cfg.DefaultLocale, DefaultLocale)
 	if cfg.Now == nil {

@@ -30,6 +30,9 @@ var (
 	ErrAlreadyDecided = errors.New("invitekit: the held invitation has already been decided")
 	// ErrApprovalExpired: the held invite expired before it was approved.
 	ErrApprovalExpired = errors.New("invitekit: the held invitation expired before it was approved")
+	// ErrNotApprover: the acting user does not hold the approver role
+	// (invite.Config.ApproverRole) in the organization.
+	ErrNotApprover = errors.New("invitekit: only an approver of this organization may do this")
 	// ErrDecisionStale: the organization's approval rules or the
 	// inviter's roles changed between the decision and the write
 	// (DecisionGuard); nothing was written, and the caller decides again.
@@ -165,7 +168,7 @@ func (g DecisionGuard) Check(revision int64, inviter Membership, found bool) err
 	}
 	var roles []string
 	if found && inviter.Status == StatusActive {
-		roles = inviter.Roles
+		roles = append([]string{}, inviter.Roles...) // an ACTIVE member with no roles is not "none"
 	}
 	if (roles == nil) != (g.InviterRoles == nil) || !SameRoles(roles, g.InviterRoles) {
 		return ErrDecisionStale

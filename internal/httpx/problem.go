@@ -106,6 +106,11 @@ var problems = [...]struct {
 	{store.ErrSSORequired, Problem{http.StatusForbidden, "sso_required", "", "this organization requires signing in through its single sign-on"}},
 	{store.ErrSSOWrongOrganization, Problem{http.StatusForbidden, "sso_wrong_organization", "", "you signed in through another organization's single sign-on; sign in again for this organization"}},
 	{store.ErrSSOUnsupported, Problem{http.StatusNotImplemented, "sso_unsupported", "", "single sign-on connections are not supported by this server's store"}},
+	{store.ErrAlreadyDecided, Problem{http.StatusConflict, "approval_decided", "", "the held invitation has already been approved, rejected or expired"}},
+	{store.ErrApprovalExpired, Problem{http.StatusGone, "approval_expired", "", "the held invitation expired before it was approved"}},
+	{store.ErrDecisionStale, Problem{http.StatusConflict, "decision_stale", "", "the approval rules or the inviter's roles changed while the invitation was decided; try again"}},
+	{store.ErrNotApprover, Problem{http.StatusForbidden, "not_approver", "", "only an approver of this organization may do this"}},
+	{store.ErrApprovalsUnsupported, Problem{http.StatusNotImplemented, "approvals_unsupported", "", "approval before invitation is not supported by this server's store"}},
 }
 
 // internal is what every unknown error renders as (its text is never shown).

@@ -380,6 +380,8 @@ func CheckSummary(t testing.TB, rep *invite.BulkReport) {
 			sum.DuplicateInFile++
 		case invite.BulkFailed:
 			sum.Failed++
+		case invite.BulkHeld:
+			sum.Held++
 		default:
 			t.Fatalf("result %d has status %q", i, r.Status)
 		}
