@@ -223,7 +223,11 @@ func TestJoinByDomain(t *testing.T) {
 			{"email not verified", func() invite.AcceptIdentity { i := id; i.EmailVerified = false; return i }()},
 			{"issuer not trusted with emails", func() invite.AcceptIdentity { i := id; i.TrustEmail = false; return i }()},
 			{"a subdomain", func() invite.AcceptIdentity { i := verified("bob@eu.acme-corp.test"); i.TrustEmail = true; return i }()},
-			{"another domain", func() invite.AcceptIdentity { i := verified("bob@acme-corp.test.evil.test"); i.TrustEmail = true; return i }()},
+			{"another domain", func() invite.AcceptIdentity {
+				i := verified("bob@acme-corp.test.evil.test")
+				i.TrustEmail = true
+				return i
+			}()},
 		} {
 			_, err := e.Svc.JoinByDomain(ctx, tc.id)
 			require.ErrorIs(t, err, invite.ErrNoMembership, tc.name)

@@ -121,6 +121,7 @@ func NewHandler(svc *invite.Service, authz Authorizer, cfg HandlerConfig) (*Hand
 		{"/organizations/{orgID}/users/{userID}/reactivate", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionReactivate, svc.ReactivateMembership)}},
 		{"/organizations/{orgID}/users/{userID}/invite-link", map[string]http.HandlerFunc{http.MethodPost: h.inviteLink}},
 	}
+	h.routes = append(h.routes, h.joinRoutes()...) // join.go
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux, "")
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

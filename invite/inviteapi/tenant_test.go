@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invitekit/invitekit/internal/dnstest"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/internal/invitetest"
 	"github.com/invitekit/invitekit/invite/inviteapi"
@@ -41,6 +42,7 @@ type person struct {
 	name, email, ext string // ext: the external id org_a gives them
 	probeExt         string // an external id org_a tries: org_b's for the shared person
 	id, job          string
+	request, domain  string // an org_a join request of theirs; the domain org_a claims
 }
 
 // TestTenantIsolationEveryRoute drives every route of the JSON API and the
@@ -57,7 +59,8 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 
 func tenantSweep(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	e := newEnv(t, st, nil)
+	dns := dnstest.Start(t) // domain verification asks it: it has no records
+	e := newEnv(t, st, func(c *invite.Config) { c.Domains.Resolver = dns.Resolver() })
 	e.Org(t, "org_a")
 	e.Org(t, "org_b")
 	aAdmin := e.AddActive(t, "org_a", "alice@a.example", "admin")
@@ -185,6 +188,29 @@ func tenantSweep(t *testing.T, st store.Store) {
 		}
 		p.job = job.ID
 	}
+	// Requests to join and domains: the shared person asked org_b too,
+	// and org_b verified the shared person's domain; org_a's admin works
+	// with a request and a domain of each person.
+	if _, err := e.Svc.RequestToJoin(ctx, "org_b", invite.JoinRequestInput{Email: "shared-join@a.example", EmailVerified: true, Message: "BMARK"}); err != nil {
+		t.Fatal(err)
+	}
+	bd, err := e.Svc.ClaimDomain(ctx, "org_b", "usr_b", "shared.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, value := e.Svc.DomainRecord(bd)
+	dns.Set(name, value)
+	if _, err := e.Svc.VerifyDomain(ctx, "org_b", "usr_b", "shared.test"); err != nil {
+		t.Fatal(err)
+	}
+	dns.Delete(name)
+	for _, p := range people {
+		jr, err := e.Svc.RequestToJoin(ctx, "org_a", invite.JoinRequestInput{Email: p.name + "-join@a.example", EmailVerified: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.request, p.domain = jr.ID, p.name+".test"
+	}
 
 	// 3. Every registered route and method, in an order that keeps the
 	// memberships alive until the end.
@@ -192,6 +218,9 @@ func tenantSweep(t *testing.T, st store.Store) {
 		pattern, method string
 		query           func(p *person) string
 		ctype, body     string
+		// orgWide: the answer is the organization's (a list of every
+		// person's): run once, checked for org_b's markers only.
+		orgWide bool
 	}
 	calls := []call{
 		{pattern: "/organizations/{orgID}/users", method: "GET", query: func(p *person) string { return "?q=" + url.QueryEscape(p.email) }},
@@ -212,6 +241,16 @@ func tenantSweep(t *testing.T, st store.Store) {
 		{pattern: "/organizations/{orgID}/users:bulk/jobs/{jobID}/cancel", method: "POST"},
 		{pattern: "/organizations/{orgID}/users:bulk/jobs/{jobID}/confirm", method: "POST"},
 		{pattern: "/organizations/{orgID}/team/", method: "GET", query: func(p *person) string { return "?q=" + url.QueryEscape(p.email) }},
+		{pattern: "/organizations/{orgID}/join-requests", method: "GET", orgWide: true},
+		{pattern: "/organizations/{orgID}/join-requests/{requestID}", method: "GET"},
+		{pattern: "/organizations/{orgID}/join-requests/{requestID}/approve", method: "POST", ctype: "application/json", body: `{"roles":["member"]}`},
+		{pattern: "/organizations/{orgID}/join-requests/{requestID}/decline", method: "POST", ctype: "application/json", body: `{"reason":"no"}`},
+		{pattern: "/organizations/{orgID}/domains", method: "POST", ctype: "application/json", body: `{"domain":"DOMAIN"}`},
+		{pattern: "/organizations/{orgID}/domains", method: "GET", orgWide: true},
+		{pattern: "/organizations/{orgID}/domains/{domain}/verify", method: "POST"},
+		{pattern: "/organizations/{orgID}/domains/{domain}", method: "GET"},
+		{pattern: "/organizations/{orgID}/domains/{domain}", method: "PATCH", ctype: "application/json", body: `{"policy":"AUTO_JOIN"}`},
+		{pattern: "/organizations/{orgID}/domains/{domain}", method: "DELETE"},
 		{pattern: "/organizations/{orgID}/users/{userID}/revoke", method: "POST"},
 		{pattern: "/organizations/{orgID}/users/{userID}", method: "DELETE"},
 	}
@@ -220,11 +259,12 @@ func tenantSweep(t *testing.T, st store.Store) {
 		covered[c.pattern+" "+c.method] = true
 	}
 	for _, pattern := range rec.patterns {
-		status, _ := do("PROBE", strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(pattern, "{orgID}", "org_a"), "{userID}", people[0].id), "{jobID}", people[0].job), "", "")
+		probe := strings.NewReplacer("{orgID}", "org_a", "{userID}", people[0].id, "{jobID}", people[0].job, "{requestID}", people[0].request, "{domain}", people[0].domain)
+		status, _ := do("PROBE", probe.Replace(pattern), "", "")
 		if status != http.StatusMethodNotAllowed {
 			t.Fatalf("%s: PROBE answered %d, want 405", pattern, status)
 		}
-		_, allowHdr := probeAllow(t, srv.URL+strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(pattern, "{orgID}", "org_a"), "{userID}", people[0].id), "{jobID}", people[0].job))
+		_, allowHdr := probeAllow(t, srv.URL+probe.Replace(pattern))
 		for _, m := range strings.Split(allowHdr, ", ") {
 			if m == "HEAD" {
 				continue
@@ -235,12 +275,20 @@ func tenantSweep(t *testing.T, st store.Store) {
 		}
 	}
 	for _, c := range calls {
+		if c.orgWide {
+			status, body := do(c.method, strings.ReplaceAll(c.pattern, "{orgID}", "org_a"), c.ctype, c.body)
+			check(t, c.method+" "+c.pattern, status, body)
+			if status != http.StatusOK || !strings.Contains(body, people[0].name) || !strings.Contains(body, people[1].name) {
+				t.Errorf("%s: %d %s", c.pattern, status, body)
+			}
+			continue
+		}
 		same(t, c.method+" "+c.pattern, func(p *person) (int, string) {
-			path := strings.NewReplacer("{orgID}", "org_a", "{userID}", p.id, "{jobID}", p.job).Replace(c.pattern)
+			path := strings.NewReplacer("{orgID}", "org_a", "{userID}", p.id, "{jobID}", p.job, "{requestID}", p.request, "{domain}", p.domain).Replace(c.pattern)
 			if c.query != nil {
 				path += c.query(p)
 			}
-			return do(c.method, path, c.ctype, strings.ReplaceAll(c.body, "EMAIL", p.email))
+			return do(c.method, path, c.ctype, strings.NewReplacer("EMAIL", p.email, "DOMAIN", p.domain).Replace(c.body))
 		})
 	}
 	// org_b's view is untouched by everything org_a did.
@@ -263,8 +311,10 @@ func probeAllow(t *testing.T, u string) (int, string) {
 
 var (
 	reTime  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
-	reID    = regexp.MustCompile(`\b(usr|prof|inv|job|msg|evt)_[0-9a-z]+\b`)
+	reID    = regexp.MustCompile(`\b(usr|prof|inv|job|msg|evt|jrq)_[0-9a-z]+\b`)
 	reToken = regexp.MustCompile(`token=[^"&\s]+`)
+	// reDomainToken is a domain's verification token (each claim has its own).
+	reDomainToken = regexp.MustCompile(`verification=[0-9a-z]+`)
 )
 
 // shape is a body with what legitimately differs between two people (their
@@ -275,6 +325,7 @@ func shape(body string, p *person) string {
 	s = reTime.ReplaceAllString(s, "TIME")
 	s = reID.ReplaceAllString(s, "ID")
 	s = reToken.ReplaceAllString(s, "token=TOKEN")
+	s = reDomainToken.ReplaceAllString(s, "verification=TOKEN")
 	if strings.HasPrefix(strings.TrimSpace(s), "{") {
 		var v any
 		if json.Unmarshal([]byte(s), &v) == nil {
