@@ -42,6 +42,7 @@ var allowed = map[string][]string{
 	"invite/teampage":            {"invite", "store", "invite/inviteapi", "internal/httpx", "invite/csvimport", "internal/ratelimit", "internal/pages"},
 	"authflow":                   {"invite", "store", "internal/httpx", "internal/sessionkeys", "internal/ratelimit", "internal/pages", "authflow/ssocheck"},
 	"authflow/ssocheck":          {"store"},
+	"invite/ssoapi":              {"invite", "store", "internal/httpx", "authflow/ssocheck"},
 	"middleware":                 {"store", "internal/httpx", "internal/sessionkeys", "internal/pages"},
 	"invite/internal/invitetest": {"invite", "store", "mailer/outbox", "store/memstore", "store/sqlitestore", "store/pgstore"},
 }
