@@ -6,10 +6,10 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/invitekit/invitekit/internal/httpx"
 	"github.com/invitekit/invitekit/invite"
@@ -58,6 +58,7 @@ type directoryForm struct {
 
 // directoryView is the data of the Directory sync page.
 type directoryView struct {
+	L           tr // the page's language
 	Base, Title string
 	Org         store.Organization
 	SCIMURL     string // "" when Config.SCIMBaseURL is not set
@@ -76,10 +77,11 @@ type directoryView struct {
 // directoryFlashContext binds the section's sealed flashes to it.
 const directoryFlashContext = "invitekit/teampage/directory-flash"
 
-// directoryFlashes are the section's success messages by the sealed "done".
+// directoryFlashes are the section's success messages' catalog keys, by
+// the sealed "done".
 var directoryFlashes = map[string]string{
-	"revoked":  "Token %s revoked: requests with it are refused from now on.",
-	"settings": "Directory settings saved.",
+	"revoked":  "team.dir_done_revoked",
+	"settings": "team.dir_done_settings",
 }
 
 // directoryRoute serves …/directory and below; rest is the path after it.
@@ -142,17 +144,20 @@ func (h *Handler) directoryFlash(rc *reqCtx) string {
 	if err != nil {
 		return ""
 	}
-	f, ok := directoryFlashes[parts["done"]]
+	key, ok := directoryFlashes[parts["done"]]
 	if !ok {
 		return ""
 	}
-	return strings.Replace(f, "%s", "“"+parts["who"]+"”", 1)
+	if !strings.Contains(rc.lang.T(key), "%s") {
+		return rc.lang.T(key)
+	}
+	return rc.lang.Tf(key, parts["who"])
 }
 
 // loadDirectoryView builds the page: tokens, settings, roles.
 func (h *Handler) loadDirectoryView(rc *reqCtx, org store.Organization) (*directoryView, error) {
 	v := &directoryView{
-		Base: rc.base, Title: "Directory sync", Org: org, SCIMURL: h.cfg.SCIMBaseURL,
+		L: rc.lang, Base: rc.base, Title: rc.lang.T("team.dir_title"), Org: org, SCIMURL: h.cfg.SCIMBaseURL,
 		MaxTokens: invite.MaxDirectoryTokens, Roles: h.svc.Roles(),
 	}
 	toks, err := h.svc.ListDirectoryTokens(rc.ctx, rc.orgID)
@@ -315,19 +320,31 @@ func (h *Handler) saveDirectorySettings(rc *reqCtx) {
 		if i < len(roles) {
 			row.Role = roles[i]
 		}
+		l := rc.lang
 		switch {
 		case row.Group == "" && row.Role == "":
 			continue
 		case row.Group == "":
-			form.Errors["mappings"] = "Row " + strconv.Itoa(len(form.Mappings)+1) + ": enter the group's name as the directory sends it (its displayName)."
+			form.Errors["mappings"] = l.Tf("team.dir_err_row_group", len(form.Mappings)+1)
 		case row.Role == "":
-			form.Errors["mappings"] = "Choose a role for the group “" + row.Group + "”."
+			form.Errors["mappings"] = l.Tf("team.dir_err_row_role", row.Group)
+		case !h.isRole(row.Role):
+			form.Errors["mappings"] = l.Tf("team.dir_err_role", row.Role)
+		case utf8.RuneCountInString(row.Group) > invite.MaxGroupNameLen || strings.IndexFunc(row.Group, unicode.IsControl) >= 0:
+			form.Errors["mappings"] = l.Tf("team.dir_err_group_name", invite.MaxGroupNameLen)
 		case mapping[row.Group] != "":
-			form.Errors["mappings"] = "The group “" + row.Group + "” is mapped twice: keep one row for it."
+			form.Errors["mappings"] = l.Tf("team.dir_err_twice", row.Group)
 		default:
 			mapping[row.Group] = row.Role
 		}
 		form.Mappings = append(form.Mappings, row)
+	}
+	if len(mapping) > invite.MaxGroupRoleMappings {
+		form.Errors["mappings"] = rc.lang.Tf("team.dir_err_mappings", invite.MaxGroupRoleMappings)
+	}
+	if !slices.Contains([]string{"", string(store.StatusActive), string(store.StatusPendingInvite)}, form.ProvisionStatus) ||
+		!slices.Contains([]string{"", store.DeleteDeactivate, store.DeleteRemove}, form.DeleteAction) {
+		form.Errors[""] = rc.lang.T("team.dir_err_choice")
 	}
 	var err error
 	if len(form.Errors) == 0 {
@@ -352,7 +369,7 @@ func (h *Handler) saveDirectorySettings(rc *reqCtx) {
 		if errors.As(err, &fe) && fe.Field == "groupRoles" {
 			key = "mappings"
 		}
-		form.Errors[key] = directoryMessage(err)
+		form.Errors[key] = directoryMessage(rc.lang, err)
 	}
 	h.renderDirectory(rc, status, org, func(v *directoryView) { v.Form = form })
 }
@@ -370,7 +387,7 @@ func (h *Handler) directoryFailed(rc *reqCtx, org store.Organization, err error,
 		h.serverError(rc, err)
 		return
 	}
-	msg := directoryMessage(err)
+	msg := directoryMessage(rc.lang, err)
 	h.renderDirectory(rc, status, org, func(v *directoryView) {
 		if set != nil {
 			set(v, msg)
@@ -380,28 +397,27 @@ func (h *Handler) directoryFailed(rc *reqCtx, org store.Organization, err error,
 	})
 }
 
-// directoryMessage is a person's sentence for a refusal of the section.
-func directoryMessage(err error) string {
+// directoryMessage is a person's sentence, in l, for a refusal of the
+// section (the Service's field errors by their field: the page checks
+// the mapping itself first, so these are the rest).
+func directoryMessage(l tr, err error) string {
 	var fe *invite.FieldError
 	switch {
+	case errors.As(err, &fe) && fe.Field == "name" && strings.Contains(fe.Message, "active directory tokens"):
+		return l.Tf("team.dir_err_too_many", invite.MaxDirectoryTokens)
+	case errors.As(err, &fe) && fe.Field == "name":
+		return l.Tf("team.dir_err_name", invite.MaxTokenNameLen)
+	case errors.As(err, &fe) && fe.Field == "groupRoles":
+		return l.Tf("team.dir_err_group_name", invite.MaxGroupNameLen)
 	case errors.As(err, &fe):
-		return sentence(fe.Message)
+		return l.T("team.dir_err_choice")
 	case errors.Is(err, invite.ErrWrongStatus):
-		return "This token is already revoked (the page may be out of date)."
+		return l.T("team.dir_err_revoked")
 	}
-	return "Something went wrong. Please try again."
+	return l.T("team.err_other")
 }
 
-// sentence starts msg with a capital letter and ends it with a full stop.
-func sentence(msg string) string {
-	if msg == "" {
-		return ""
-	}
-	r := []rune(msg)
-	r[0] = unicode.ToUpper(r[0])
-	s := string(r)
-	if !strings.HasSuffix(s, ".") {
-		s += "."
-	}
-	return s
+// isRole reports whether name is one of the app's roles.
+func (h *Handler) isRole(name string) bool {
+	return slices.ContainsFunc(h.svc.Roles(), func(r store.Role) bool { return r.Name == name })
 }

@@ -3,6 +3,7 @@ package teampage_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -112,7 +113,7 @@ func TestDirectoryTokens(t *testing.T) {
 	if status != 200 || newSecret == "" || newSecret == secret {
 		t.Fatalf("rotate: %d", status)
 	}
-	mustContain(t, page, "New token for “Okta”", "<code>"+tokID+"</code> keeps working until you revoke it")
+	mustContain(t, page, "New token for “Okta”", "The old token "+tokID+" keeps working until you revoke it")
 	if toks := activeTokens(t, f, "org_acme"); len(toks) != 2 || toks[1].Name != "Okta" {
 		t.Fatalf("after rotate: %+v", toks)
 	}
@@ -180,12 +181,12 @@ func TestDirectorySettings(t *testing.T) {
 		form url.Values
 		want string
 	}{
-		{"unknown role", url.Values{"provision_status": {"ACTIVE"}, "group": {"X"}, "role": {"owner"}}, "Role &#34;owner&#34; is not a configured role."},
+		{"unknown role", url.Values{"provision_status": {"ACTIVE"}, "group": {"X"}, "role": {"owner"}}, "The role “owner” is not one of this app&#39;s roles."},
 		{"group without role", url.Values{"group": {"Sales"}, "role": {""}}, "Choose a role for the group “Sales”."},
 		{"role without group", url.Values{"group": {""}, "role": {"admin"}}, "enter the group&#39;s name"},
 		{"group twice", url.Values{"group": {"Sales", "Sales"}, "role": {"admin", "billing"}}, "is mapped twice"},
-		{"bad mode", url.Values{"provision_status": {"INACTIVE"}}, "ProvisionStatus must be ACTIVE or PENDING_INVITE."},
-		{"bad delete action", url.Values{"delete_action": {"purge"}}, "DeleteAction must be deactivate or remove."},
+		{"bad mode", url.Values{"provision_status": {"INACTIVE"}}, "Choose one of the options."},
+		{"bad delete action", url.Values{"delete_action": {"purge"}}, "Choose one of the options."},
 		{"long group name", url.Values{"group": {strings.Repeat("g", 257)}, "role": {"admin"}}, "1 to 256 characters"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -273,5 +274,51 @@ func TestDirectoryNeedsStore(t *testing.T) {
 	}
 	if status, _, _ := get(t, base+"/directory"); status != http.StatusNotFound {
 		t.Fatalf("directory page: %d", status)
+	}
+}
+
+// TestDirectoryLanguage: the section speaks the page's language (German
+// here, by Accept-Language): headings, the table, the form, the flash and
+// a refusal; no catalog key and none of the English shows.
+func TestDirectoryLanguage(t *testing.T) {
+	f := directoryFixture(t)
+	de := func(method, u string, form url.Values) (int, string, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(method, u, strings.NewReader(form.Encode()))
+		req.Header.Set("Accept-Language", "de-DE,de;q=0.9")
+		if method == http.MethodPost {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	_, members, _ := de(http.MethodGet, f.base+"/", nil)
+	mustContain(t, members, `id="ik-directory-link">Verzeichnis-Synchronisierung</a>`)
+	status, created, _ := de(http.MethodPost, f.base+"/directory/tokens", url.Values{"name": {"Okta"}})
+	if status != 200 {
+		t.Fatalf("create: %d", status)
+	}
+	mustContain(t, created, `<html lang="de">`, "Token „Okta“ erstellt", "Kopieren Sie es jetzt", "Zuletzt benutzt", "Nie", "Erneuern",
+		"Gruppen, die Rollen vergeben", "Einstellungen speichern", "1 aktives Token")
+	_, refused, _ := de(http.MethodPost, f.base+"/directory/settings", url.Values{"group": {"Sales"}, "role": {""}})
+	mustContain(t, refused, "Wählen Sie eine Rolle für die Gruppe „Sales“.")
+	tok := activeTokens(t, f, "org_acme")[0]
+	_, _, hdr := de(http.MethodPost, f.base+"/directory/tokens/"+tok.ID+"/revoke", nil)
+	_, revoked, _ := de(http.MethodGet, f.srv.URL+hdr.Get("Location"), nil)
+	mustContain(t, revoked, "Token „Okta“ widerrufen", "1 widerrufenes Token")
+	for _, p := range []string{members, created, refused, revoked} {
+		if i := strings.Index(p, "team."); i >= 0 {
+			t.Fatalf("a catalog key shows: %s", p[i:min(len(p), i+40)])
+		}
+		for _, en := range []string{"Directory sync", "Create token", "Last used", "Save settings"} {
+			if strings.Contains(p, en) {
+				t.Fatalf("English %q on the German page", en)
+			}
+		}
 	}
 }
