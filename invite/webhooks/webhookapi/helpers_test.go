@@ -32,7 +32,7 @@ type env struct {
 	srv   *httptest.Server
 }
 
-func newEnv(t *testing.T, st store.Store, hcfg webhooks.Config, edit func(*webhookapi.Config)) *env {
+func newEnv(t testing.TB, st store.Store, hcfg webhooks.Config, edit func(*webhookapi.Config)) *env {
 	t.Helper()
 	e := invitetest.NewEnv(t, st, nil)
 	e.Clock.Advance(time.Since(e.Clock.Now())) // the reference verifier checks timestamps against real time
@@ -150,4 +150,4 @@ func forStores(t *testing.T, fn func(t *testing.T, st store.Store)) {
 // insecure lets endpoints on the tests' local receivers.
 var insecure = webhooks.Config{InsecureAllowPrivate: true, InsecureAllowHTTP: true}
 
-func openMem(t *testing.T) store.Store { return invitetest.OpenMem(t) }
+func openMem(t testing.TB) store.Store { return invitetest.OpenMem(t) }

@@ -2,12 +2,10 @@ package webhookapi_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -43,15 +41,8 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		alice := e.AddActive(t, "org_a", "alice@a.example", "admin").User.ID
 		bea := e.AddActive(t, "org_b", "bea@b.example", "admin").User.ID
 
-		var mu sync.Mutex
-		var gotA []string
-		rcvA := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			b, _ := io.ReadAll(r.Body)
-			mu.Lock()
-			gotA = append(gotA, string(b))
-			mu.Unlock()
-		}))
-		t.Cleanup(rcvA.Close)
+		inA := newInbox(t)
+		rcvA := inA.srv
 		rcvB := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }))
 		t.Cleanup(rcvB.Close)
 		all := `["invitation.created", "membership.created", "membership.activated", "membership.roles_changed", "user.signed_in"]`
@@ -79,12 +70,11 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 		before := endpointsState(t, e)
 
 		// What org_a's endpoint received: org_a's view only.
-		mu.Lock()
+		gotA := inA.take()
 		require.NotEmpty(t, gotA)
-		for _, b := range gotA {
-			requireNoMarkers(t, "a delivery to org_a's endpoint", b)
+		for _, d := range gotA {
+			requireNoMarkers(t, "a delivery to org_a's endpoint", string(d.body))
 		}
-		mu.Unlock()
 
 		rec := &recorder{}
 		e.api.Routes(rec, "")
