@@ -203,7 +203,7 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 		data["email_mismatch"] = "true"
 		data["signed_in_email"] = email
 	}
-	m, err := s.st.AcceptInvitation(ctx, store.AcceptParams{
+	p := store.AcceptParams{
 		InvitationID: inv.ID,
 		Now:          now,
 		Identity: store.Identity{
@@ -216,7 +216,16 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 		EmailVerified:    id.EmailVerified && match,
 		IdentityProvider: provider,
 		Event:            s.event(inv.OrganizationID, store.EventMembershipAccepted, inv.UserID, inv.UserID, now, data),
-	})
+	}
+	loginEv := s.event(inv.OrganizationID, store.EventUserLoggedIn, inv.UserID, inv.UserID, now, loginData(id))
+	var m store.Membership
+	al, one := s.st.(store.AcceptLoginer)
+	if one {
+		// One commit: the member is never ACTIVE without the login record.
+		m, err = al.AcceptInvitationLogin(ctx, p, loginEv)
+	} else {
+		m, err = s.st.AcceptInvitation(ctx, p)
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Membership{}, fmt.Errorf("%w (%w)", ErrInvalidToken, err)
@@ -225,9 +234,10 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 	}
 	s.changed(inv.OrganizationID, inv.UserID)
 	s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", inv.OrganizationID, "user_id", inv.UserID, "email_mismatch", !match)
-	loginEv := s.event(inv.OrganizationID, store.EventUserLoggedIn, inv.UserID, inv.UserID, now, loginData(id))
-	if err := s.st.RecordLogin(ctx, inv.UserID, now, loginEv); err != nil {
-		s.log.WarnContext(ctx, "invite: record login after accept", "user_id", inv.UserID, "err", err)
+	if !one { // a store without AcceptLoginer: a second commit
+		if err := s.st.RecordLogin(ctx, inv.UserID, now, loginEv); err != nil {
+			s.log.WarnContext(ctx, "invite: record login after accept", "user_id", inv.UserID, "err", err)
+		}
 	}
 	return m, nil
 }

@@ -264,22 +264,24 @@ func (s *state) linkIdentity(id store.Identity) (bool, error) {
 // RecordLogin implements store.Users. It sets the LastLogin of the user
 // and of the user's ACTIVE memberships, and leaves UpdateTime unchanged.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev store.Event) error {
-	return update(ctx, s, func(st *state) error {
-		u, ok := st.users[userID]
-		if !ok {
-			return fmt.Errorf("memstore: record login: user %q: %w", userID, store.ErrNotFound)
+	return update(ctx, s, func(st *state) error { return st.recordLogin(userID, at, store.FillEvent(ev, "", userID)) })
+}
+
+func (st *state) recordLogin(userID string, at time.Time, ev store.Event) error {
+	u, ok := st.users[userID]
+	if !ok {
+		return fmt.Errorf("memstore: record login: user %q: %w", userID, store.ErrNotFound)
+	}
+	u.LastLogin = copyTime(&at)
+	st.users[userID] = u
+	for k, m := range st.memberships {
+		if m.UserID == userID && m.Status == store.StatusActive {
+			m.LastLogin = copyTime(&at)
+			st.memberships[k] = m
 		}
-		u.LastLogin = copyTime(&at)
-		st.users[userID] = u
-		for k, m := range st.memberships {
-			if m.UserID == userID && m.Status == store.StatusActive {
-				m.LastLogin = copyTime(&at)
-				st.memberships[k] = m
-			}
-		}
-		st.appendEvent(store.FillEvent(ev, "", userID))
-		return nil
-	})
+	}
+	st.appendEvent(ev)
+	return nil
 }
 
 // CreateMembership implements store.Memberships.
@@ -595,47 +597,49 @@ func (s *Store) GetMembershipInvitation(ctx context.Context, orgID, userID strin
 // ErrNotFound, ErrInviteUsed, ErrInviteRevoked, ErrInviteExpired,
 // ErrNotFound (membership), ErrWrongStatus, ErrIdentityTaken.
 func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (store.Membership, error) {
-	return locked(ctx, s, func(st *state) (store.Membership, error) {
-		row, m, err := st.pendingInvitation("accept", p.InvitationID, p.Now)
-		if err != nil {
-			return store.Membership{}, err
-		}
-		inv := row.inv
-		k := memberKey(inv.OrganizationID, inv.UserID)
-		id := p.Identity
-		id.UserID = inv.UserID
-		if cur, ok := st.identities[identityKey(id.Issuer, id.Subject)]; ok && cur.UserID != id.UserID {
-			return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrIdentityTaken)
-		}
+	return locked(ctx, s, func(st *state) (store.Membership, error) { return st.accept(p) })
+}
 
-		// Write.
-		if _, err := st.linkIdentity(id); err != nil {
-			return store.Membership{}, err // unreachable: checked above
+func (st *state) accept(p store.AcceptParams) (store.Membership, error) {
+	row, m, err := st.pendingInvitation("accept", p.InvitationID, p.Now)
+	if err != nil {
+		return store.Membership{}, err
+	}
+	inv := row.inv
+	k := memberKey(inv.OrganizationID, inv.UserID)
+	id := p.Identity
+	id.UserID = inv.UserID
+	if cur, ok := st.identities[identityKey(id.Issuer, id.Subject)]; ok && cur.UserID != id.UserID {
+		return store.Membership{}, fmt.Errorf("memstore: accept: %w", store.ErrIdentityTaken)
+	}
+
+	// Write.
+	if _, err := st.linkIdentity(id); err != nil {
+		return store.Membership{}, err // unreachable: checked above
+	}
+	spent := p.Now
+	inv.SpendTime = &spent
+	row.inv = inv
+	st.invitations[inv.ID] = row
+	if p.EmailVerified {
+		u := st.users[inv.UserID]
+		if !u.Profile.EmailVerified {
+			u.Profile.EmailVerified = true
+			u.UpdateTime = p.Now
+			st.users[u.ID] = u
 		}
-		spent := p.Now
-		inv.SpendTime = &spent
-		row.inv = inv
-		st.invitations[inv.ID] = row
-		if p.EmailVerified {
-			u := st.users[inv.UserID]
-			if !u.Profile.EmailVerified {
-				u.Profile.EmailVerified = true
-				u.UpdateTime = p.Now
-				st.users[u.ID] = u
-			}
-		}
-		m.Status = store.StatusActive
-		m.InviteExpireTime = time.Time{}
-		if p.IdentityProvider != "" {
-			m.PrimaryIdentityProvider = p.IdentityProvider
-		}
-		m.UpdateTime = p.Now
-		m.LastLogin = copyTime(&p.Now)
-		st.memberships[k] = m
-		st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
-		st.changed(inv.OrganizationID, inv.UserID)
-		return copyMembership(m), nil
-	})
+	}
+	m.Status = store.StatusActive
+	m.InviteExpireTime = time.Time{}
+	if p.IdentityProvider != "" {
+		m.PrimaryIdentityProvider = p.IdentityProvider
+	}
+	m.UpdateTime = p.Now
+	m.LastLogin = copyTime(&p.Now)
+	st.memberships[k] = m
+	st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
+	st.changed(inv.OrganizationID, inv.UserID)
+	return copyMembership(m), nil
 }
 
 // pendingInvitation returns an unspent, unrevoked invitation and its

@@ -112,54 +112,63 @@ func liveErr(inv store.Invitation, now time.Time) error {
 // AcceptInvitation implements store.Memberships.
 func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (store.Membership, error) {
 	var m store.Membership
-	err := s.write(ctx, func(t *wtx) error {
-		inv, err := t.invitation(p.InvitationID)
-		if err != nil {
-			return err
-		}
-		if err := liveErr(inv, p.Now); err != nil {
-			return err
-		}
-		if m, err = t.membership(inv.OrganizationID, inv.UserID); err != nil {
-			return err
-		}
-		if m.Status != store.StatusPendingInvite {
-			return fmt.Errorf("sqlitestore: membership is %s, not %s: %w", m.Status, store.StatusPendingInvite, store.ErrWrongStatus)
-		}
-		id := p.Identity
-		id.UserID = inv.UserID
-		if _, err := t.linkIdentity(id); err != nil {
-			return err
-		}
-		n, err := t.execN(qSpendInvitation, tsOf(p.Now), inv.ID, tsOf(p.Now))
-		if err != nil {
-			return err
-		}
-		if n != 1 { // unreachable with one writer; kept as the atomic guard
-			return fmt.Errorf("sqlitestore: invitation %q: %w", inv.ID, store.ErrInviteUsed)
-		}
-		if p.EmailVerified {
-			if _, err := t.exec(qSetEmailVerified, tsOf(p.Now), inv.UserID); err != nil {
-				return err
-			}
-		}
-		m.Status = store.StatusActive
-		if p.IdentityProvider != "" {
-			m.PrimaryIdentityProvider = p.IdentityProvider
-		}
-		m.InviteExpireTime = time.Time{}
-		m.UpdateTime = p.Now
-		m.LastLogin = &p.Now
-		if err := t.saveMembership(m); err != nil {
-			return err
-		}
-		err = t.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
-		t.changed(inv.OrganizationID, inv.UserID)
+	err := s.write(ctx, func(t *wtx) (err error) {
+		m, err = t.accept(p)
 		return err
 	})
 	if err != nil {
 		return store.Membership{}, err
 	}
+	return m, nil
+}
+
+// accept is AcceptInvitation in t.
+func (t *wtx) accept(p store.AcceptParams) (store.Membership, error) {
+	inv, err := t.invitation(p.InvitationID)
+	if err != nil {
+		return store.Membership{}, err
+	}
+	if err := liveErr(inv, p.Now); err != nil {
+		return store.Membership{}, err
+	}
+	m, err := t.membership(inv.OrganizationID, inv.UserID)
+	if err != nil {
+		return store.Membership{}, err
+	}
+	if m.Status != store.StatusPendingInvite {
+		return store.Membership{}, fmt.Errorf("sqlitestore: membership is %s, not %s: %w", m.Status, store.StatusPendingInvite, store.ErrWrongStatus)
+	}
+	id := p.Identity
+	id.UserID = inv.UserID
+	if _, err := t.linkIdentity(id); err != nil {
+		return store.Membership{}, err
+	}
+	n, err := t.execN(qSpendInvitation, tsOf(p.Now), inv.ID, tsOf(p.Now))
+	if err != nil {
+		return store.Membership{}, err
+	}
+	if n != 1 { // unreachable with one writer; kept as the atomic guard
+		return store.Membership{}, fmt.Errorf("sqlitestore: invitation %q: %w", inv.ID, store.ErrInviteUsed)
+	}
+	if p.EmailVerified {
+		if _, err := t.exec(qSetEmailVerified, tsOf(p.Now), inv.UserID); err != nil {
+			return store.Membership{}, err
+		}
+	}
+	m.Status = store.StatusActive
+	if p.IdentityProvider != "" {
+		m.PrimaryIdentityProvider = p.IdentityProvider
+	}
+	m.InviteExpireTime = time.Time{}
+	m.UpdateTime = p.Now
+	m.LastLogin = &p.Now
+	if err := t.saveMembership(m); err != nil {
+		return store.Membership{}, err
+	}
+	if err := t.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID)); err != nil {
+		return store.Membership{}, err
+	}
+	t.changed(inv.OrganizationID, inv.UserID)
 	return normalizeMembership(m), nil
 }
 

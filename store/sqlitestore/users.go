@@ -165,18 +165,20 @@ func (s *Store) LinkIdentity(ctx context.Context, id store.Identity, ev store.Ev
 // RecordLogin implements store.Users. It also sets the LastLogin of the
 // user's ACTIVE memberships.
 func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time, ev store.Event) error {
-	return s.write(ctx, func(t *wtx) error {
-		n, err := t.execN(qRecordLogin, tsOf(at), userID)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("sqlitestore: user %q: %w", userID, store.ErrNotFound)
-		}
-		if _, err := t.exec(qRecordMemberLogin, tsOf(at), userID); err != nil {
-			return err
-		}
-		err = t.appendEvent(store.FillEvent(ev, "", userID))
+	return s.write(ctx, func(t *wtx) error { return t.recordLogin(userID, at, store.FillEvent(ev, "", userID)) })
+}
+
+// recordLogin is RecordLogin in t.
+func (t *wtx) recordLogin(userID string, at time.Time, ev store.Event) error {
+	n, err := t.execN(qRecordLogin, tsOf(at), userID)
+	if err != nil {
 		return err
-	})
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlitestore: user %q: %w", userID, store.ErrNotFound)
+	}
+	if _, err := t.exec(qRecordMemberLogin, tsOf(at), userID); err != nil {
+		return err
+	}
+	return t.appendEvent(ev)
 }

@@ -95,6 +95,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, directoryTests...) // directory.go
 	tests = append(tests, approvalTests...)  // approvals.go
 	tests = append(tests, allEventsTests...) // allevents.go
+
+	tests = append(tests, acceptLoginTests...) // acceptlogin.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t)
