@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"invite/webhooks":            {"invite", "store", "mailer/outbox", "internal/httpx"},
 	"invite/webhooks/webhookapi": {"invite", "invite/webhooks", "invite/inviteapi", "store", "internal/httpx"},
 	"invite/scim":                {"invite", "store", "internal/httpx", "internal/ratelimit"},
-	"invite/teampage":            {"invite", "store", "invite/inviteapi", "internal/httpx", "invite/csvimport", "internal/ratelimit", "internal/pages"},
+	"invite/teampage":            {"invite", "store", "invite/inviteapi", "internal/httpx", "invite/csvimport", "internal/ratelimit", "internal/pages", "authflow/ssocheck"},
 	"authflow":                   {"invite", "store", "internal/httpx", "internal/sessionkeys", "internal/ratelimit", "internal/pages", "authflow/ssocheck"},
 	"authflow/ssocheck":          {"store"},
 	"invite/ssoapi":              {"invite", "store", "internal/httpx", "authflow/ssocheck"},

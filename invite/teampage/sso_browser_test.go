@@ -1,0 +1,99 @@
+package teampage_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/zitadel/oidc/v3/example/server/exampleop"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// startOP runs zitadel's example OP in process: the provider the admin
+// connects.
+func startOP(t *testing.T) string {
+	t.Helper()
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	issuer := srv.URL + "/"
+	h = exampleop.SetupServer(issuer, storage.NewStorage(storage.NewUserStore(issuer)), nil, false)
+	return issuer
+}
+
+// TestBrowserSSOConnection: an admin configures the organization's
+// single sign-on in Chromium: a provider that does not answer is refused
+// by "Test connection" (the field marked, the reason shown), the real
+// one passes, "Save connection" stores it (secret sealed, required),
+// and the page shows it again without the secret; the other
+// organization has none.
+func TestBrowserSSOConnection(t *testing.T) {
+	tab := newTab(t)
+	f := newFixture(t, nil)
+	issuer := startOP(t)
+	ctx := context.Background()
+	do(t, tab,
+		chromedp.Navigate(f.base+"/sso"),
+		chromedp.WaitVisible(chromedp.ID("ik-sso-none")),
+	)
+	checkLabels(t, tab)
+	do(t, tab,
+		chromedp.SendKeys(chromedp.ID("ik-sso-name"), "Acme Okta"),
+		chromedp.SendKeys(chromedp.ID("ik-sso-issuer"), "http://127.0.0.1:1/"),
+		chromedp.SendKeys(chromedp.ID("ik-sso-client"), "web"),
+		chromedp.SendKeys(chromedp.ID("ik-sso-secret"), "s3cret-value"),
+		chromedp.Click(chromedp.ID("ik-sso-test")),
+		chromedp.WaitVisible(chromedp.ID("ik-alert")),
+	)
+	if msg := text(t, tab, chromedp.CSS("#ik-alert")); !strings.Contains(msg, "discovery document") {
+		t.Fatalf("alert: %q", msg)
+	}
+	inv, err := chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('ik-sso-issuer').getAttribute('aria-invalid') || ''`))
+	if err != nil || inv != "true" {
+		t.Fatalf("issuer not marked: %q %v", inv, err)
+	}
+	if _, err := f.svc.SSOConnection(ctx, "org_acme"); err == nil {
+		t.Fatal("a failed test saved something")
+	}
+	// The real provider: the test passes and says what it found.
+	do(t, tab,
+		chromedp.SetValue(chromedp.ID("ik-sso-issuer"), issuer),
+		chromedp.SendKeys(chromedp.ID("ik-sso-secret"), "s3cret-value"),
+		chromedp.Click(chromedp.ID("ik-sso-test")),
+		chromedp.WaitVisible(chromedp.ID("ik-sso-tested")),
+	)
+	if msg := text(t, tab, chromedp.CSS("#ik-sso-tested")); !strings.Contains(msg, "signing keys") {
+		t.Fatalf("tested: %q", msg)
+	}
+	// Save, required.
+	do(t, tab,
+		chromedp.SendKeys(chromedp.ID("ik-sso-secret"), "s3cret-value"),
+		chromedp.Click(chromedp.ID("ik-sso-enforce")),
+		chromedp.Click(chromedp.ID("ik-sso-save")),
+		chromedp.WaitVisible(chromedp.ID("ik-flash")),
+	)
+	if got := waitText(t, tab, "#ik-flash", "Single sign-on connection saved."); got != "Single sign-on connection saved." {
+		t.Fatalf("flash: %q", got)
+	}
+	c, err := f.svc.SSOConnection(ctx, "org_acme")
+	if err != nil || c.Name != "Acme Okta" || c.Issuer != issuer || !c.Enforce || !c.HasSecret {
+		t.Fatalf("saved: %+v %v", c, err)
+	}
+	raw, _ := any(f.st).(store.SSOConnectionStore).GetSSOConnection(ctx, "org_acme")
+	if strings.Contains(string(raw.SealedSecret), "s3cret-value") {
+		t.Fatal("secret stored in the clear")
+	}
+	html, err := chromedp.Run(tab, chromedp.OuterHTML(chromedp.CSS("main, body")))
+	if err != nil || strings.Contains(html, "s3cret-value") || !strings.Contains(html, `value="Acme Okta"`) {
+		t.Fatalf("page after save shows the secret or lost the values (%v)", err)
+	}
+	checkLabels(t, tab)
+	if _, err := f.svc.SSOConnection(ctx, "org_other"); err == nil {
+		t.Fatal("the other organization got a connection")
+	}
+}
