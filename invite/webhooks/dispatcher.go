@@ -29,7 +29,9 @@ type DispatcherConfig struct {
 	// jitter in [d/2, d).
 	BaseBackoff, MaxBackoff time.Duration
 	// Lease is how long a claimed delivery is invisible to other
-	// dispatchers (default Timeout + 30 s).
+	// dispatchers (default, and when not above Timeout + 5 s: Timeout +
+	// 30 s). A dispatcher sends a claimed delivery only while Timeout + 5 s
+	// of its lease are left, so it is never sent by two at once.
 	Lease time.Duration
 	// Batch is the deliveries claimed at once (default 100); Workers the
 	// organizations delivered to at once (default 8).
@@ -68,7 +70,7 @@ func (c DispatcherConfig) withDefaults() DispatcherConfig {
 	if c.MaxBackoff <= 0 {
 		c.MaxBackoff = 2 * time.Hour
 	}
-	if c.Lease <= 0 {
+	if c.Lease <= c.Timeout+leaseMargin {
 		c.Lease = c.Timeout + 30*time.Second
 	}
 	if c.Batch <= 0 {
@@ -217,16 +219,31 @@ func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
 		})
 	}
 	wg.Wait()
+	b.fail(b.markDelivered(ctx, b.takeMarks(0)))
 	return len(ds), b.err
 }
 
 // batch is the state of one DeliverDue: the endpoints it read (each once)
 // and the first store error.
 type batch struct {
-	d   *Dispatcher
-	mu  sync.Mutex
-	eps map[string]*store.WebhookEndpoint
-	err error
+	d     *Dispatcher
+	mu    sync.Mutex
+	eps   map[string]*store.WebhookEndpoint
+	err   error
+	marks []store.WebhookMark // accepted, not yet written
+}
+
+// takeMarks returns the accepted deliveries not yet written once there
+// are at least n of them (and takes them), else nil.
+func (b *batch) takeMarks(n int) []store.WebhookMark {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.marks) < max(n, 1) {
+		return nil
+	}
+	out := b.marks
+	b.marks = nil
+	return out
 }
 
 func (b *batch) fail(err error) {
@@ -264,23 +281,57 @@ func (b *batch) setEndpoint(id string, fn func(*store.WebhookEndpoint)) {
 	}
 }
 
+// markEvery bounds how many accepted deliveries a batch holds before it
+// writes them (store.WebhookDeliveredMarker: one transaction for all); the
+// rest are written when the batch ends.
+const markEvery = 50
+
+// leaseMargin is the lease a group keeps in hand beyond one attempt's
+// Timeout: the batch's accepted deliveries are written before their lease
+// ends (every group of a batch stops by then).
+const leaseMargin = 5 * time.Second
+
 // group sends one endpoint's deliveries of one organization, in order. When
 // one fails and will be retried, the rest are released unsent: they wait
 // behind it. So are the rest when too little of their lease is left for
 // one more attempt (another dispatcher may claim them once it runs out).
 func (b *batch) group(ctx context.Context, ds []store.WebhookDelivery) {
 	for i, dl := range ds {
-		if ctx.Err() != nil || b.d.svc.cfg.Now().Add(b.d.cfg.Timeout).After(dl.LeaseUntil) {
+		if ctx.Err() != nil || b.d.svc.cfg.Now().Add(b.d.cfg.Timeout+leaseMargin).After(dl.LeaseUntil) {
 			b.release(ctx, ds[i:])
 			return
 		}
-		held, err := b.attempt(ctx, dl)
+		mark, held, err := b.attempt(ctx, dl)
 		b.fail(err)
+		if mark != nil {
+			b.mu.Lock()
+			b.marks = append(b.marks, *mark)
+			b.mu.Unlock()
+			b.fail(b.markDelivered(ctx, b.takeMarks(markEvery)))
+		}
 		if held || err != nil {
 			b.release(ctx, ds[i+1:])
 			return
 		}
 	}
+}
+
+// markDelivered writes accepted deliveries: in one transaction when the
+// store can (store.WebhookDeliveredMarker), else one by one.
+func (b *batch) markDelivered(ctx context.Context, marks []store.WebhookMark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx) // they were accepted: record it
+	if m, ok := b.d.svc.wh.(store.WebhookDeliveredMarker); ok {
+		return m.MarkWebhooksDelivered(ctx, marks)
+	}
+	for _, mk := range marks {
+		if err := b.d.svc.wh.MarkWebhookDelivered(ctx, mk.EndpointID, mk.MessageID, mk.Attempts, mk.At); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // release gives up the lease of deliveries not attempted, unchanged.
@@ -294,35 +345,33 @@ func (b *batch) release(ctx context.Context, ds []store.WebhookDelivery) {
 	}
 }
 
-// attempt sends one delivery and records the outcome; held reports that it
-// will be retried (the later ones of its group wait). The error is the
-// store's (a receiver's failure is recorded, not returned).
-func (b *batch) attempt(ctx context.Context, dl store.WebhookDelivery) (held bool, err error) {
+// attempt sends one delivery and records a failure; an accepted one is
+// returned as mark, for the caller to write. held reports that it will be
+// retried (the later ones of its group wait). The error is the store's (a
+// receiver's failure is recorded, not returned).
+func (b *batch) attempt(ctx context.Context, dl store.WebhookDelivery) (mark *store.WebhookMark, held bool, err error) {
 	d := b.d
 	ep, err := b.endpoint(ctx, dl.EndpointID)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil // deleted meanwhile, with its deliveries
+		return nil, false, nil // deleted meanwhile, with its deliveries
 	}
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	attempts := dl.Attempts + 1
 	if ep.DisabledTime != nil {
 		// A disabled endpoint gets nothing: its pending deliveries are
 		// dead letters, which Replay sends again once it is enabled.
-		return false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, dl.Attempts, "endpoint disabled")
+		return nil, false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, dl.Attempts, "endpoint disabled")
 	}
 	sendErr := d.send(ctx, &ep, dl)
 	now := d.svc.cfg.Now()
 	if sendErr == nil {
-		if err := d.svc.wh.MarkWebhookDelivered(ctx, dl.EndpointID, dl.MessageID, attempts, now); err != nil {
-			return false, err
-		}
-		return false, b.healthy(ctx, ep)
+		return &store.WebhookMark{EndpointID: dl.EndpointID, MessageID: dl.MessageID, Attempts: attempts, At: now}, false, b.healthy(ctx, ep)
 	}
 	if ctx.Err() != nil { // stopping, not the receiver's fault
 		b.release(ctx, []store.WebhookDelivery{dl})
-		return true, nil
+		return nil, true, nil
 	}
 	msg := sendErr.Error()
 	if len(msg) > 500 {
@@ -330,16 +379,16 @@ func (b *batch) attempt(ctx context.Context, dl store.WebhookDelivery) (held boo
 	}
 	disabled, err := b.failing(ctx, ep, now)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if disabled {
-		return false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, attempts, "endpoint disabled: "+msg)
+		return nil, false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, attempts, "endpoint disabled: "+msg)
 	}
 	if attempts >= d.cfg.MaxAttempts {
 		d.cfg.Logger.WarnContext(ctx, "webhooks: dead letter", "endpoint", dl.EndpointID, "message", dl.MessageID, "err", msg)
-		return false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, attempts, msg)
+		return nil, false, d.svc.wh.MarkWebhookDead(ctx, dl.EndpointID, dl.MessageID, attempts, msg)
 	}
-	return true, d.svc.wh.MarkWebhookRetry(ctx, dl.EndpointID, dl.MessageID, attempts, now.Add(d.backoff(attempts)), msg)
+	return nil, true, d.svc.wh.MarkWebhookRetry(ctx, dl.EndpointID, dl.MessageID, attempts, now.Add(d.backoff(attempts)), msg)
 }
 
 // healthy records a success of ep (only when it was failing: one write per

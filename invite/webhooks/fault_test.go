@@ -41,7 +41,9 @@ var replicaPairs = []replicaPair{
 		path := filepath.Join(t.TempDir(), "invitekit.db")
 		var sts [2]store.Store
 		for i := range sts {
-			st, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{})
+			// Two writers on one file wait for each other's write lock:
+			// under -race on a loaded machine longer than the default 5 s.
+			st, err := sqlitestore.Open(context.Background(), path, sqlitestore.Config{BusyTimeout: time.Minute})
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = st.Close() })
 			sts[i] = st

@@ -340,3 +340,18 @@ func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID st
 	})
 	return done, err
 }
+
+var _ store.WebhookDeliveredMarker = (*Store)(nil)
+
+// MarkWebhooksDelivered implements store.WebhookDeliveredMarker.
+func (s *Store) MarkWebhooksDelivered(ctx context.Context, marks []store.WebhookMark) error {
+	return update(ctx, s, func(st *state) error {
+		for _, m := range marks {
+			if d, err := st.delivery(m.EndpointID, m.MessageID); err == nil && d.Status == store.WebhookPending {
+				at := m.At
+				d.Status, d.Attempts, d.DeliveredTime, d.LastError, d.LeaseUntil = store.WebhookDelivered, m.Attempts, &at, "", time.Time{}
+			}
+		}
+		return nil
+	})
+}

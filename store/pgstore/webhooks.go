@@ -35,17 +35,22 @@ const (
 	// delivery twice while its lease runs. It claims in order per endpoint
 	// and organization: a delivery behind an earlier PENDING one of the
 	// same endpoint and organization that waits for its next attempt, or
-	// is leased, is not claimable (webhook_deliveries_group finds it).
+	// is leased, is not claimable: blk is, per endpoint and organization,
+	// the first such one (one pass over the PENDING ones; a NOT EXISTS per
+	// candidate measured quadratic, 2.4 s for 2,000 of one organization).
 	// Claims run one at a time under the claim lock
 	// (ClaimWebhookDeliveries), so the statement's snapshot sees every
 	// earlier claim's leases.
-	qClaimDeliveries = `WITH c AS (
+	qClaimDeliveries = `WITH blk AS (
+	SELECT endpoint_id, org_id, min(seq) AS seq FROM {s}.webhook_deliveries
+	WHERE status = 'PENDING' AND (next_attempt_time > $1 OR lease_until > $1)
+	GROUP BY endpoint_id, org_id),
+c AS (
 	SELECT d.seq FROM {s}.webhook_deliveries d
-	WHERE d.status = 'PENDING' AND d.next_attempt_time <= $1 AND d.lease_until <= $1
-	AND NOT EXISTS (SELECT 1 FROM {s}.webhook_deliveries b WHERE b.endpoint_id = d.endpoint_id AND b.org_id = d.org_id
-		AND b.status = 'PENDING' AND b.seq < d.seq AND (b.next_attempt_time > $1 OR b.lease_until > $1))
+	LEFT JOIN blk ON blk.endpoint_id = d.endpoint_id AND blk.org_id = d.org_id
+	WHERE d.status = 'PENDING' AND d.next_attempt_time <= $1 AND d.lease_until <= $1 AND (blk.seq IS NULL OR d.seq < blk.seq)
 	ORDER BY d.seq LIMIT $3
-	FOR UPDATE SKIP LOCKED)
+	FOR UPDATE OF d SKIP LOCKED)
 UPDATE {s}.webhook_deliveries d SET lease_until = $2 FROM c, {s}.events ev
 WHERE d.seq = c.seq AND ev.seq = d.event_seq
 RETURNING ` + deliveryCols
@@ -444,4 +449,26 @@ func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID st
 		return false, fmt.Errorf("pgstore: disable failing webhook endpoint: %w", err)
 	}
 	return done, nil
+}
+
+var _ store.WebhookDeliveredMarker = (*Store)(nil)
+
+// MarkWebhooksDelivered implements store.WebhookDeliveredMarker: one
+// UPDATE over the marks.
+func (s *Store) MarkWebhooksDelivered(ctx context.Context, marks []store.WebhookMark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	eps, ids, attempts, ats := make([]string, len(marks)), make([]string, len(marks)), make([]int32, len(marks)), make([]time.Time, len(marks))
+	for i, m := range marks {
+		eps[i], ids[i], attempts[i], ats[i] = m.EndpointID, m.MessageID, int32(m.Attempts), ts(m.At)
+	}
+	if _, err := s.pool.Exec(ctx, s.sql(`UPDATE {s}.webhook_deliveries d SET status = 'DELIVERED', attempts = m.attempts,
+		delivered_time = m.at, last_error = '', lease_until = '0001-01-01 00:00:00+00'
+		FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[]) AS m(endpoint_id, message_id, attempts, at)
+		WHERE d.endpoint_id = m.endpoint_id AND d.message_id = m.message_id AND d.status = 'PENDING'`),
+		eps, ids, attempts, ats); err != nil {
+		return fmt.Errorf("pgstore: mark webhooks delivered: %w", err)
+	}
+	return nil
 }

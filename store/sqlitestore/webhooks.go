@@ -49,15 +49,16 @@ WHERE d.status = 'PENDING' AND d.next_attempt_time <= ?1 AND d.lease_until <= ?1
 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b WHERE b.endpoint_id = d.endpoint_id AND b.org_id = d.org_id
 	AND b.status = 'PENDING' AND b.seq < d.seq AND (b.next_attempt_time > ?1 OR b.lease_until > ?1))
 ORDER BY d.seq LIMIT ?2`
-	qLeaseDelivery  = `UPDATE webhook_deliveries SET lease_until = ? WHERE seq = ?`
-	qDeliveryStatus = `SELECT status FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?`
-	qDelivered      = `UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = ?, delivered_time = ?, last_error = '', lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
-	qDeliveryRetry  = `UPDATE webhook_deliveries SET attempts = ?, next_attempt_time = ?, last_error = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
-	qDeliveryDead   = `UPDATE webhook_deliveries SET status = 'DEAD', attempts = ?, last_error = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
-	qDeliveryReplay = `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_time = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ? AND status <> 'PENDING'`
-	qGetDelivery    = `SELECT ` + deliveryColumns + deliveryFrom + ` WHERE d.endpoint_id = ? AND d.message_id = ?`
-	qListDeliveries = `SELECT ` + deliveryColumns + deliveryFrom + ` WHERE d.endpoint_id = ? AND (? = '' OR d.status = ?) ORDER BY d.seq LIMIT ?`
-	qExpiredInvites = `SELECT i.id, i.org_id, i.user_id, i.expire_time FROM invitations i
+	qLeaseDelivery      = `UPDATE webhook_deliveries SET lease_until = ? WHERE seq = ?`
+	qDeliveryStatus     = `SELECT status FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?`
+	qDelivered          = `UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = ?, delivered_time = ?, last_error = '', lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
+	qDeliveredIfPending = `UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = ?, delivered_time = ?, last_error = '', lease_until = 0 WHERE endpoint_id = ? AND message_id = ? AND status = 'PENDING'`
+	qDeliveryRetry      = `UPDATE webhook_deliveries SET attempts = ?, next_attempt_time = ?, last_error = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
+	qDeliveryDead       = `UPDATE webhook_deliveries SET status = 'DEAD', attempts = ?, last_error = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
+	qDeliveryReplay     = `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_time = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ? AND status <> 'PENDING'`
+	qGetDelivery        = `SELECT ` + deliveryColumns + deliveryFrom + ` WHERE d.endpoint_id = ? AND d.message_id = ?`
+	qListDeliveries     = `SELECT ` + deliveryColumns + deliveryFrom + ` WHERE d.endpoint_id = ? AND (? = '' OR d.status = ?) ORDER BY d.seq LIMIT ?`
+	qExpiredInvites     = `SELECT i.id, i.org_id, i.user_id, i.expire_time FROM invitations i
 JOIN memberships m ON m.org_id = i.org_id AND m.user_id = i.user_id AND m.status = 'PENDING_INVITE'
 WHERE i.spend_time IS NULL AND i.revoke_time IS NULL AND i.expire_time <= ?
 AND NOT EXISTS (SELECT 1 FROM webhook_expiry_notices n WHERE n.invitation_id = i.id)
@@ -74,7 +75,7 @@ WHERE id = ?3 AND disabled_time IS NULL AND failing_since IS NOT NULL AND failin
 var webhookWriteQueries = []string{
 	qInsertEndpoint, qInsertEndpointType, qDeleteEndpointTypes, qUpdateEndpoint, qEndpointOrg, qDeleteEndpoint,
 	qDeleteDeliveriesOfEp, qClaimDeliveries, qLeaseDelivery, qDeliveryStatus, qDelivered, qDeliveryRetry,
-	qDeliveryDead, qDeliveryReplay, qExpiredInvites, qNoticeExpiry, qNoteFailure, qNoteSuccess, qDisableFailing,
+	qDeliveryDead, qDeliveryReplay, qExpiredInvites, qNoticeExpiry, qNoteFailure, qNoteSuccess, qDisableFailing, qDeliveredIfPending,
 }
 
 func scanEndpoint(sc scanner) (store.WebhookEndpoint, error) {
@@ -402,4 +403,22 @@ func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID st
 		return t.appendEvent(store.FillEvent(ev, orgID, ""))
 	})
 	return done, err
+}
+
+var _ store.WebhookDeliveredMarker = (*Store)(nil)
+
+// MarkWebhooksDelivered implements store.WebhookDeliveredMarker: the marks
+// in one write transaction (one commit).
+func (s *Store) MarkWebhooksDelivered(ctx context.Context, marks []store.WebhookMark) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(t *wtx) error {
+		for _, m := range marks {
+			if _, err := t.exec(qDeliveredIfPending, m.Attempts, tsOf(m.At), m.EndpointID, m.MessageID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -26,6 +26,7 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ExpiredOnce", testWebhookExpired},
 		{"ClaimInOrder", testWebhookClaimInOrder},
 		{"EndpointHealth", testWebhookEndpointHealth},
+		{"MarkManyDelivered", testWebhookMarkMany},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -455,4 +456,45 @@ func testWebhookEndpointHealth(t *testing.T, f *fixture, w store.WebhookStore) {
 	done, err = h.DisableFailingWebhookEndpoint(f.ctx, "whep_missing", t1, at, "x", ev)
 	require.NoError(t, err)
 	require.False(t, done)
+}
+
+// testWebhookMarkMany: MarkWebhooksDelivered marks PENDING ones and skips
+// missing and finished ones.
+func testWebhookMarkMany(t *testing.T, f *fixture, w store.WebhookStore) {
+	m, ok := w.(store.WebhookDeliveredMarker)
+	if !ok {
+		t.Skip("no WebhookDeliveredMarker")
+	}
+	ep := f.endpoint(w, "", store.WebhookMembershipCreated)
+	for range 3 {
+		f.add(f.org().ID, f.email("m"))
+	}
+	ds, err := w.ClaimWebhookDeliveries(f.ctx, f.now, f.now.Add(time.Minute), 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 3)
+	require.NoError(t, w.MarkWebhookDead(f.ctx, ep.ID, ds[2].MessageID, 4, "gave up"))
+	at := f.now.Add(time.Second)
+	require.NoError(t, m.MarkWebhooksDelivered(f.ctx, []store.WebhookMark{
+		{EndpointID: ep.ID, MessageID: ds[0].MessageID, Attempts: 1, At: at},
+		{EndpointID: ep.ID, MessageID: ds[1].MessageID, Attempts: 2, At: at},
+		{EndpointID: ep.ID, MessageID: ds[2].MessageID, Attempts: 9, At: at},
+		{EndpointID: ep.ID, MessageID: "msg_missing", Attempts: 1, At: at},
+	}))
+	require.NoError(t, m.MarkWebhooksDelivered(f.ctx, nil))
+	for i, want := range []struct {
+		status   store.WebhookDeliveryStatus
+		attempts int
+	}{{store.WebhookDelivered, 1}, {store.WebhookDelivered, 2}, {store.WebhookDead, 4}} {
+		got, err := w.GetWebhookDelivery(f.ctx, ep.ID, ds[i].MessageID)
+		require.NoError(t, err)
+		require.Equal(t, want.status, got.Status, i)
+		require.Equal(t, want.attempts, got.Attempts, i)
+		if want.status == store.WebhookDelivered {
+			require.NotNil(t, got.DeliveredTime)
+			require.True(t, got.DeliveredTime.Equal(at))
+		}
+	}
+	none, err := w.ClaimWebhookDeliveries(f.ctx, f.now.Add(2*time.Minute), f.now.Add(3*time.Minute), 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "delivered ones are not claimed again")
 }
