@@ -92,6 +92,7 @@ var knownImports = map[string]string{
 	"webhooks":    "github.com/invitekit/invitekit/invite/webhooks",
 	"webhookapi":  "github.com/invitekit/invitekit/invite/webhooks/webhookapi",
 	"scim":        "github.com/invitekit/invitekit/invite/scim",
+	"ssoapi":      "github.com/invitekit/invitekit/invite/ssoapi",
 	// third party, all required by the kit's go.mod
 	"chi":        "github.com/go-chi/chi/v5",
 	"pgxpool":    "github.com/jackc/pgx/v5/pgxpool",
