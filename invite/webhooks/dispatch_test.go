@@ -133,12 +133,32 @@ func TestAutoDisable(t *testing.T) {
 		got, err = st.(store.WebhookStore).GetWebhookEndpoint(ctx, ep.ID)
 		require.NoError(t, err)
 		require.Nil(t, got.FailingSince)
-		require.NoError(t, e.wh.Replay(ctx, "", ep.ID, dead[0].MessageID))
+		_, err = e.wh.ReplayDead(ctx, org.ID, ep.ID)
+		require.ErrorIs(t, err, store.ErrNotFound, "an organization replays only its own endpoints")
+		replayed, err := e.wh.ReplayDead(ctx, "", ep.ID)
+		require.NoError(t, err)
+		require.Equal(t, len(dead), replayed)
 		e.drain(t)
 		got, err = st.(store.WebhookStore).GetWebhookEndpoint(ctx, ep.ID)
 		require.NoError(t, err)
 		require.Nil(t, got.DisabledTime)
 		require.NotNil(t, got.FailingSince)
+
+		// Once it answers, the replayed dead letters arrive, in order.
+		before := len(bad.deliveries())
+		bad.setFailing(false)
+		e.Clock.Advance(2 * time.Hour)
+		e.drain(t)
+		all, err := e.wh.Deliveries(ctx, "", ep.ID, "", 0)
+		require.NoError(t, err)
+		for _, d := range all {
+			require.Equal(t, "DELIVERED", d.Status, d.MessageID)
+		}
+		arrived := bad.deliveries()[before:]
+		require.Len(t, arrived, len(dead))
+		for i := 1; i < len(arrived); i++ {
+			require.Less(t, arrived[i-1].payload.Data.Seq, arrived[i].payload.Data.Seq)
+		}
 	})
 }
 

@@ -22,7 +22,9 @@ type DispatcherConfig struct {
 	// Timeout bounds one POST (default 10 s).
 	Timeout time.Duration
 	// MaxAttempts is the attempts before a delivery is a dead letter
-	// (default 8: about 1 + 2 + 4 … minutes, some 4 hours in all).
+	// (default 8: with the default backoff, waits of 30 s, 1, 2, 4, 8, 16
+	// and 32 min, each jittered to between half and all of it, so a
+	// delivery that always fails is dead 32-64 min after its first try).
 	MaxAttempts int
 	// BaseBackoff is the wait after the first failure (default 30 s);
 	// each later one doubles, up to MaxBackoff (default 2 h), with full
