@@ -54,6 +54,11 @@ type envOptions struct {
 	rateLimits *authflow.RateLimits
 	// locale is Config.Locale.
 	locale func(*http.Request) string
+	// joinPath is Config.JoinPath; resolver invite.Config.Domains.Resolver;
+	// mount adds routes to the app (join_browser_test.go).
+	joinPath string
+	resolver invite.TXTResolver
+	mount    func(e *env, mux *http.ServeMux)
 }
 
 // env is an app using the kit (memstore, invite.Service, scs, middleware,
@@ -112,6 +117,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		Now:                e.clock.Now,
 		OnMembershipChange: e.mw.Invalidate,
 		Logger:             logger,
+		Domains:            invite.DomainConfig{Resolver: opts.resolver},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +138,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		Now:                 opts.flowNow,
 		Logger:              logger,
 		Locale:              opts.locale,
+		JoinPath:            opts.joinPath,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +150,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		fmt.Fprintf(w, "dashboard of %s for %s", m.OrganizationID(), m.User.Email)
 	})))
 	mux.HandleFunc("GET /bye", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "bye") })
+	if opts.mount != nil {
+		defer opts.mount(e, mux) // once the organization exists
+	}
 	handler = e.sm.LoadAndSave(mux)
 
 	e.org, _, err = e.svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{

@@ -193,19 +193,23 @@ func (f *Flow) joinGet(w http.ResponseWriter, r *http.Request, flash string) {
 
 // joinState fills what the person may do about v.OrgID.
 func (f *Flow) joinState(ctx context.Context, v *JoinView) error {
+	r, err := f.svc.MyJoinRequest(ctx, v.OrgID, v.Email)
+	switch {
+	case err == nil && r.Status == store.JoinRequestApproved:
+		v.Request = &r // approved: "continue", whatever became of the membership since
+		return nil
+	case err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrJoinRequestsUnsupported):
+		return err
+	}
 	if ok, err := f.svc.HasMembership(ctx, v.OrgID, v.Email); err != nil {
 		return err
 	} else if ok {
 		v.Member = true
 		return nil
 	}
-	r, err := f.svc.MyJoinRequest(ctx, v.OrgID, v.Email)
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrJoinRequestsUnsupported):
-		v.CanAsk = err == nil || errors.Is(err, store.ErrNotFound)
+	if err != nil {
+		v.CanAsk = errors.Is(err, store.ErrNotFound)
 		return nil
-	case err != nil:
-		return err
 	}
 	v.Request = &r
 	if r.Status == store.JoinRequestDeclined && r.DecideTime != nil {

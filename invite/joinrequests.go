@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -426,3 +427,15 @@ func (s *Service) UserEmail(ctx context.Context, userID string) (email string, v
 	}
 	return u.Email, u.Profile.EmailVerified, nil
 }
+
+// CanJoinRequests reports whether the store keeps requests to join and
+// email domains (store.JoinRequestStore and store.DomainStore): the team
+// page shows its "Requests to join" section only then.
+func (s *Service) CanJoinRequests() bool {
+	_, j := s.st.(store.JoinRequestStore)
+	_, d := s.st.(store.DomainStore)
+	return j && d
+}
+
+// DefaultRoles returns Config.DefaultRoles.
+func (s *Service) DefaultRoles() []string { return slices.Clone(s.cfg.DefaultRoles) }

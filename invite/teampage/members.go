@@ -112,6 +112,7 @@ type membersView struct {
 	Now           time.Time
 	SignOut       bool // the store can revoke sessions: offer "Sign out everywhere"
 	Directory     bool // the store can sync a directory: link the Directory sync section
+	Join          bool // the store keeps join requests and domains: link their section (join.go)
 }
 
 // flashes are the success messages' catalog keys, by the sealed "done".
@@ -182,6 +183,7 @@ func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*memb
 		Now:       h.svc.Now(),
 		SignOut:   h.svc.CanSignOutEverywhere(),
 		Directory: h.svc.CanDirectorySync(),
+		Join:      h.svc.CanJoinRequests(),
 		Add:       addForm{Send: true, Roles: map[string]bool{}, Errors: map[string]string{}},
 	}
 	v.FilterQuery = f.query().Encode()

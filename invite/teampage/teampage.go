@@ -306,6 +306,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case parts[0] == "directory": // directory.go
 		h.directoryRoute(rc, parts[1:])
+	case parts[0] == "join": // join.go
+		h.joinRoute(rc, parts[1:])
 	case parts[0] == "sso": // sso.go
 		h.ssoRoute(rc, parts[1:])
 	case len(parts) == 2 && parts[0] == "_static":
