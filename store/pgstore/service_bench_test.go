@@ -1,0 +1,183 @@
+package pgstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/store/pgstore"
+)
+
+// BenchmarkServiceVsRaw: one invite and one accept through invite.Service
+// beside a raw floor of the same rows, interleaved in one loop (so that
+// both see the same machine), reporting the medians and the median of the
+// per-pair ratio. The floor writes the rows the Service writes, as one
+// pipelined batch (one round trip, one implicit transaction) with nothing
+// computed: invite = user, membership, invitation, outbox, event; accept =
+// spend, activate, identity, user (verified, last login), two events.
+//
+//	INVITEKIT_POSTGRES_DSN=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	  go test -run '^$' -bench ServiceVsRaw -benchtime 2000x -count 3 ./store/pgstore/
+func BenchmarkServiceVsRaw(b *testing.B) {
+	ctx := context.Background()
+	setup := func(b *testing.B) (*invite.Service, *benchRaw) {
+		schema := freshSchema(b)
+		pool := newPool(b)
+		st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: schema})
+		if err != nil {
+			b.Fatal(err)
+		}
+		svc, err := invite.New(st, invite.Config{
+			Roles: []string{"admin", "member"}, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+			AcceptURL: "https://app.example.com/invite/accept",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{ID: "org_bench", Name: "Bench"}); err != nil {
+			b.Fatal(err)
+		}
+		return svc, &benchRaw{pool: pool, s: schema, now: time.Now().UTC()}
+	}
+	req := func(i int) invite.InviteRequest {
+		return invite.InviteRequest{
+			Email: fmt.Sprintf("svc%d@example.com", i), Roles: []string{"member"}, ReturnAcceptLink: true,
+			UserProfile: &invite.ProfileInput{FirstName: "Ann", LastName: "Lee"},
+			Metadata:    map[string]string{"plan": "free"},
+		}
+	}
+	b.Run("invite", func(b *testing.B) {
+		svc, raw := setup(b)
+		var p benchPairs
+		i := 0
+		for b.Loop() {
+			p.run(i, func() error {
+				_, err := svc.CreateUserAndMembership(ctx, "org_bench", req(i))
+				return err
+			}, func() error { return raw.invite(ctx, i) })
+			if p.err != nil {
+				b.Fatal(p.err)
+			}
+			i++
+		}
+		p.report(b)
+	})
+	b.Run("accept", func(b *testing.B) {
+		svc, raw := setup(b)
+		tokens := make([]string, b.N)
+		for i := range b.N {
+			res, err := svc.CreateUserAndMembership(ctx, "org_bench", req(i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tokens[i] = invite.TokenFromLink(res.AcceptLink)
+			if err := raw.invite(ctx, i); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var p benchPairs
+		b.ResetTimer()
+		for i := range b.N {
+			p.run(i, func() error {
+				_, err := svc.AcceptInvitation(ctx, tokens[i], invite.AcceptIdentity{
+					Issuer: "https://idp.example.com", Subject: fmt.Sprintf("sub-%d", i),
+					Email: fmt.Sprintf("svc%d@example.com", i), EmailVerified: true,
+				})
+				return err
+			}, func() error { return raw.accept(ctx, i) })
+			if p.err != nil {
+				b.Fatal(p.err)
+			}
+		}
+		p.report(b)
+	})
+}
+
+// benchPairs times the kit and its floor in turns.
+type benchPairs struct {
+	kit, raw, ratio []float64
+	err             error
+}
+
+func (p *benchPairs) run(i int, kit, raw func() error) {
+	timed := func(fn func() error) float64 {
+		start := time.Now()
+		if err := fn(); err != nil && p.err == nil {
+			p.err = err
+		}
+		return float64(time.Since(start).Microseconds())
+	}
+	var k, r float64
+	if i%2 == 0 { // alternate the order
+		k, r = timed(kit), timed(raw)
+	} else {
+		r, k = timed(raw), timed(kit)
+	}
+	p.kit, p.raw, p.ratio = append(p.kit, k), append(p.raw, r), append(p.ratio, k/max(r, 1))
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func (p *benchPairs) report(b *testing.B) {
+	b.ReportMetric(median(p.kit), "kit-µs")
+	b.ReportMetric(median(p.raw), "raw-µs")
+	b.ReportMetric(median(p.ratio), "kit/raw")
+}
+
+// benchRaw writes the floor's rows straight into the store's tables.
+type benchRaw struct {
+	pool *pgxpool.Pool
+	s    string
+	now  time.Time
+}
+
+func (r *benchRaw) q(sql string) string { return fmt.Sprintf(sql, r.s) }
+
+func (r *benchRaw) ids(i int) (user, inv string) {
+	return fmt.Sprintf("usr_raw%d", i), fmt.Sprintf("inv_raw%d", i)
+}
+
+func (r *benchRaw) invite(ctx context.Context, i int) error {
+	user, inv := r.ids(i)
+	email := fmt.Sprintf("raw%d@example.com", i)
+	now, exp := r.now, r.now.Add(15*24*time.Hour)
+	sealed := make([]byte, 220) // a sealed accept link's size
+	b := &pgx.Batch{}
+	b.Queue(r.q(`INSERT INTO %s.users (id, email, first_name, last_name, create_time, update_time) VALUES ($1, $2, 'Ann', 'Lee', $3, $3)`), user, email, now)
+	b.Queue(r.q(`INSERT INTO %s.memberships (org_id, user_id, status, roles, metadata, invite_expire_time, join_time, update_time, first_name, last_name)
+		VALUES ('org_bench', $1, 'PENDING_INVITE', '["member"]', '{"plan":"free"}', $2, $3, $3, 'Ann', 'Lee')`), user, exp, now)
+	b.Queue(r.q(`INSERT INTO %s.invitations (id, org_id, user_id, email, verifier_hash, create_time, expire_time) VALUES ($1, 'org_bench', $2, $3, $4, $5, $6)`),
+		inv, user, email, make([]byte, 32), now, exp)
+	b.Queue(r.q(`INSERT INTO %s.outbox (id, org_id, kind, to_addr, data, sealed, status, next_attempt_time, lease_until, create_time)
+		VALUES ($1, 'org_bench', 'invitation', $2, '{"org_name":"Bench","invitation_id":"x","locale":"en"}', $3, 'QUEUED', $4, $4, $4)`),
+		"out_raw"+fmt.Sprint(i), email, sealed, now)
+	b.Queue(r.q(`INSERT INTO %s.events (id, org_id, type, user_id, data, create_time) VALUES ($1, 'org_bench', 'membership.invited', $2, '{"email":"x"}', $3)`),
+		"evt_rawi"+fmt.Sprint(i), user, now)
+	return r.pool.SendBatch(ctx, b).Close()
+}
+
+func (r *benchRaw) accept(ctx context.Context, i int) error {
+	user, inv := r.ids(i)
+	now := r.now.Add(time.Minute)
+	b := &pgx.Batch{}
+	b.Queue(r.q(`UPDATE %s.invitations SET spend_time = $2 WHERE id = $1 AND spend_time IS NULL`), inv, now)
+	b.Queue(r.q(`UPDATE %s.memberships SET status = 'ACTIVE', update_time = $2, last_login = $2 WHERE org_id = 'org_bench' AND user_id = $1 AND status = 'PENDING_INVITE'`), user, now)
+	b.Queue(r.q(`INSERT INTO %s.identities (issuer, subject, user_id, email, create_time) VALUES ('https://idp.example.com', $1, $2, '', $3)`), "raw-"+user, user, now)
+	b.Queue(r.q(`UPDATE %s.users SET email_verified = true, last_login = $2 WHERE id = $1`), user, now)
+	b.Queue(r.q(`INSERT INTO %s.events (id, org_id, type, user_id, data, create_time) VALUES ($1, 'org_bench', 'membership.accepted', $2, '{}', $3), ($4, 'org_bench', 'user.logged_in', $2, '{}', $3)`),
+		"evt_rawa"+fmt.Sprint(i), user, now, "evt_rawl"+fmt.Sprint(i))
+	return r.pool.SendBatch(ctx, b).Close()
+}
