@@ -795,3 +795,10 @@ func (run *bulkRun) refused(r *BulkRowResult, err error) bool {
 	}
 	return true
 }
+
+// CanHoldInvites reports whether the store keeps held invites
+// (store.ApprovalStore): the team page shows its approval queue only then.
+func (s *Service) CanHoldInvites() bool {
+	_, err := s.approvals()
+	return err == nil
+}

@@ -37,7 +37,7 @@ func Keys(lang string) []string {
 // Has reports whether key exists in lang.
 func Has(lang, key string) bool { _, ok := catalog[lang][key]; return ok }
 
-var catalog = map[string]map[string]string{"en": merge(en, teamEN, directoryEN, ssoEN, joinEN), "de": merge(de, teamDE, directoryDE, ssoDE, joinDE)}
+var catalog = map[string]map[string]string{"en": merge(en, teamEN, directoryEN, ssoEN, joinEN, apprEN), "de": merge(de, teamDE, directoryDE, ssoDE, joinDE, apprDE)}
 
 // merge joins a language's catalog parts (the pages' own words, the team
 // page's). A key in two parts is kept from the first; the package's tests

@@ -58,6 +58,7 @@ func (l tr) Result(s invite.BulkRowStatus) string {
 		invite.BulkRefused:         "team.res_refused",
 		invite.BulkDuplicateInFile: "team.res_duplicate",
 		invite.BulkFailed:          "team.res_failed",
+		invite.BulkHeld:            "team.res_held",
 	}[s]
 	if key == "" {
 		return string(s)

@@ -25,6 +25,7 @@ var statusOptions = []struct {
 	{store.StatusActive, "team.st_active"},
 	{store.StatusInactive, "team.st_inactive"},
 	{store.StatusInviteExpired, "team.st_expired"},
+	{store.StatusPendingApproval, "team.st_held"},
 }
 
 type option struct {
@@ -113,12 +114,14 @@ type membersView struct {
 	SignOut       bool // the store can revoke sessions: offer "Sign out everywhere"
 	Directory     bool // the store can sync a directory: link the Directory sync section
 	Join          bool // the store keeps join requests and domains: link their section (join.go)
+	Approvals     bool // the actor approves held invites: link the approval queue
 }
 
 // flashes are the success messages' catalog keys, by the sealed "done".
 var flashes = map[string]string{
 	"invited":     "team.done_invited",
 	"added":       "team.done_added",
+	"held":        "team.done_held",
 	"resent":      "team.done_resent",
 	"revoked":     "team.done_revoked",
 	"deactivated": "team.done_deactivated",
@@ -184,6 +187,7 @@ func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*memb
 		SignOut:   h.svc.CanSignOutEverywhere(),
 		Directory: h.svc.CanDirectorySync(),
 		Join:      h.svc.CanJoinRequests(),
+		Approvals: h.canApprove(rc),
 		Add:       addForm{Send: true, Roles: map[string]bool{}, Errors: map[string]string{}},
 	}
 	v.FilterQuery = f.query().Encode()
@@ -371,12 +375,15 @@ func (h *Handler) addMember(rc *reqCtx) {
 	var res *invite.InviteResult
 	err := h.limitInvite(rc)
 	if err == nil {
-		res, err = h.svc.CreateUserAndMembership(rc.ctx, rc.orgID, req)
+		res, err = h.svc.CreateUserAndMembership(invite.WithSurface(rc.ctx, invite.SurfaceTeamPage), rc.orgID, req)
 	}
 	if err == nil {
 		done := "invited"
-		if res.Membership.Status == store.StatusActive {
+		switch res.Membership.Status {
+		case store.StatusActive:
 			done = "added"
+		case store.StatusPendingApproval:
+			done = "held"
 		}
 		h.back(rc, f, done, res.User.Email)
 		return

@@ -310,6 +310,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.joinRoute(rc, parts[1:])
 	case parts[0] == "sso": // sso.go
 		h.ssoRoute(rc, parts[1:])
+	case parts[0] == "approvals": // approvals.go
+		h.approvalsRoute(rc, parts[1:])
 	case len(parts) == 2 && parts[0] == "_static":
 		name := parts[1]
 		h.route(rc, map[string]func(*reqCtx){http.MethodGet: func(rc *reqCtx) { h.serveStatic(rc, name) }})
