@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,7 +177,9 @@ func (se *syncEnv) scimSync(b *testing.B, n, conns int) {
 //   - bulk-csv: the same users as one CSV file through
 //     invite.Service.BulkInvite (sendInvitationEmail false).
 //
-// users/s, the peak live heap and the phase's peak RSS (VmHWM).
+// users/s, the process's CPU time per user (the kit, HTTP and an
+// embedded SQLite; not a PostgreSQL server), the peak live heap and the
+// phase's peak RSS (VmHWM).
 //
 //	go test -c -o /tmp/scim.test ./invite/scim/ && cd invite/scim && \
 //	  /usr/bin/time -v /tmp/scim.test -test.run '^$' -test.bench 'InitialSync10k/sqlitestore' -test.benchtime 1x
@@ -230,7 +233,7 @@ func BenchmarkInitialSync10k(b *testing.B) {
 		b.Run(sc.name, func(b *testing.B) {
 			for _, ph := range phases {
 				b.Run(ph.name, func(b *testing.B) {
-					var elapsed time.Duration
+					var elapsed, cpu time.Duration
 					var heap, rss uint64
 					for b.Loop() {
 						b.StopTimer()
@@ -238,9 +241,10 @@ func BenchmarkInitialSync10k(b *testing.B) {
 						runtime.GC()
 						b.StartTimer()
 						mp := startMemPeak()
-						start := time.Now()
+						start, cpu0 := time.Now(), processCPU()
 						ph.run(b, se)
 						elapsed += time.Since(start)
+						cpu += processCPU() - cpu0
 						h, r := mp.Stop()
 						heap, rss = max(heap, h), max(rss, r)
 						b.StopTimer()
@@ -248,12 +252,24 @@ func BenchmarkInitialSync10k(b *testing.B) {
 						b.StartTimer()
 					}
 					b.ReportMetric(float64(n)*float64(b.N)/elapsed.Seconds(), "users/s")
+					b.ReportMetric(float64(cpu.Microseconds())/float64(n*b.N), "cpu-µs/user")
 					b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
 					b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MB")
 				})
 			}
 		})
 	}
+}
+
+// processCPU is the CPU time (user and system) this process has used: it
+// counts the kit, the HTTP client and server and an embedded SQLite, not a
+// PostgreSQL server.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // checkSynced requires n ACTIVE members besides nobody else.
