@@ -365,7 +365,7 @@ func (s *Service) ProvisionDirectoryUser(ctx context.Context, orgID string, in D
 		return DirectoryUser{}, err
 	}
 	mail := ds.ProvisionStatus == store.StatusPendingInvite
-	res, err := s.CreateUserAndMembership(ctx, orgID, InviteRequest{
+	res, err := s.CreateUserAndMembership(WithSurface(ctx, SurfaceSCIM), orgID, InviteRequest{
 		Email: email, ExternalID: in.ExternalID, UserProfile: in.profile(),
 		SendInvitationEmail: &mail, InvitedBy: actorID,
 	})

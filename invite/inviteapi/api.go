@@ -121,7 +121,8 @@ func NewHandler(svc *invite.Service, authz Authorizer, cfg HandlerConfig) (*Hand
 		{"/organizations/{orgID}/users/{userID}/reactivate", map[string]http.HandlerFunc{http.MethodPost: h.memberChange(ActionReactivate, svc.ReactivateMembership)}},
 		{"/organizations/{orgID}/users/{userID}/invite-link", map[string]http.HandlerFunc{http.MethodPost: h.inviteLink}},
 	}
-	h.routes = append(h.routes, h.joinRoutes()...) // join.go
+	h.routes = append(h.routes, h.joinRoutes()...)     // join.go
+	h.routes = append(h.routes, h.approvalRoutes()...) // approvals.go
 	h.mux = http.NewServeMux()
 	h.Routes(h.mux, "")
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -217,6 +218,9 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 type userResponse struct {
 	User       APIUser `json:"user"`
 	AcceptLink string  `json:"acceptLink,omitempty"`
+	// Approval is set when the invite was held for approval
+	// (membershipStatus PENDING_APPROVAL).
+	Approval *APIApproval `json:"approval,omitempty"`
 }
 
 type listResponse struct {
@@ -265,12 +269,17 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.InvitedBy = actor
-	res, err := h.svc.CreateUserAndMembership(r.Context(), orgID, req)
+	res, err := h.svc.CreateUserAndMembership(invite.WithSurface(r.Context(), invite.SurfaceAPI), orgID, req)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, r, http.StatusCreated, userResponse{User: h.render(res.User, res.Membership), AcceptLink: res.AcceptLink})
+	resp := userResponse{User: h.render(res.User, res.Membership), AcceptLink: res.AcceptLink}
+	if res.Approval != nil {
+		a := newAPIApproval(*res.Approval, h.svc.Now())
+		resp.Approval = &a
+	}
+	h.write(w, r, http.StatusCreated, resp)
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {

@@ -43,6 +43,7 @@ type person struct {
 	probeExt         string // an external id org_a tries: org_b's for the shared person
 	id, job          string
 	request, domain  string // an org_a join request of theirs; the domain org_a claims
+	approval         string // org_a's held invitation of NAME@held.example
 }
 
 // TestTenantIsolationEveryRoute drives every route of the JSON API and the
@@ -60,7 +61,10 @@ func TestTenantIsolationEveryRoute(t *testing.T) {
 func tenantSweep(t *testing.T, st store.Store) {
 	ctx := context.Background()
 	dns := dnstest.Start(t) // domain verification asks it: it has no records
-	e := newEnv(t, st, func(c *invite.Config) { c.Domains.Resolver = dns.Resolver() })
+	e := newEnv(t, st, func(c *invite.Config) {
+		c.Domains.Resolver = dns.Resolver()
+		c.InvitePolicy = holdHeldExample // approvals: both organizations hold …@held.example
+	})
 	e.Org(t, "org_a")
 	e.Org(t, "org_b")
 	aAdmin := e.AddActive(t, "org_a", "alice@a.example", "admin")
@@ -212,6 +216,33 @@ func tenantSweep(t *testing.T, st store.Store) {
 		p.request, p.domain = jr.ID, p.name+".test"
 	}
 
+	// Held invitations: org_b holds the shared person's (with its own
+	// reason), org_a one of each person's.
+	if _, err := e.Svc.CreateUserAndMembership(ctx, "org_b", invite.InviteRequest{Email: "shared@held.example",
+		Metadata: map[string]string{"bsecret": "BMARK-held"}, UserProfile: &invite.ProfileInput{FirstName: "Bmarkfirst"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range people {
+		res, err := e.Svc.CreateUserAndMembership(ctx, "org_a", invite.InviteRequest{Email: p.name + "@held.example", InvitedBy: aAdmin.User.ID})
+		if err != nil || res.Approval == nil {
+			t.Fatalf("hold in org_a: %+v %v", res, err)
+		}
+		p.approval = res.Approval.ID
+	}
+	bHeld, err := e.Svc.HeldInvites(ctx, "org_b", "", 0)
+	if err != nil || len(bHeld) != 1 {
+		t.Fatalf("org_b's held: %v %v", bHeld, err)
+	}
+	for _, path := range []string{"/organizations/org_a/approvals/" + bHeld[0].ID, "/organizations/org_a/approvals/" + bHeld[0].ID + "/approve"} {
+		method := "GET"
+		if strings.HasSuffix(path, "/approve") {
+			method = "POST"
+		}
+		if status, body := do(method, path, "", ""); status != http.StatusNotFound {
+			t.Errorf("org_a reaches org_b's held invitation: %s %s: %d %s", method, path, status, body)
+		}
+	}
+
 	// 3. Every registered route and method, in an order that keeps the
 	// memberships alive until the end.
 	type call struct {
@@ -221,6 +252,9 @@ func tenantSweep(t *testing.T, st store.Store) {
 		// orgWide: the answer is the organization's (a list of every
 		// person's): run once, checked for org_b's markers only.
 		orgWide bool
+		// setting: the organization's own setting (the approval rules):
+		// run once, checked for org_b's markers and success only.
+		setting bool
 	}
 	calls := []call{
 		{pattern: "/organizations/{orgID}/users", method: "GET", query: func(p *person) string { return "?q=" + url.QueryEscape(p.email) }},
@@ -241,6 +275,12 @@ func tenantSweep(t *testing.T, st store.Store) {
 		{pattern: "/organizations/{orgID}/users:bulk/jobs/{jobID}/cancel", method: "POST"},
 		{pattern: "/organizations/{orgID}/users:bulk/jobs/{jobID}/confirm", method: "POST"},
 		{pattern: "/organizations/{orgID}/team/", method: "GET", query: func(p *person) string { return "?q=" + url.QueryEscape(p.email) }},
+		{pattern: "/organizations/{orgID}/approvals", method: "GET", orgWide: true},
+		{pattern: "/organizations/{orgID}/approvals/{approvalID}", method: "GET"},
+		{pattern: "/organizations/{orgID}/approval-rules", method: "GET", setting: true},
+		{pattern: "/organizations/{orgID}/approval-rules", method: "PUT", ctype: "application/json", body: `{"roles":["billing"]}`, setting: true},
+		{pattern: "/organizations/{orgID}/approvals/{approvalID}/approve", method: "POST"},
+		{pattern: "/organizations/{orgID}/approvals/{approvalID}/reject", method: "POST", ctype: "application/json", body: `{"reason":"no"}`},
 		{pattern: "/organizations/{orgID}/join-requests", method: "GET", orgWide: true},
 		{pattern: "/organizations/{orgID}/join-requests/{requestID}", method: "GET"},
 		{pattern: "/organizations/{orgID}/join-requests/{requestID}/approve", method: "POST", ctype: "application/json", body: `{"roles":["member"]}`},
@@ -259,7 +299,7 @@ func tenantSweep(t *testing.T, st store.Store) {
 		covered[c.pattern+" "+c.method] = true
 	}
 	for _, pattern := range rec.patterns {
-		probe := strings.NewReplacer("{orgID}", "org_a", "{userID}", people[0].id, "{jobID}", people[0].job, "{requestID}", people[0].request, "{domain}", people[0].domain)
+		probe := strings.NewReplacer("{orgID}", "org_a", "{userID}", people[0].id, "{jobID}", people[0].job, "{requestID}", people[0].request, "{domain}", people[0].domain, "{approvalID}", people[0].approval)
 		status, _ := do("PROBE", probe.Replace(pattern), "", "")
 		if status != http.StatusMethodNotAllowed {
 			t.Fatalf("%s: PROBE answered %d, want 405", pattern, status)
@@ -275,6 +315,14 @@ func tenantSweep(t *testing.T, st store.Store) {
 		}
 	}
 	for _, c := range calls {
+		if c.setting {
+			status, body := do(c.method, strings.ReplaceAll(c.pattern, "{orgID}", "org_a"), c.ctype, c.body)
+			check(t, c.method+" "+c.pattern, status, body)
+			if status != http.StatusOK {
+				t.Errorf("%s %s: %d %s", c.method, c.pattern, status, body)
+			}
+			continue
+		}
 		if c.orgWide {
 			status, body := do(c.method, strings.ReplaceAll(c.pattern, "{orgID}", "org_a"), c.ctype, c.body)
 			check(t, c.method+" "+c.pattern, status, body)
@@ -284,7 +332,7 @@ func tenantSweep(t *testing.T, st store.Store) {
 			continue
 		}
 		same(t, c.method+" "+c.pattern, func(p *person) (int, string) {
-			path := strings.NewReplacer("{orgID}", "org_a", "{userID}", p.id, "{jobID}", p.job, "{requestID}", p.request, "{domain}", p.domain).Replace(c.pattern)
+			path := strings.NewReplacer("{orgID}", "org_a", "{userID}", p.id, "{jobID}", p.job, "{requestID}", p.request, "{domain}", p.domain, "{approvalID}", p.approval).Replace(c.pattern)
 			if c.query != nil {
 				path += c.query(p)
 			}
@@ -311,7 +359,7 @@ func probeAllow(t *testing.T, u string) (int, string) {
 
 var (
 	reTime  = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
-	reID    = regexp.MustCompile(`\b(usr|prof|inv|job|msg|evt|jrq)_[0-9a-z]+\b`)
+	reID    = regexp.MustCompile(`\b(usr|prof|inv|job|msg|evt|jrq|apr)_[0-9a-z]+\b`)
 	reToken = regexp.MustCompile(`token=[^"&\s]+`)
 	// reDomainToken is a domain's verification token (each claim has its own).
 	reDomainToken = regexp.MustCompile(`verification=[0-9a-z]+`)
@@ -357,4 +405,17 @@ func keys(v any) string {
 	walk("", v)
 	sort.Strings(out)
 	return strings.Join(out, "\n")
+}
+
+// holdHeldExample is the sweep's policy: an invitation of …@held.example
+// waits for approval (org_b gives its own reason, which org_a must never
+// see).
+func holdHeldExample(ctx context.Context, in invite.PolicyInput) (invite.PolicyDecision, error) {
+	if !strings.HasSuffix(in.Request.Email, "@held.example") {
+		return invite.Allow(), nil
+	}
+	if in.Organization.ID == "org_b" {
+		return invite.Hold("BMARK-hold-reason"), nil
+	}
+	return invite.Hold("held for review"), nil
 }
