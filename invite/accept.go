@@ -275,30 +275,8 @@ func (s *Service) SignIn(ctx context.Context, id AcceptIdentity) (store.User, []
 	if id.Organization != "" {
 		return s.signInConnection(ctx, id)
 	}
-	var user store.User
-	link := false
-	ident, err := s.st.GetIdentity(ctx, id.Issuer, id.Subject)
-	switch {
-	case err == nil:
-		if user, err = s.st.GetUser(ctx, ident.UserID); err != nil {
-			return store.User{}, nil, err
-		}
-	case errors.Is(err, store.ErrNotFound):
-		email, nerr := NormalizeEmail(id.Email)
-		if nerr != nil {
-			return store.User{}, nil, ErrNoMembership
-		}
-		user, err = s.st.GetUserByEmail(ctx, email)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return store.User{}, nil, ErrNoMembership
-		case err != nil:
-			return store.User{}, nil, err
-		case !id.EmailVerified:
-			return store.User{}, nil, ErrEmailNotVerified
-		}
-		link = true
-	default:
+	user, link, err := s.signInUser(ctx, id, true)
+	if err != nil {
 		return store.User{}, nil, err
 	}
 	all, err := s.st.ListUserMemberships(ctx, user.ID)

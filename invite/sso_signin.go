@@ -44,28 +44,11 @@ func (s *Service) signInConnection(ctx context.Context, id AcceptIdentity) (stor
 	case c.ID != id.Connection || c.IdentityIssuer() != id.Issuer:
 		return store.User{}, nil, ErrSSOWrongOrganization
 	}
-	var user store.User
-	link := false
-	ident, err := s.st.GetIdentity(ctx, id.Issuer, id.Subject)
-	switch {
-	case err == nil:
-		if user, err = s.st.GetUser(ctx, ident.UserID); err != nil {
-			return store.User{}, nil, err
-		}
-	case errors.Is(err, store.ErrNotFound):
-		email, nerr := NormalizeEmail(id.Email)
-		if nerr != nil {
-			return store.User{}, nil, ErrNoMembership
-		}
-		user, err = s.st.GetUserByEmail(ctx, email)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			return store.User{}, nil, ErrNoMembership
-		case err != nil:
-			return store.User{}, nil, err
-		}
-		link = true
-	default:
+	// The email's verification is checked only for a member of the
+	// organization (mayLinkByEmail): to anyone else the answer is the
+	// same as for a stranger.
+	user, link, err := s.signInUser(ctx, id, false)
+	if err != nil {
 		return store.User{}, nil, err
 	}
 	m, err := s.st.GetMembership(ctx, id.Organization, user.ID)
@@ -96,6 +79,35 @@ func (s *Service) signInConnection(ctx context.Context, id AcceptIdentity) (stor
 	user.LastLogin = &now
 	s.log.InfoContext(ctx, "invite: signed in through sso", "user_id", user.ID, "org_id", id.Organization, "connection_id", c.ID, "linked", link)
 	return user, []store.Membership{m}, nil
+}
+
+// signInUser finds who signs in as id: the user its identity is linked
+// to, or else (link true) the user with its email, which must be verified
+// (ErrEmailNotVerified, when verified is set); nobody is ErrNoMembership.
+// It writes nothing.
+func (s *Service) signInUser(ctx context.Context, id AcceptIdentity, verified bool) (user store.User, link bool, err error) {
+	ident, err := s.st.GetIdentity(ctx, id.Issuer, id.Subject)
+	switch {
+	case err == nil:
+		user, err = s.st.GetUser(ctx, ident.UserID)
+		return user, false, err
+	case !errors.Is(err, store.ErrNotFound):
+		return store.User{}, false, err
+	}
+	email, nerr := NormalizeEmail(id.Email)
+	if nerr != nil {
+		return store.User{}, false, ErrNoMembership
+	}
+	user, err = s.st.GetUserByEmail(ctx, email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.User{}, false, ErrNoMembership
+	case err != nil:
+		return store.User{}, false, err
+	case verified && !id.EmailVerified:
+		return store.User{}, false, ErrEmailNotVerified
+	}
+	return user, true, nil
 }
 
 // mayLinkByEmail applies the email-link rules of signInConnection for an

@@ -142,6 +142,13 @@ func TestSSOMaliciousTenantProvider(t *testing.T) {
 			if !errors.Is(err, invite.ErrNoMembership) || linked(c.IdentityIssuer(), "attacker") {
 				t.Fatalf("B's admin through A's provider: %v", err)
 			}
+			// 1b. Unverified, it is answered as for a stranger (no hint that
+			// the email exists elsewhere).
+			unverified := connIdentity(c, "attacker", boss.Email)
+			unverified.EmailVerified = false
+			if _, _, err := e.Svc.SignIn(ctx, unverified); !errors.Is(err, invite.ErrNoMembership) || errors.Is(err, invite.ErrEmailNotVerified) {
+				t.Fatalf("unverified email of B's admin: %v", err)
+			}
 			// 2. A adds B's admin directly (it may add any email): still no
 			// link, because B does not trust A's connection.
 			e.AddActive(t, a.ID, boss.Email)
