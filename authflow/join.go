@@ -76,7 +76,7 @@ func (f *Flow) JoinHandler() http.Handler {
 		})
 	}
 	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{
-		http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { f.joinGet(w, r, "") },
+		http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { f.joinGet(w, r, "", http.StatusOK) },
 		http.MethodPost: f.cop.Handler(http.HandlerFunc(post)).ServeHTTP,
 	}))
 }
@@ -130,7 +130,7 @@ func (f *Flow) joinOrg(r *http.Request) (string, error) {
 	return orgID, nil
 }
 
-func (f *Flow) joinGet(w http.ResponseWriter, r *http.Request, flash string) {
+func (f *Flow) joinGet(w http.ResponseWriter, r *http.Request, flash string, status int) {
 	ctx := r.Context()
 	if err := httpx.CheckQuery(r.URL.Query()); err != nil {
 		pr := httpx.ProblemOf(err)
@@ -187,7 +187,7 @@ func (f *Flow) joinGet(w http.ResponseWriter, r *http.Request, flash string) {
 		p.Title = p.Tf("join.title_org", org.Name)
 	}
 	p.Join = v
-	p.LogoutPath = f.cfg.LogoutPath
+	p.Status = status
 	f.render(w, r, "join", p)
 }
 
@@ -242,7 +242,7 @@ func (f *Flow) joinPost(w http.ResponseWriter, r *http.Request, allow func(email
 	}
 	if ok, after := allow(strings.ToLower(who.email), orgID); !ok {
 		httpx.SetRetryAfter(w, httpx.RateLimited(after))
-		f.joinGet(w, r, "join.limited")
+		f.joinGet(w, r, "join.limited", http.StatusTooManyRequests)
 		return
 	}
 	_, err = f.svc.RequestToJoin(ctx, orgID, invite.JoinRequestInput{

@@ -2,6 +2,7 @@ package teampage
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -165,7 +166,7 @@ func (h *Handler) joinRefused(rc *reqCtx, err error, edit func(*joinView)) {
 		return
 	}
 	h.renderJoin(rc, p.Status, func(v *joinView) {
-		_, v.Alert = errorMessageIn(rc.lang, err)
+		v.Alert = joinMessage(rc.lang, err)
 		if edit != nil {
 			edit(v)
 		}
@@ -235,4 +236,26 @@ func (h *Handler) domainAction(rc *reqCtx, name, action string) {
 	}
 	done := map[string]string{"verify": "verified", "policy": "saved", "remove": "removed"}[action]
 	h.joinBack(rc, done, name)
+}
+
+// joinMessages are the section's words for the errors of domains (the
+// rest as on the members page).
+var joinMessages = []struct {
+	err error
+	key string
+}{
+	{store.ErrDomainClaimed, "team.err_domain_claimed"},
+	{store.ErrDomainUnavailable, "team.err_domain_unavailable"},
+	{store.ErrDomainRecordMissing, "team.err_domain_record"},
+	{store.ErrDomainLookupFailed, "team.err_domain_lookup"},
+}
+
+func joinMessage(l tr, err error) string {
+	for _, m := range joinMessages {
+		if errors.Is(err, m.err) {
+			return l.T(m.key)
+		}
+	}
+	_, msg := errorMessageIn(l, err)
+	return msg
 }
