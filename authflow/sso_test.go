@@ -24,14 +24,17 @@ import (
 type ssoEnv struct {
 	*env
 	def, za     *testOP
-	panva       string // B's issuer
+	panva       string // B's issuer when B signs in through panva ("" otherwise)
+	bIssuer     string // B's issuer
 	a, b        store.Organization
 	connA       invite.SSOConnection
 	connB       invite.SSOConnection
 	panvaLogins map[string]map[string]any
 }
 
-func newSSOEnv(t *testing.T) *ssoEnv {
+// newSSOEnv builds it; without withPanva, B's provider is a third
+// zitadel OP (the tests that need no Node).
+func newSSOEnv(t *testing.T, withPanva bool) *ssoEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &clock{}}
@@ -41,7 +44,13 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 		"pat":  {"email": "pat@example.com", "email_verified": true, "name": "Pat"},
 		"boss": {"email": "boss@acme.example", "email_verified": true, "name": "Boss of Acme"},
 	}}
-	s.panva = startPanva(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", s.panvaLogins)
+	bClient, bSecret := "web", "secret"
+	if withPanva {
+		s.panva = startPanva(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", s.panvaLogins)
+		s.bIssuer, bClient, bSecret = s.panva, "app", "app-secret"
+	} else {
+		s.bIssuer = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", false).issuer
+	}
 	s.def = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", false)
 	s.za = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", false)
 	e.op = s.def
@@ -63,7 +72,7 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 		t.Fatal(err)
 	}
 	if s.connB, err = e.svc.SaveSSOConnection(ctx, s.b.ID, invite.SSOConnectionRequest{
-		Name: "Beta Entra", Issuer: s.panva, ClientID: "app", ClientSecret: ptr("app-secret"), Enforce: true,
+		Name: "Beta Entra", Issuer: s.bIssuer, ClientID: bClient, ClientSecret: ptr(bSecret), Enforce: true,
 	}, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -151,10 +160,15 @@ func (s *ssoEnv) loginFor(org store.Organization) string {
 // session reaches the organization it signed in for, and switching to
 // the other signs in again through the other's provider.
 func TestSSOTwoProvidersInviteAcceptLoginSwitch(t *testing.T) {
-	s := newSSOEnv(t)
+	s := newSSOEnv(t, true)
 	ctx := context.Background()
 	s.za.users.add("pat-a", "pat@example.com", true)
 	b := newBrowser(t)
+
+	// B's provider passes the test before saving, as A's does.
+	if res, err := authflow.TestConnection(ctx, nil, s.panva); err != nil || res.Keys == 0 {
+		t.Fatalf("panva: %+v %v", res, err)
+	}
 
 	// A: invite, accept through A's connection (zitadel), ACTIVE.
 	pat, linkA := s.inviteTo(s.a, "pat@example.com")
@@ -225,7 +239,7 @@ func TestSSOTwoProvidersInviteAcceptLoginSwitch(t *testing.T) {
 // provider signs pat in (A does not enforce) but cannot reach B; neither
 // can A's provider; B's own does. JSON requests get 403 sso_required.
 func TestSSOEnforcement(t *testing.T) {
-	s := newSSOEnv(t)
+	s := newSSOEnv(t, true)
 	s.def.users.add("pat-d", "pat@example.com", true)
 	s.za.users.add("pat-a", "pat@example.com", true)
 	// Pat joins A and B by invitation, each through its connection (an
@@ -276,7 +290,7 @@ func TestSSOEnforcement(t *testing.T) {
 // nothing to A's admin (A does not trust B's connection), and A's admin
 // still signs in through the app's provider with their own identity.
 func TestSSOMaliciousTenantProvider(t *testing.T) {
-	s := newSSOEnv(t)
+	s := newSSOEnv(t, true)
 	ctx := context.Background()
 	no := false
 	boss, err := s.svc.CreateUserAndMembership(ctx, s.a.ID, invite.InviteRequest{Email: "boss@acme.example", Roles: []string{"admin"}, SendInvitationEmail: &no})
@@ -333,7 +347,7 @@ func TestSSOMaliciousTenantProvider(t *testing.T) {
 // answers 503 for its organization only; the app's provider and the
 // other organization's connection go on.
 func TestSSOConnectionUnreachable(t *testing.T) {
-	s := newSSOEnv(t)
+	s := newSSOEnv(t, false)
 	ctx := context.Background()
 	if _, err := s.svc.SaveSSOConnection(ctx, s.a.ID, invite.SSOConnectionRequest{
 		Name: "Acme Okta", Issuer: "http://127.0.0.1:1/", ClientID: "web",
@@ -342,7 +356,7 @@ func TestSSOConnectionUnreachable(t *testing.T) {
 	}
 	b := newBrowser(t)
 	b.get(s.loginFor(s.a)).expect(t, 503, "provider_unavailable")
-	if p := b.get(s.loginFor(s.b)); p.status != 303 || !strings.HasPrefix(p.location, s.panva+"/auth?") {
+	if p := b.get(s.loginFor(s.b)); p.status != 303 || !strings.HasPrefix(p.location, s.bIssuer+"auth?") {
 		t.Fatalf("B while A is down: %d %q", p.status, p.location)
 	}
 	if p := b.get(s.app.URL + "/login"); p.status != 303 || !strings.HasPrefix(p.location, s.def.issuer+"auth?") {
@@ -353,9 +367,9 @@ func TestSSOConnectionUnreachable(t *testing.T) {
 // TestTestConnection: the check before saving finds discovery and keys of
 // both real providers, and names what fails for others.
 func TestTestConnection(t *testing.T) {
-	s := newSSOEnv(t)
+	s := newSSOEnv(t, false)
 	ctx := context.Background()
-	for _, iss := range []string{s.za.issuer, s.panva} {
+	for _, iss := range []string{s.za.issuer, s.bIssuer} {
 		res, err := authflow.TestConnection(ctx, nil, iss)
 		if err != nil || res.Keys == 0 || res.JWKSURI == "" {
 			t.Fatalf("%s: %+v %v", iss, res, err)
@@ -407,7 +421,7 @@ func (s *ssoEnv) lastEvent(t *testing.T, orgID string) store.Event {
 // verified to A's connection (with login_hint), any other email to the
 // app's provider, and asks again for something that is not an email.
 func TestSSOEmailFirst(t *testing.T) {
-	s := newSSOEnv(t)
+	s := newSSOEnv(t, false)
 	ctx := context.Background()
 	ds, ok := any(s.st).(store.DomainStore)
 	if !ok {
