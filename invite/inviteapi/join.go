@@ -198,50 +198,41 @@ func (h *Handler) getJoinRequest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) approveJoinRequest(w http.ResponseWriter, r *http.Request) {
-	orgID := httpx.OrgID(r)
-	actor, ok := h.authorize(w, r, orgID, ActionJoinRequestsDecide)
-	if !ok {
-		return
-	}
-	id, err := pathValue(r, "requestID")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	var in struct {
 		Roles []string `json:"roles"`
 	}
-	if err := h.decodeBody(w, r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	_, jr, err := h.svc.ApproveJoinRequest(r.Context(), orgID, id, actor, in.Roles)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.write(w, r, http.StatusOK, joinRequestResponse{NewAPIJoinRequest(jr)})
+	h.decideJoinRequest(w, r, &in, func(orgID, id, actor string) (store.JoinRequest, error) {
+		_, jr, err := h.svc.ApproveJoinRequest(r.Context(), orgID, id, actor, in.Roles)
+		return jr, err
+	})
 }
 
 func (h *Handler) declineJoinRequest(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	h.decideJoinRequest(w, r, &in, func(orgID, id, actor string) (store.JoinRequest, error) {
+		return h.svc.DeclineJoinRequest(r.Context(), orgID, id, actor, in.Reason)
+	})
+}
+
+// decideJoinRequest authorizes a decision, reads {requestID} and the
+// optional body into in, runs decide and answers the request.
+func (h *Handler) decideJoinRequest(w http.ResponseWriter, r *http.Request, in any, decide func(orgID, id, actor string) (store.JoinRequest, error)) {
 	orgID := httpx.OrgID(r)
 	actor, ok := h.authorize(w, r, orgID, ActionJoinRequestsDecide)
 	if !ok {
 		return
 	}
 	id, err := pathValue(r, "requestID")
+	if err == nil {
+		err = h.decodeBody(w, r, in)
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	var in struct {
-		Reason string `json:"reason"`
-	}
-	if err := h.decodeBody(w, r, &in); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	jr, err := h.svc.DeclineJoinRequest(r.Context(), orgID, id, actor, in.Reason)
+	jr, err := decide(orgID, id, actor)
 	if err != nil {
 		h.fail(w, r, err)
 		return
