@@ -3,7 +3,6 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store/pgstore"
+	"github.com/invitekit/invitekit/store/storetest"
 )
 
 // BenchmarkServiceVsRaw: one invite and one accept through invite.Service
@@ -54,19 +54,19 @@ func BenchmarkServiceVsRaw(b *testing.B) {
 	}
 	b.Run("invite", func(b *testing.B) {
 		svc, raw := setup(b)
-		var p benchPairs
+		var p storetest.Pairs
 		i := 0
 		for b.Loop() {
-			p.run(i, func() error {
+			p.Run(i, func() error {
 				_, err := svc.CreateUserAndMembership(ctx, "org_bench", req(i))
 				return err
 			}, func() error { return raw.invite(ctx, i) })
-			if p.err != nil {
-				b.Fatal(p.err)
+			if p.Err != nil {
+				b.Fatal(p.Err)
 			}
 			i++
 		}
-		p.report(b)
+		p.Report(b)
 	})
 	b.Run("accept", func(b *testing.B) {
 		svc, raw := setup(b)
@@ -81,60 +81,22 @@ func BenchmarkServiceVsRaw(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		var p benchPairs
+		var p storetest.Pairs
 		b.ResetTimer()
 		for i := range b.N {
-			p.run(i, func() error {
+			p.Run(i, func() error {
 				_, err := svc.AcceptInvitation(ctx, tokens[i], invite.AcceptIdentity{
 					Issuer: "https://idp.example.com", Subject: fmt.Sprintf("sub-%d", i),
 					Email: fmt.Sprintf("svc%d@example.com", i), EmailVerified: true,
 				})
 				return err
 			}, func() error { return raw.accept(ctx, i) })
-			if p.err != nil {
-				b.Fatal(p.err)
+			if p.Err != nil {
+				b.Fatal(p.Err)
 			}
 		}
-		p.report(b)
+		p.Report(b)
 	})
-}
-
-// benchPairs times the kit and its floor in turns.
-type benchPairs struct {
-	kit, raw, ratio []float64
-	err             error
-}
-
-func (p *benchPairs) run(i int, kit, raw func() error) {
-	timed := func(fn func() error) float64 {
-		start := time.Now()
-		if err := fn(); err != nil && p.err == nil {
-			p.err = err
-		}
-		return float64(time.Since(start).Microseconds())
-	}
-	var k, r float64
-	if i%2 == 0 { // alternate the order
-		k, r = timed(kit), timed(raw)
-	} else {
-		r, k = timed(raw), timed(kit)
-	}
-	p.kit, p.raw, p.ratio = append(p.kit, k), append(p.raw, r), append(p.ratio, k/max(r, 1))
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	v = slices.Clone(v)
-	slices.Sort(v)
-	return v[len(v)/2]
-}
-
-func (p *benchPairs) report(b *testing.B) {
-	b.ReportMetric(median(p.kit), "kit-µs")
-	b.ReportMetric(median(p.raw), "raw-µs")
-	b.ReportMetric(median(p.ratio), "kit/raw")
 }
 
 // benchRaw writes the floor's rows straight into the store's tables.

@@ -1,0 +1,165 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/store/sqlitestore"
+	"github.com/invitekit/invitekit/store/storetest"
+)
+
+// BenchmarkServiceVsRaw: one invite and one accept through invite.Service
+// beside a raw floor of the same rows, interleaved in one loop (paired
+// medians; see storetest.Pairs). The floor is one transaction on its own
+// connection to the same database file (WAL, synchronous NORMAL, like the
+// store's writer) with statements prepared once and nothing computed: invite =
+// user, membership, invitation, outbox, event; accept = spend, activate,
+// identity, user (verified, last login), two events.
+//
+//	go test -run '^$' -bench ServiceVsRaw -benchtime 2000x -count 3 ./store/sqlitestore/
+func BenchmarkServiceVsRaw(b *testing.B) {
+	ctx := context.Background()
+	setup := func(b *testing.B) (*invite.Service, *sqliteRaw) {
+		path := filepath.Join(b.TempDir(), "invitekit.db")
+		st, err := sqlitestore.Open(ctx, path, sqlitestore.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		svc, err := invite.New(st, invite.Config{
+			Roles: []string{"admin", "member"}, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+			AcceptURL: "https://app.example.com/invite/accept",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{ID: "org_bench", Name: "Bench"}); err != nil {
+			b.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		b.Cleanup(func() { db.Close() })
+		return svc, &sqliteRaw{db: db, now: time.Now().UTC(), stmts: map[string]*sql.Stmt{}}
+	}
+	req := func(i int) invite.InviteRequest {
+		return invite.InviteRequest{
+			Email: fmt.Sprintf("svc%d@example.com", i), Roles: []string{"member"}, ReturnAcceptLink: true,
+			UserProfile: &invite.ProfileInput{FirstName: "Ann", LastName: "Lee"},
+			Metadata:    map[string]string{"plan": "free"},
+		}
+	}
+	b.Run("invite", func(b *testing.B) {
+		svc, raw := setup(b)
+		var p storetest.Pairs
+		i := 0
+		for b.Loop() {
+			p.Run(i, func() error {
+				_, err := svc.CreateUserAndMembership(ctx, "org_bench", req(i))
+				return err
+			}, func() error { return raw.invite(ctx, i) })
+			if p.Err != nil {
+				b.Fatal(p.Err)
+			}
+			i++
+		}
+		p.Report(b)
+	})
+	b.Run("accept", func(b *testing.B) {
+		svc, raw := setup(b)
+		tokens := make([]string, b.N)
+		for i := range b.N {
+			res, err := svc.CreateUserAndMembership(ctx, "org_bench", req(i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			tokens[i] = invite.TokenFromLink(res.AcceptLink)
+			if err := raw.invite(ctx, i); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var p storetest.Pairs
+		b.ResetTimer()
+		for i := range b.N {
+			p.Run(i, func() error {
+				_, err := svc.AcceptInvitation(ctx, tokens[i], invite.AcceptIdentity{
+					Issuer: "https://idp.example.com", Subject: fmt.Sprintf("sub-%d", i),
+					Email: fmt.Sprintf("svc%d@example.com", i), EmailVerified: true,
+				})
+				return err
+			}, func() error { return raw.accept(ctx, i) })
+			if p.Err != nil {
+				b.Fatal(p.Err)
+			}
+		}
+		p.Report(b)
+	})
+}
+
+// sqliteRaw writes the floor's rows straight into the store's tables.
+type sqliteRaw struct {
+	db    *sql.DB
+	now   time.Time
+	stmts map[string]*sql.Stmt // prepared once, as the store's are
+}
+
+// tx runs the statements in one transaction.
+func (r *sqliteRaw) tx(ctx context.Context, stmts ...[]any) error {
+	for _, s := range stmts { // prepare first: the transaction holds the one connection
+		if q := s[0].(string); r.stmts[q] == nil {
+			st, err := r.db.PrepareContext(ctx, q)
+			if err != nil {
+				return err
+			}
+			r.stmts[q] = st
+		}
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		if _, err := tx.StmtContext(ctx, r.stmts[s[0].(string)]).ExecContext(ctx, s[1:]...); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func (r *sqliteRaw) invite(ctx context.Context, i int) error {
+	user, inv, email := fmt.Sprintf("usr_raw%d", i), fmt.Sprintf("inv_raw%d", i), fmt.Sprintf("raw%d@example.com", i)
+	now, exp := r.now.UnixMicro(), r.now.Add(15*24*time.Hour).UnixMicro()
+	return r.tx(ctx,
+		[]any{`INSERT INTO users (id, email, first_name, last_name, create_time, update_time) VALUES (?, ?, 'Ann', 'Lee', ?, ?)`, user, email, now, now},
+		[]any{`INSERT INTO memberships (org_id, user_id, seq, status, roles, metadata, invite_expire_time, join_time, update_time, first_name, last_name)
+			VALUES ('org_bench', ?, ?, 'PENDING_INVITE', '["member"]', '{"plan":"free"}', ?, ?, ?, 'Ann', 'Lee')`, user, 1_000_000_000 + i, exp, now, now},
+		[]any{`INSERT INTO invitations (id, org_id, user_id, email, verifier_hash, create_time, expire_time) VALUES (?, 'org_bench', ?, ?, ?, ?, ?)`,
+			inv, user, email, make([]byte, 32), now, exp},
+		[]any{`INSERT INTO outbox (id, org_id, kind, to_addr, data, sealed, status, next_attempt_time, lease_until, create_time)
+			VALUES (?, 'org_bench', 'invitation', ?, '{"org_name":"Bench","invitation_id":"x","locale":"en"}', ?, 'QUEUED', ?, ?, ?)`,
+			"out_raw" + fmt.Sprint(i), email, make([]byte, 220), now, now, now},
+		[]any{`INSERT INTO events (id, org_id, type, user_id, data, create_time) VALUES (?, 'org_bench', 'membership.invited', ?, '{"email":"x"}', ?)`,
+			"evt_rawi" + fmt.Sprint(i), user, now},
+	)
+}
+
+func (r *sqliteRaw) accept(ctx context.Context, i int) error {
+	user, inv := fmt.Sprintf("usr_raw%d", i), fmt.Sprintf("inv_raw%d", i)
+	now := r.now.Add(time.Minute).UnixMicro()
+	return r.tx(ctx,
+		[]any{`UPDATE invitations SET spend_time = ? WHERE id = ? AND spend_time IS NULL`, now, inv},
+		[]any{`UPDATE memberships SET status = 'ACTIVE', update_time = ?, last_login = ? WHERE org_id = 'org_bench' AND user_id = ? AND status = 'PENDING_INVITE'`, now, now, user},
+		[]any{`INSERT INTO identities (issuer, subject, user_id, email, create_time) VALUES ('https://idp.example.com', ?, ?, '', ?)`, "raw-" + user, user, now},
+		[]any{`UPDATE users SET email_verified = 1, last_login = ? WHERE id = ?`, now, user},
+		[]any{`INSERT INTO events (id, org_id, type, user_id, data, create_time) VALUES (?, 'org_bench', 'membership.accepted', ?, '{}', ?), (?, 'org_bench', 'user.logged_in', ?, '{}', ?)`,
+			"evt_rawa" + fmt.Sprint(i), user, now, "evt_rawl" + fmt.Sprint(i), user, now},
+	)
+}
