@@ -101,6 +101,11 @@ func TestEndpointsLifecycle(t *testing.T) {
 		orgDead := e.do(t, as(alice), "GET", "/api/organizations/org_a/webhooks/endpoints/"+orgID+"/deliveries?status=DEAD&limit=1", "")
 		require.Len(t, orgDead.json["deliveries"], 1, "limit")
 		require.Equal(t, "receiver answered 500", orgDead.json["deliveries"].([]any)[0].(map[string]any)["lastError"])
+		all := e.do(t, as(alice), "POST", "/api/organizations/org_a/webhooks/endpoints/"+orgID+"/deliveries/replay-dead", "")
+		require.Equal(t, http.StatusAccepted, all.status, all.body)
+		require.EqualValues(t, 2, all.json["replayed"], "carol's and dan's membership.created")
+		orgDead = e.do(t, as(alice), "GET", "/api/organizations/org_a/webhooks/endpoints/"+orgID+"/deliveries?status=DEAD", "")
+		require.Equal(t, []any{}, orgDead.json["deliveries"])
 
 		require.Equal(t, http.StatusAccepted, e.do(t, app, "POST", "/api/webhooks/endpoints/"+appID+"/deliveries/"+msgID+"/replay", "").status)
 		pending := e.do(t, app, "GET", "/api/webhooks/endpoints/"+appID+"/deliveries?status=Pending", "")

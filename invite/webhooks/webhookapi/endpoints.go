@@ -214,6 +214,19 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, c call) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
+type replayedResponse struct {
+	Replayed int `json:"replayed"`
+}
+
+func (h *Handler) replayDead(w http.ResponseWriter, r *http.Request, c call) {
+	n, err := h.hooks.ReplayDead(r.Context(), c.org, r.PathValue(EndpointParam))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.write(w, r, http.StatusAccepted, replayedResponse{Replayed: n})
+}
+
 // orgLastError is what an organization's admin is told of a failed
 // attempt: the receiver's status, or the kind of failure, never the
 // dialler's text (which names the address a hostname resolved to).

@@ -85,6 +85,7 @@ func (c Config) withDefaults() (Config, error) {
 //	POST   /webhooks/endpoints/{endpointID}/rotate-secret              a new secret; the old one signs 24 h more
 //	GET    /webhooks/endpoints/{endpointID}/deliveries                 list (?status=PENDING|DELIVERED|DEAD&limit=)
 //	POST   /webhooks/endpoints/{endpointID}/deliveries/{messageID}/replay  send again
+//	POST   /webhooks/endpoints/{endpointID}/deliveries/replay-dead     send every dead letter again
 //	GET    /events                                                     every organization's feed (?after=&limit=; a store with store.AllEvents)
 //
 // and, for one organization, /organizations/{orgID}/events and (with
@@ -143,6 +144,8 @@ func New(hooks *webhooks.Service, cfg Config) (*Handler, error) {
 				http.MethodGet: {ActionDeliveriesList, h.deliveries}}},
 			{base + "/webhooks/endpoints/{endpointID}/deliveries/{messageID}/replay", org, map[string]op{
 				http.MethodPost: {ActionDeliveryReplay, h.replay}}},
+			{base + "/webhooks/endpoints/{endpointID}/deliveries/replay-dead", org, map[string]op{
+				http.MethodPost: {ActionDeliveryReplay, h.replayDead}}},
 		}
 	}
 	h.routes = endpoints(false, "")
