@@ -45,10 +45,13 @@ failing_since = CASE WHEN ?7 IS NULL AND disabled_time IS NOT NULL THEN NULL ELS
 	// organization that waits for its next attempt, or is leased, is not
 	// claimable (webhook_deliveries_group finds that one).
 	qClaimDeliveries = `SELECT ` + deliveryColumns + deliveryFrom + `
-WHERE d.status = 'PENDING' AND d.next_attempt_time <= ?1 AND d.lease_until <= ?1
+WHERE ` + claimable + ` ORDER BY d.seq LIMIT ?2`
+	claimable = `d.status = 'PENDING' AND d.next_attempt_time <= ?1 AND d.lease_until <= ?1
 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b WHERE b.endpoint_id = d.endpoint_id AND b.org_id = d.org_id
-	AND b.status = 'PENDING' AND b.seq < d.seq AND (b.next_attempt_time > ?1 OR b.lease_until > ?1))
-ORDER BY d.seq LIMIT ?2`
+	AND b.status = 'PENDING' AND b.seq < d.seq AND (b.next_attempt_time > ?1 OR b.lease_until > ?1))`
+	// qAnyClaimable is asked on a reader first, so an idle dispatcher
+	// never takes the write lock.
+	qAnyClaimable       = `SELECT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE ` + claimable + `)`
 	qLeaseDelivery      = `UPDATE webhook_deliveries SET lease_until = ? WHERE seq = ?`
 	qDeliveryStatus     = `SELECT status FROM webhook_deliveries WHERE endpoint_id = ? AND message_id = ?`
 	qDelivered          = `UPDATE webhook_deliveries SET status = 'DELIVERED', attempts = ?, delivered_time = ?, last_error = '', lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
@@ -222,10 +225,15 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string) error {
 
 // ClaimWebhookDeliveries implements store.WebhookStore. The select and the
 // lease are one write transaction (SQLite's write lock), so no other
-// claimer sees the same deliveries as claimable.
+// claimer sees the same deliveries as claimable. When a reader sees none,
+// it takes no write lock at all.
 func (s *Store) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]store.WebhookDelivery, error) {
 	if limit <= 0 {
 		limit = 100
+	}
+	var due bool
+	if err := s.readRow(ctx, func(sc scanner) error { return sc.Scan(&due) }, qAnyClaimable, tsOf(now)); err != nil || !due {
+		return nil, err
 	}
 	var out []store.WebhookDelivery
 	err := s.write(ctx, func(t *wtx) error {
