@@ -197,6 +197,12 @@ var teamEN = map[string]string{
 	"team.res_refused":      "Refused",
 	"team.res_duplicate":    "Duplicate in file",
 	"team.res_failed":       "Failed",
+
+	// plain-text answers
+	"team.plain_not_found": "Not found.",
+	"team.plain_internal":  "Internal error.",
+	"team.plain_form":      "The form could not be read.",
+	"team.plain_address":   "The address is not valid (field %s).",
 }
 
 var teamDE = map[string]string{
@@ -388,4 +394,9 @@ var teamDE = map[string]string{
 	"team.res_refused":      "Abgelehnt",
 	"team.res_duplicate":    "Doppelt in der Datei",
 	"team.res_failed":       "Fehlgeschlagen",
+
+	"team.plain_not_found": "Nicht gefunden.",
+	"team.plain_internal":  "Interner Fehler.",
+	"team.plain_form":      "Das Formular ließ sich nicht lesen.",
+	"team.plain_address":   "Die Adresse ist ungültig (Feld %s).",
 }

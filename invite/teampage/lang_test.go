@@ -116,3 +116,29 @@ func TestTeamPageLanguage(t *testing.T) {
 		t.Errorf("Accept-Language en beats the organization's de: %q", hdr.Get("Content-Language"))
 	}
 }
+
+// The plain-text answers (an unknown path, an address the kit refuses)
+// speak the request's language too; English stays as it was.
+func TestTeamPagePlainAnswersLanguage(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, tc := range []struct {
+		name, path, lang string
+		status           int
+		want             string
+	}{
+		{"unknown path", "/nope", "de", 404, "Nicht gefunden.\n"},
+		{"unknown path, English", "/nope", "en", 404, "Not found.\n"},
+		{"bad query", "/?q=%00", "de", 0, "Die Adresse ist ungültig (Feld q)."},
+		{"bad query, English", "/?q=%00", "en", 0, "The address is not valid: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body, hdr := getLang(t, f.base+tc.path, tc.lang)
+			if (tc.status != 0 && status != tc.status) || status/100 != 4 {
+				t.Fatalf("status %d", status)
+			}
+			if !strings.Contains(body, tc.want) || hdr.Get("Content-Language") != tc.lang {
+				t.Errorf("%q (Content-Language %q), want %q", body, hdr.Get("Content-Language"), tc.want)
+			}
+		})
+	}
+}

@@ -270,7 +270,7 @@ func (h *Handler) org(rc *reqCtx) (store.Organization, bool) {
 		case errors.Is(err, invite.ErrNotFound):
 			h.notFound(rc.w, rc.r)
 		case p.Status < 500: // an id no organization can have
-			h.plainError(rc.w, rc.r, p.Status, "The address is not valid: "+p.Message+" (field "+p.Field+").")
+			h.addressInvalid(rc.w, rc.r, p)
 		default:
 			h.serverError(rc, err)
 		}

@@ -343,9 +343,32 @@ func (h *Handler) refuseText(w http.ResponseWriter, r *http.Request, err error) 
 	if err == nil {
 		return false
 	}
-	p := httpx.ProblemOf(err)
-	h.plainError(w, r, p.Status, "The address is not valid: "+p.Message+" (field "+p.Field+").")
+	h.addressInvalid(w, r, httpx.ProblemOf(err))
 	return true
+}
+
+// addressInvalid answers a path or query value the kit refuses: the
+// table's status and a sentence naming the field.
+func (h *Handler) addressInvalid(w http.ResponseWriter, r *http.Request, p httpx.Problem) {
+	if l := h.plainLang(r); l != pages.DefaultLang {
+		h.plainError(w, r, p.Status, pages.Tf(l, "team.plain_address", p.Field))
+		return
+	}
+	h.plainError(w, r, p.Status, "The address is not valid: "+p.Message+" (field "+p.Field+").")
+}
+
+// plainMessages are the catalog keys of plainError's fixed sentences, so
+// they reach a person in the page's language.
+var plainMessages = map[string]string{
+	"Not found.":                  "team.plain_not_found",
+	"Internal error.":             "team.plain_internal",
+	"The form could not be read.": "team.plain_form",
+}
+
+// plainLang is the language of a plain-text answer (no organization known:
+// Config.Locale, then Accept-Language).
+func (h *Handler) plainLang(r *http.Request) string {
+	return pages.RequestLang(r, h.cfg.Locale, "")
 }
 
 func (h *Handler) redirectHome(rc *reqCtx) {
@@ -429,8 +452,14 @@ func (h *Handler) render(rc *reqCtx, status int, name, title, orgName string, da
 	rc.w.Write(out.Bytes())
 }
 
-// plainError answers with a minimal text page.
+// plainError answers with a minimal text page (its fixed sentences,
+// plainMessages, in the request's language).
 func (h *Handler) plainError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	lang := h.plainLang(r)
+	if key, ok := plainMessages[msg]; ok {
+		msg = pages.T(lang, key)
+	}
+	pages.SetLangHeaders(w.Header(), lang)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
