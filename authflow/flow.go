@@ -31,6 +31,9 @@ type Flow struct {
 	builtin *template.Template
 	log     *slog.Logger
 	limits  *ratelimit.SignIn
+	// join holds the join page's rate limits, shared by every
+	// JoinHandler (join.go).
+	join joinLimits
 }
 
 // New returns a Flow. svc and sessions are required. New does no I/O: the

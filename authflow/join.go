@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/invitekit/invitekit/internal/httpx"
@@ -61,24 +62,35 @@ type JoinView struct {
 // organization (Config.JoinRateLimit) and per person (four times that);
 // a refusal is the page again with its words, nothing written.
 func (f *Flow) JoinHandler() http.Handler {
-	lim, _ := Config{}.JoinRateLimit.WithDefault(DefaultJoinRateLimit)
-	if l, err := f.cfg.JoinRateLimit.WithDefault(DefaultJoinRateLimit); err == nil {
-		lim = l
-	}
-	perOrg := ratelimit.NewKeyed(lim, 0, f.cfg.Now)
-	perPerson := ratelimit.NewKeyed(ratelimit.Limit{Events: 4 * lim.Events, Per: lim.Per, Burst: 4 * lim.Burst, Off: lim.Off}, 0, f.cfg.Now)
-	post := func(w http.ResponseWriter, r *http.Request) {
-		f.joinPost(w, r, func(email, orgID string) (bool, time.Duration) {
-			if ok, after := perPerson.Allow(email); !ok {
-				return false, after
-			}
-			return perOrg.Allow(email + "\x00" + orgID)
-		})
-	}
+	post := func(w http.ResponseWriter, r *http.Request) { f.joinPost(w, r, f.join.allow(f.cfg)) }
 	return f.methods(httpx.WithHead(map[string]http.HandlerFunc{
 		http.MethodGet:  func(w http.ResponseWriter, r *http.Request) { f.joinGet(w, r, "", http.StatusOK) },
 		http.MethodPost: f.cop.Handler(http.HandlerFunc(post)).ServeHTTP,
 	}))
+}
+
+// joinLimits are the join page's limiters, made on first use from
+// Config.JoinRateLimit (checked by New): per person and organization, and
+// per person (four times that). Every JoinHandler of a Flow shares them,
+// so mounting the page twice does not double anyone's budget.
+type joinLimits struct {
+	once              sync.Once
+	perOrg, perPerson *ratelimit.Keyed
+}
+
+// allow returns the check of one request of email to orgID.
+func (j *joinLimits) allow(cfg Config) func(email, orgID string) (bool, time.Duration) {
+	j.once.Do(func() {
+		lim, _ := cfg.JoinRateLimit.WithDefault(DefaultJoinRateLimit)
+		j.perOrg = ratelimit.NewKeyed(lim, 0, cfg.Now)
+		j.perPerson = ratelimit.NewKeyed(ratelimit.Limit{Events: 4 * lim.Events, Per: lim.Per, Burst: 4 * lim.Burst, Off: lim.Off}, 0, cfg.Now)
+	})
+	return func(email, orgID string) (bool, time.Duration) {
+		if ok, after := j.perPerson.Allow(email); !ok {
+			return false, after
+		}
+		return j.perOrg.Allow(email + "\x00" + orgID)
+	}
 }
 
 // JoinPath is the join page's route (Config.JoinPath; "" when there is none).

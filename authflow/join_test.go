@@ -85,6 +85,10 @@ func TestJoinPage(t *testing.T) {
 	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || !strings.Contains(p.body, `id="join-flash"`) {
 		t.Fatalf("4th POST: %d %q %s", p.status, p.header.Get("Retry-After"), p.body)
 	}
+	// The page mounted twice shares the budget.
+	if p := b.post(e.app.URL+"/join", url.Values{"org": {e.org.ID}}); p.status != http.StatusTooManyRequests {
+		t.Fatalf("the other mount: %d", p.status)
+	}
 	// Another organization is another budget.
 	p = b.post(e.app.URL+"/orgs/"+other.ID+"/join", url.Values{})
 	if p.status != http.StatusSeeOther {
