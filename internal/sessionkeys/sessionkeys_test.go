@@ -31,6 +31,8 @@ func TestKeysAreStable(t *testing.T) {
 		SSOOrg:            "invitekit.sso_org",
 		LoginConnection:   "invitekit.login_connection",
 		LoginOrg:          "invitekit.login_org",
+		JoinEmail:         "invitekit.join_email",
+		JoinOrg:           "invitekit.join_org",
 	}
 	for got, w := range want {
 		if got != w {
