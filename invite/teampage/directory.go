@@ -97,7 +97,7 @@ func (h *Handler) directoryRoute(rc *reqCtx, rest []string) {
 		h.route(rc, map[string]func(*reqCtx){http.MethodPost: h.createDirectoryToken, http.MethodGet: h.directoryHome})
 	case len(rest) == 1 && rest[0] == "settings":
 		h.route(rc, map[string]func(*reqCtx){http.MethodPost: h.saveDirectorySettings, http.MethodGet: h.directoryHome})
-	case len(rest) == 3 && rest[0] == "tokens" && validTokenID(rest[1]) && (rest[2] == "rotate" || rest[2] == "revoke"):
+	case len(rest) == 3 && rest[0] == "tokens" && validRandomID("dtk_", rest[1]) && (rest[2] == "rotate" || rest[2] == "revoke"):
 		id, action := rest[1], rest[2]
 		h.route(rc, map[string]func(*reqCtx){http.MethodPost: func(rc *reqCtx) { h.directoryTokenAction(rc, id, action) }})
 	default:
@@ -105,10 +105,11 @@ func (h *Handler) directoryRoute(rc *reqCtx, rest []string) {
 	}
 }
 
-// validTokenID accepts the shape of a directory token's id ("dtk_" and
-// lower-case letters and digits); anything else is 404 before any read.
-func validTokenID(id string) bool {
-	rest, ok := strings.CutPrefix(id, "dtk_")
+// validRandomID accepts the shape of an id made by store.NewRandomID with
+// prefix (a directory token's "dtk_": prefix, then lower-case letters and
+// digits); anything else is 404 before any read.
+func validRandomID(prefix, id string) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
 	if !ok || rest == "" || len(id) > 64 {
 		return false
 	}
