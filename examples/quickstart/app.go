@@ -88,6 +88,7 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 
 	sessions := scs.New()
 	sessions.Lifetime = 12 * time.Hour
+	sessions.Codec = compactCodec{} // the kit's small sessions without gob (see sessioncodec.go)
 	sessions.Cookie.Name = "quickstart_session"
 	sessions.Cookie.Secure = false // http://localhost; keep the default (true) in production
 
