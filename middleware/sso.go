@@ -32,7 +32,8 @@ const (
 	// SessionKeySSOConnection holds the SSO connection a session signed in
 	// through ("" for the app's default provider).
 	SessionKeySSOConnection = sessionkeys.SSOConnection
-	// SessionKeySSOOrg holds that connection's organization.
+	// SessionKeySSOOrg holds that connection's organization (for logout;
+	// the middleware needs the connection id only).
 	SessionKeySSOOrg = sessionkeys.SSOOrg
 )
 
@@ -69,7 +70,7 @@ type ssoGuard struct {
 	st  store.SSOConnectionStore // nil: the store has no SSO, nothing to check
 	now func() time.Time
 
-	mu  sync.Mutex
+	mu  sync.RWMutex // a hit takes the read lock only
 	pol map[string]ssoPolicy
 }
 
@@ -79,14 +80,15 @@ func newSSOGuard(st MembershipReader, now func() time.Time) *ssoGuard {
 	return g
 }
 
-// check admits the session (signed in through connID of connOrg; both ""
-// for the default provider) to orgID, or says why not:
+// check admits the session (signed in through connID; "" for the default
+// provider) to orgID, or says why not (a connection id belongs to one
+// organization, so the id alone tells whose it is):
 //   - a session from an organization's connection reaches that
 //     organization, and others that trust the connection and do not
 //     enforce their own; anything else is ErrSSOWrongOrganization;
 //   - an organization that enforces its connection admits only sessions
 //     signed in through it: ErrSSORequired.
-func (g *ssoGuard) check(ctx context.Context, orgID, connID, connOrg string) error {
+func (g *ssoGuard) check(ctx context.Context, orgID, connID string) error {
 	if g.st == nil {
 		return nil
 	}
@@ -95,7 +97,7 @@ func (g *ssoGuard) check(ctx context.Context, orgID, connID, connOrg string) err
 		return err
 	}
 	switch {
-	case connID != "" && connOrg == orgID && connID == p.connID:
+	case connID != "" && connID == p.connID:
 		return nil
 	case p.enforce:
 		return &ssoError{ErrSSORequired, orgID}
@@ -109,9 +111,9 @@ func (g *ssoGuard) check(ctx context.Context, orgID, connID, connOrg string) err
 
 func (g *ssoGuard) policy(ctx context.Context, orgID string) (ssoPolicy, error) {
 	now := g.now()
-	g.mu.Lock()
+	g.mu.RLock()
 	p, ok := g.pol[orgID]
-	g.mu.Unlock()
+	g.mu.RUnlock()
 	if ok && now.Before(p.until) {
 		return p, nil
 	}
@@ -147,7 +149,7 @@ func (m *Middleware) checkSSO(ctx context.Context, orgID string) error {
 	if m.sso == nil || m.sso.st == nil {
 		return nil
 	}
-	return m.sso.check(ctx, orgID, m.sessions.GetString(ctx, SessionKeySSOConnection), m.sessions.GetString(ctx, SessionKeySSOOrg))
+	return m.sso.check(ctx, orgID, m.sessions.GetString(ctx, SessionKeySSOConnection))
 }
 
 // ssoRedirect is where an HTML request refused by an SSO policy goes: the
