@@ -223,7 +223,7 @@ func (d *DevInbox) HandlerWith(cfg DevInboxHandlerConfig) http.Handler {
 		}
 		d.mu.Unlock()
 		var b strings.Builder
-		lang := pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+		lang := pages.RequestLang(r, nil, "")
 		if err := d.page.Execute(&b, devPage{Mails: mails, Lang: lang}); err != nil {
 			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 			return

@@ -80,7 +80,7 @@ func (h *pagesHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		user := strings.TrimSpace(r.PostForm.Get("username"))
 		if r.PostForm.Get("password") != Password || !strings.Contains(user, "@") {
-			lang := pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+			lang := pages.RequestLang(r, nil, "")
 			h.login(w, r, http.StatusUnauthorized, r.PostForm.Get("id"), user, pages.Tf(lang, "dev.wrong", Password))
 			return
 		}
@@ -107,7 +107,7 @@ func (h *pagesHandler) loginHint(ctx context.Context, id string) string {
 }
 
 func (h *pagesHandler) login(w http.ResponseWriter, r *http.Request, status int, id, hint, errMsg string) {
-	lang := pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+	lang := pages.RequestLang(r, nil, "")
 	pw := "<code>" + Password + "</code>"
 	var body bytes.Buffer
 	_ = loginBody.Execute(&body, map[string]any{
@@ -125,7 +125,7 @@ func (h *pagesHandler) login(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (h *pagesHandler) signedOut(w http.ResponseWriter, r *http.Request) {
-	lang := pages.Negotiate("", r.Header.Get("Accept-Language"), "")
+	lang := pages.RequestLang(r, nil, "")
 	var body bytes.Buffer
 	_ = signedOutBody.Execute(&body, map[string]any{
 		"Title":  pages.T(lang, "signed_out.title"),

@@ -12,7 +12,7 @@ import (
 // returns (authflow's EndSessionRedirect, the provider's
 // post_logout_redirect_uri), in the kit's look and the visitor's language.
 func signedOut(w http.ResponseWriter, r *http.Request) {
-	lang := kitpages.Negotiate("", r.Header.Get("Accept-Language"), "")
+	lang := kitpages.RequestLang(r, nil, "")
 	body := template.HTML(`<div class="ik-box"><h1>` + template.HTMLEscapeString(kitpages.T(lang, "signed_out.title")) +
 		`</h1><p class="ik-lead" role="status">` + template.HTMLEscapeString(kitpages.T(lang, "signed_out.body")) +
 		`</p><ul class="ik-steps"><li><a class="ik-btn" id="sign-in-again" href="/login">` + template.HTMLEscapeString(kitpages.T(lang, "step.signin")) +
