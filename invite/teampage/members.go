@@ -115,6 +115,7 @@ type membersView struct {
 	Directory     bool // the store can sync a directory: link the Directory sync section
 	Join          bool // the store keeps join requests and domains: link their section (join.go)
 	Approvals     bool // the actor approves held invites: link the approval queue
+	SSO           bool // the store keeps SSO connections: link the Single sign-on section (sso.go)
 }
 
 // flashes are the success messages' catalog keys, by the sealed "done".
@@ -188,6 +189,7 @@ func (h *Handler) loadView(rc *reqCtx, org store.Organization, f filters) (*memb
 		Directory: h.svc.CanDirectorySync(),
 		Join:      h.svc.CanJoinRequests(),
 		Approvals: h.canApprove(rc),
+		SSO:       h.svc.SSOSupported(),
 		Add:       addForm{Send: true, Roles: map[string]bool{}, Errors: map[string]string{}},
 	}
 	v.FilterQuery = f.query().Encode()

@@ -37,8 +37,11 @@ func TestBrowserSSOConnection(t *testing.T) {
 	f := newFixture(t, nil)
 	issuer := startOP(t)
 	ctx := context.Background()
+	// The members page links the section.
 	do(t, tab,
-		chromedp.Navigate(f.base+"/sso"),
+		chromedp.Navigate(f.base+"/"),
+		chromedp.WaitVisible(chromedp.ID("ik-sso-link")),
+		chromedp.Click(chromedp.ID("ik-sso-link")),
 		chromedp.WaitVisible(chromedp.ID("ik-sso-none")),
 	)
 	checkLabels(t, tab)
