@@ -307,7 +307,7 @@ func (f *Flow) noMembership(ctx context.Context, id invite.AcceptIdentity, err e
 	} else if !errors.Is(jerr, invite.ErrNoMembership) {
 		f.log.ErrorContext(ctx, "authflow: join by domain", "err", jerr)
 	}
-	if f.cfg.JoinPath != "" && id.EmailVerified {
+	if f.cfg.JoinPath != "" && id.EmailVerified && id.Organization == "" { // a connection's email is its organization's only
 		if email, nerr := invite.NormalizeEmail(id.Email); nerr == nil {
 			if rerr := f.sess.renew(ctx); rerr == nil {
 				_ = f.sess.put(ctx, sessionkeys.JoinEmail, email)

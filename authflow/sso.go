@@ -62,8 +62,7 @@ func (f *Flow) connection(ctx context.Context, orgID string) (*ssoConn, error) {
 	f.sso.mu.Lock()
 	defer f.sso.mu.Unlock()
 	if c := f.sso.m[orgID]; c != nil && c.version == version {
-		c.client = cl // the same connection; its secret as stored now
-		return c, nil
+		return c, nil // shared and never modified (a saved secret changes the version)
 	}
 	cfg := f.cfg
 	cfg.Provider, cfg.Issuer, cfg.EndSessionEndpoint = nil, cl.Connection.Issuer, ""

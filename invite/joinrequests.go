@@ -356,6 +356,10 @@ func (s *Service) JoinByDomain(ctx context.Context, id AcceptIdentity) (store.Me
 		return store.Membership{}, err
 	case d.Policy != store.DomainPolicyAutoJoin:
 		return store.Membership{}, ErrNoMembership
+	case id.Organization != "" && id.Organization != org.ID:
+		// An organization's own SSO connection signs people into that
+		// organization only: its asserted emails join no other (sso.go).
+		return store.Membership{}, ErrNoMembership
 	}
 	if ident, err := s.st.GetIdentity(ctx, id.Issuer, id.Subject); err == nil {
 		u, err := s.st.GetUser(ctx, ident.UserID)

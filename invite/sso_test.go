@@ -196,3 +196,51 @@ func TestSSOMaliciousTenantProvider(t *testing.T) {
 		})
 	}
 }
+
+// TestSSOConnectionJoinsNoOtherOrganization: a connection's asserted
+// email at another organization's verified AUTO_JOIN domain joins nobody
+// into it; at its own organization's domain it joins that organization.
+// Every store with verified domains.
+func TestSSOConnectionJoinsNoOtherOrganization(t *testing.T) {
+	for _, sc := range invitetest.StoreCasesWithPostgres() {
+		t.Run(sc.Name, func(t *testing.T) {
+			ctx := context.Background()
+			e := invitetest.NewEnv(t, sc.Open(t), nil)
+			ds, ok := e.St.(store.DomainStore)
+			if !ok {
+				t.Skip("no verified domains in this store")
+			}
+			a, b := e.Org(t, "org_join_a"), e.Org(t, "org_join_b")
+			now := e.Clock.Now().UTC()
+			for _, d := range []struct{ org, domain string }{{a.ID, "evil.example"}, {b.ID, "victim.example"}} {
+				ev := store.Event{OrganizationID: d.org, Type: "domain.claimed", CreateTime: now}
+				if err := ds.CreateDomain(ctx, store.Domain{OrganizationID: d.org, Domain: d.domain, Token: "t-" + d.domain, CreateTime: now, UpdateTime: now}, ev); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := ds.RecordDomainCheck(ctx, d.org, d.domain, store.DomainCheck{Found: true, At: now}); err != nil {
+					t.Fatal(err)
+				}
+				ev.Type = "domain.policy_set"
+				if _, err := ds.SetDomainPolicy(ctx, d.org, d.domain, store.DomainPolicyAutoJoin, nil, now, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := e.Svc.SaveSSOConnection(ctx, a.ID, invite.SSOConnectionRequest{Name: "Evil IdP", Issuer: "https://idp.evil.example", ClientID: "x"}, ""); err != nil {
+				t.Fatal(err)
+			}
+			c, _ := e.St.(store.SSOConnectionStore).GetSSOConnection(ctx, a.ID)
+			if _, err := e.Svc.JoinByDomain(ctx, connIdentity(c, "s1", "newcomer@victim.example")); !errors.Is(err, invite.ErrNoMembership) {
+				t.Fatalf("A's connection joined B: %v", err)
+			}
+			if u, err := e.St.GetUserByEmail(ctx, "newcomer@victim.example"); err == nil {
+				if _, err := e.St.GetMembership(ctx, b.ID, u.ID); err == nil {
+					t.Fatal("a membership in B was written")
+				}
+			}
+			m, err := e.Svc.JoinByDomain(ctx, connIdentity(c, "s2", "staff@evil.example"))
+			if err != nil || m.OrganizationID != a.ID {
+				t.Fatalf("A's connection at A's own domain: %+v %v", m, err)
+			}
+		})
+	}
+}
