@@ -72,6 +72,9 @@ func (f *Flow) organizations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	orgs, err := f.svc.ListUserOrganizations(ctx, userID)
+	if err == nil {
+		orgs, err = f.ssoReachable(ctx, orgs) // sso.go
+	}
 	if err != nil {
 		f.renderError(w, r, internalError(err))
 		return

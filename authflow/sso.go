@@ -15,6 +15,7 @@ import (
 
 	"github.com/invitekit/invitekit/authflow/ssocheck"
 	"github.com/invitekit/invitekit/internal/httpx"
+	"github.com/invitekit/invitekit/internal/sessionkeys"
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store"
 )
@@ -251,3 +252,25 @@ func (f *Flow) endSessionOf(ctx context.Context, ssoOrg string) (endpoint, clien
 }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
+
+// ssoReachable keeps, for a session signed in through an organization's
+// connection, the organizations that session reaches: the connection's
+// own and those that trust it. What else the person belongs to is not the
+// connection's to show (its provider may have asserted someone's email).
+func (f *Flow) ssoReachable(ctx context.Context, orgs []invite.UserOrganization) ([]invite.UserOrganization, error) {
+	connID, err := f.sess.getString(ctx, sessionkeys.SSOConnection)
+	if err != nil || connID == "" {
+		return orgs, err
+	}
+	var out []invite.UserOrganization
+	for _, uo := range orgs {
+		ok, err := f.svc.SSOTrusts(ctx, uo.Organization.ID, connID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, uo)
+		}
+	}
+	return out, nil
+}

@@ -208,6 +208,12 @@ func TestSSOTwoProvidersInviteAcceptLoginSwitch(t *testing.T) {
 	if ev.Type != store.EventUserLoggedIn || ev.Data["connection_id"] != s.connB.ID {
 		t.Fatalf("B's sign-in event: %+v", ev)
 	}
+	// "My organizations" of a session from B's connection shows what it
+	// reaches: B, not A.
+	if p = b.get(s.app.URL + authflow.DefaultOrganizationsPath); p.status != 200 ||
+		!strings.Contains(p.body, `data-org="`+s.b.ID+`"`) || strings.Contains(p.body, `data-org="`+s.a.ID+`"`) {
+		t.Fatalf("my organizations through B's connection: %d %s", p.status, p.body)
+	}
 
 	// Switch to A: signed in through B's connection, so A sends the
 	// person to sign in through A's; then back to B likewise.
