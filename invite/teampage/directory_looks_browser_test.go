@@ -21,7 +21,7 @@ import (
 // language, and axe-core with no serious or critical violation when it is
 // installed.
 func TestBrowserDirectoryLooks(t *testing.T) {
-	tab := newTab(t)
+	newTab(t) // skips without Chromium
 	axe, err := pagetest.LoadAxe()
 	if err != nil {
 		t.Logf("%v: the accessibility part is skipped", err)
@@ -52,6 +52,7 @@ func TestBrowserDirectoryLooks(t *testing.T) {
 					h = 812
 				}
 				name := fmt.Sprintf("looks-directory-%s-%d-%s", lang, w, map[bool]string{false: "light", true: "dark"}[dark])
+				tab := newTab(t) // a tab (and its 90 s) per view: -race on a loaded machine is slow
 				if err := pagetest.Emulate(tab, lang, w, h, dark, false); err != nil {
 					t.Fatal(err)
 				}
