@@ -4,7 +4,11 @@
 // person (invite by email or add directly), resend, revoke, deactivate,
 // reactivate, change roles, copy an invite link, and import many people
 // from a CSV or JSON-lines file with a dry-run preview, per-row results,
-// downloads (CSV, JSON) and progress for large imports.
+// downloads (CSV, JSON) and progress for large imports. When the store
+// implements store.Directory, a Directory sync section (…/directory) lets
+// them create, rotate and revoke the organization's SCIM tokens (a token
+// is shown once, with Config.SCIMBaseURL) and set its directory settings
+// (provisioning mode, what a DELETE does, group → role mapping).
 //
 // Pages are server-rendered html/template and work without JavaScript; a
 // small script (served by the handler, no inline code) adds copy buttons,
