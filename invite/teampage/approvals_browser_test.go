@@ -211,6 +211,12 @@ func TestApprovalQueueRefusals(t *testing.T) {
 			t.Fatalf("member %s: %d", path, r.StatusCode)
 		}
 	}
+	f.adminID = ""
+	for _, reason := range []string{"", "a\x00b", strings.Repeat("x", 501)} {
+		if r := post("/approvals/"+id+"/reject", url.Values{"reason": {reason}}, nil); r.StatusCode != http.StatusUnprocessableEntity {
+			t.Fatalf("reject with reason %q: %d, want 422", reason, r.StatusCode)
+		}
+	}
 	if m, ok := f.member(t, held[0].Email); !ok || m.Membership.Status != store.StatusPendingApproval {
 		t.Fatalf("refusals changed %s: %+v", held[0].Email, m)
 	}
