@@ -1,8 +1,8 @@
 // Package webhookapi is the JSON API of webhooks (package invite/webhooks):
 // webhook endpoints — create (the signing secret is shown once), list,
 // get, update, delete, rotate the secret, list deliveries with the dead
-// letters, replay one or all dead letters — and the events API, the pull alternative to
-// webhooks with the same payloads and webhook-ids.
+// letters, replay one or every dead letter — and the events API, the pull
+// alternative to webhooks with the same payloads and webhook-ids.
 //
 // It has two scopes (the kit's trust model):
 //
