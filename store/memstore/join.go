@@ -36,6 +36,11 @@ func (j *joinState) init() {
 
 // CreateJoinRequest implements store.JoinRequestStore.
 func (s *Store) CreateJoinRequest(ctx context.Context, r store.JoinRequest, ev store.Event) error {
+	return s.CreateJoinRequestWithOutbox(ctx, r, ev, nil)
+}
+
+// CreateJoinRequestWithOutbox implements store.JoinRequestNotifier.
+func (s *Store) CreateJoinRequestWithOutbox(ctx context.Context, r store.JoinRequest, ev store.Event, msgs []store.OutboxMessage) error {
 	return update(ctx, s, func(st *state) error {
 		if _, ok := st.orgs[r.OrganizationID]; !ok {
 			return fmt.Errorf("memstore: create join request: %w", store.ErrNotFound)
@@ -49,6 +54,14 @@ func (s *Store) CreateJoinRequest(ctx context.Context, r store.JoinRequest, ev s
 		k := memberKey(r.OrganizationID, r.ID)
 		if _, dup := st.join.requests[k]; dup || r.ID == "" {
 			return fmt.Errorf("memstore: create join request: id %q is empty or taken", r.ID)
+		}
+		for _, m := range msgs {
+			if _, ok := st.outbox[m.ID]; ok {
+				return fmt.Errorf("memstore: create join request: outbox id %q is taken", m.ID)
+			}
+		}
+		for _, m := range msgs {
+			st.queue(m, r.OrganizationID)
 		}
 		r = store.CopyJoinRequest(r)
 		r.Status, r.Roles, r.UserID, r.DecidedBy, r.Reason, r.DecideTime = store.JoinRequestPending, nil, "", "", "", nil

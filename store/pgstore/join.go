@@ -73,6 +73,11 @@ func nullTime(t time.Time) *time.Time {
 
 // CreateJoinRequest implements store.JoinRequestStore.
 func (s *Store) CreateJoinRequest(ctx context.Context, r store.JoinRequest, ev store.Event) error {
+	return s.CreateJoinRequestWithOutbox(ctx, r, ev, nil)
+}
+
+// CreateJoinRequestWithOutbox implements store.JoinRequestNotifier.
+func (s *Store) CreateJoinRequestWithOutbox(ctx context.Context, r store.JoinRequest, ev store.Event, msgs []store.OutboxMessage) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if ok, err := s.orgExists(ctx, tx, r.OrganizationID); err != nil {
 			return fmt.Errorf("pgstore: create join request: %w", err)
@@ -86,6 +91,11 @@ func (s *Store) CreateJoinRequest(ctx context.Context, r store.JoinRequest, ev s
 			return fmt.Errorf("pgstore: create join request: %w", store.ErrJoinRequestPending)
 		case err != nil:
 			return fmt.Errorf("pgstore: create join request: %w", err)
+		}
+		for _, m := range msgs {
+			if _, err := tx.Exec(ctx, s.sql(qInsertOutbox), outboxArgs(fillOutbox(m, r.OrganizationID))...); err != nil {
+				return fmt.Errorf("pgstore: create join request: outbox: %w", err)
+			}
 		}
 		return s.appendEvent(ctx, tx, store.FillEvent(ev, r.OrganizationID, ""))
 	})

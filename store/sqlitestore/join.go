@@ -89,6 +89,11 @@ func joinNotFound(what string, err error) error {
 
 // CreateJoinRequest implements store.JoinRequestStore.
 func (s *Store) CreateJoinRequest(ctx context.Context, r store.JoinRequest, ev store.Event) error {
+	return s.CreateJoinRequestWithOutbox(ctx, r, ev, nil)
+}
+
+// CreateJoinRequestWithOutbox implements store.JoinRequestNotifier.
+func (s *Store) CreateJoinRequestWithOutbox(ctx context.Context, r store.JoinRequest, ev store.Event, msgs []store.OutboxMessage) error {
 	return s.write(ctx, func(t *wtx) error {
 		if ok, err := t.orgExists(r.OrganizationID); err != nil {
 			return err
@@ -100,6 +105,11 @@ func (s *Store) CreateJoinRequest(ctx context.Context, r store.JoinRequest, ev s
 				return fmt.Errorf("sqlitestore: create join request: %w", store.ErrJoinRequestPending)
 			}
 			return err
+		}
+		for _, m := range msgs {
+			if err := t.insertOutbox(m, r.OrganizationID); err != nil {
+				return err
+			}
 		}
 		return t.appendEvent(store.FillEvent(ev, r.OrganizationID, ""))
 	})

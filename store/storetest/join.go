@@ -19,6 +19,7 @@ func RunJoinAndDomains(t *testing.T, newStore func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, f *fixture, j store.JoinRequestStore, d store.DomainStore)
 	}{
 		{"Join/CreateGetList", testJoinCreate},
+		{"Join/CreateWithOutbox", testJoinCreateWithOutbox},
 		{"Join/Approve", testJoinApprove},
 		{"Join/ApproveExistingMemberWritesNothing", testJoinApproveMember},
 		{"Join/Decline", testJoinDecline},
