@@ -22,6 +22,8 @@ type WebhookEndpointHealth interface {
 	// DisabledReason reason) and appends ev in the same transaction, only
 	// if it is enabled and its FailingSince is set and not after
 	// failingSince; it reports whether it did. Of many dispatchers that
-	// ask at once, one disables it and one event is written.
+	// ask at once, one disables it and one event is written. A disable
+	// counts the endpoint's Revision up, so an UpdateWebhookEndpoint of
+	// the endpoint as read before it is refused (ErrWebhookEndpointStale).
 	DisableFailingWebhookEndpoint(ctx context.Context, endpointID string, failingSince, at time.Time, reason string, ev Event) (bool, error)
 }

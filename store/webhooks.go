@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -160,7 +161,16 @@ type WebhookEndpoint struct {
 	// last success, nil while the endpoint is healthy (read-only here:
 	// WebhookEndpointHealth keeps it).
 	FailingSince *time.Time
+	// Revision is set by the store: 0 when created, one more on every
+	// write of UpdateWebhookEndpoint or DisableFailingWebhookEndpoint.
+	// UpdateWebhookEndpoint writes only if it is still the stored one.
+	Revision int64
 }
+
+// ErrWebhookEndpointStale: UpdateWebhookEndpoint was given an endpoint
+// whose Revision is no longer the stored one (another write came in
+// between); nothing was written. Read it again and redo the change.
+var ErrWebhookEndpointStale = errors.New("invitekit: the webhook endpoint changed since it was read")
 
 // Subscribes reports whether the endpoint receives webhook type typ of
 // organization orgID: it is enabled, subscribed to typ, and app-wide or of
@@ -219,9 +229,12 @@ type WebhookStore interface {
 	// app-wide ones; all = every endpoint), oldest first.
 	ListWebhookEndpoints(ctx context.Context, orgID string, all bool) ([]WebhookEndpoint, error)
 	// UpdateWebhookEndpoint replaces the endpoint's URL, EventTypes,
-	// Description, secrets, DisabledTime, DisabledReason and UpdateTime
-	// (ErrNotFound when it does not exist). When ev is not nil it is
-	// appended in the same transaction.
+	// Description, secrets, DisabledTime, DisabledReason and UpdateTime,
+	// and counts its Revision up by one, only if ep.Revision is the
+	// stored Revision (a compare-and-swap in one statement): else it
+	// writes nothing and returns ErrWebhookEndpointStale (ErrNotFound
+	// when it does not exist). When ev is not nil it is appended in the
+	// same transaction.
 	UpdateWebhookEndpoint(ctx context.Context, ep WebhookEndpoint, ev *Event) error
 	// DeleteWebhookEndpoint deletes the endpoint and its deliveries.
 	DeleteWebhookEndpoint(ctx context.Context, id string) error

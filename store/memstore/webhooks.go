@@ -85,6 +85,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 			return fmt.Errorf("memstore: webhook endpoint %q exists", ep.ID)
 		}
 		w.seq++
+		ep.Revision = 0
 		w.endpoints[ep.ID], w.epSeq[ep.ID] = copyEndpoint(ep), w.seq
 		return nil
 	})
@@ -122,6 +123,10 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 		if !ok {
 			return fmt.Errorf("memstore: webhook endpoint %q: %w", ep.ID, store.ErrNotFound)
 		}
+		if ep.Revision != old.Revision {
+			return fmt.Errorf("memstore: webhook endpoint %q at revision %d, not %d: %w", ep.ID, old.Revision, ep.Revision, store.ErrWebhookEndpointStale)
+		}
+		ep.Revision++
 		ep.OrganizationID, ep.CreateTime, ep.CreatedBy, ep.FailingSince = old.OrganizationID, old.CreateTime, old.CreatedBy, old.FailingSince
 		if ep.DisabledTime == nil && old.DisabledTime != nil {
 			ep.FailingSince = nil // re-enabled
@@ -333,6 +338,7 @@ func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID st
 			return nil
 		}
 		ep.DisabledTime, ep.DisabledReason, ep.UpdateTime = &at, reason, at
+		ep.Revision++
 		st.wh.endpoints[endpointID] = ep
 		st.appendEvent(store.FillEvent(ev, ep.OrganizationID, ""))
 		done = true

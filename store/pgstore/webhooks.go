@@ -23,7 +23,7 @@ var _ store.WebhookStore = (*Store)(nil)
 
 const (
 	endpointCols = `e.id, e.url, e.org_id, e.description, e.secret, e.prev_secret, e.prev_secret_until, e.created_by,
-	e.create_time, e.update_time, e.disabled_time, e.disabled_reason, e.failing_since,
+	e.create_time, e.update_time, e.disabled_time, e.disabled_reason, e.failing_since, e.revision,
 	(SELECT coalesce(string_agg(t.type, ' ' ORDER BY t.type), '') FROM {s}.webhook_endpoint_types t WHERE t.endpoint_id = e.id)`
 	deliveryCols = `d.seq, d.endpoint_id, d.message_id, d.org_id, d.type, d.status, d.attempts, d.next_attempt_time,
 	d.lease_until, d.last_error, d.create_time, d.delivered_time,
@@ -60,7 +60,7 @@ func scanEndpoint(row pgx.Row) (store.WebhookEndpoint, error) {
 	var ep store.WebhookEndpoint
 	var types string
 	err := row.Scan(&ep.ID, &ep.URL, &ep.OrganizationID, &ep.Description, &ep.SealedSecret, &ep.SealedPreviousSecret,
-		&ep.PreviousSecretUntil, &ep.CreatedBy, &ep.CreateTime, &ep.UpdateTime, &ep.DisabledTime, &ep.DisabledReason, &ep.FailingSince, &types)
+		&ep.PreviousSecretUntil, &ep.CreatedBy, &ep.CreateTime, &ep.UpdateTime, &ep.DisabledTime, &ep.DisabledReason, &ep.FailingSince, &ep.Revision, &types)
 	if err != nil {
 		return ep, err
 	}
@@ -167,14 +167,24 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, orgID string, all bool
 // UpdateWebhookEndpoint implements store.WebhookStore.
 func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpoint, ev *store.Event) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// The compare-and-swap: one UPDATE at revision $10 (under read
+		// committed, a concurrent write's row lock makes this one wait and
+		// then see its revision). No row: stale, or no such endpoint.
 		var orgID string
 		err := tx.QueryRow(ctx, s.sql(`UPDATE {s}.webhook_endpoints SET url = $2, description = $3, secret = $4, prev_secret = $5,
-			prev_secret_until = $6, update_time = $7, disabled_time = $8, disabled_reason = $9,
+			prev_secret_until = $6, update_time = $7, disabled_time = $8, disabled_reason = $9, revision = revision + 1,
 			failing_since = CASE WHEN $8::timestamptz IS NULL AND disabled_time IS NOT NULL THEN NULL ELSE failing_since END
-			WHERE id = $1 RETURNING org_id`),
+			WHERE id = $1 AND revision = $10 RETURNING org_id`),
 			ep.ID, ep.URL, ep.Description, ep.SealedSecret, ep.SealedPreviousSecret, ts(ep.PreviousSecretUntil), ts(ep.UpdateTime),
-			tsPtr(ep.DisabledTime), ep.DisabledReason).Scan(&orgID)
+			tsPtr(ep.DisabledTime), ep.DisabledReason, ep.Revision).Scan(&orgID)
 		if errors.Is(err, pgx.ErrNoRows) {
+			var exists bool
+			if err := tx.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {s}.webhook_endpoints WHERE id = $1)`), ep.ID).Scan(&exists); err != nil {
+				return fmt.Errorf("pgstore: update webhook endpoint: %w", err)
+			}
+			if exists {
+				return fmt.Errorf("pgstore: webhook endpoint %q not at revision %d: %w", ep.ID, ep.Revision, store.ErrWebhookEndpointStale)
+			}
 			return fmt.Errorf("pgstore: webhook endpoint %q: %w", ep.ID, store.ErrNotFound)
 		}
 		if err != nil {
@@ -433,8 +443,8 @@ func (s *Store) DisableFailingWebhookEndpoint(ctx context.Context, endpointID st
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		done = false
 		var orgID string
-		err := tx.QueryRow(ctx, s.sql(`UPDATE {s}.webhook_endpoints SET disabled_time = $2, update_time = $2, disabled_reason = $3
-			WHERE id = $1 AND disabled_time IS NULL AND failing_since IS NOT NULL AND failing_since <= $4 RETURNING org_id`),
+		err := tx.QueryRow(ctx, s.sql(`UPDATE {s}.webhook_endpoints SET disabled_time = $2, update_time = $2, disabled_reason = $3,
+			revision = revision + 1 WHERE id = $1 AND disabled_time IS NULL AND failing_since IS NOT NULL AND failing_since <= $4 RETURNING org_id`),
 			endpointID, ts(at), reason, ts(failingSince)).Scan(&orgID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil

@@ -19,7 +19,7 @@ var _ store.WebhookStore = (*Store)(nil)
 
 const (
 	endpointColumns = `e.id, e.url, e.org_id, e.description, e.secret, e.prev_secret, e.prev_secret_until, e.created_by,
-e.create_time, e.update_time, e.disabled_time, e.disabled_reason, e.failing_since,
+e.create_time, e.update_time, e.disabled_time, e.disabled_reason, e.failing_since, e.revision,
 (SELECT group_concat(t.type, ' ') FROM webhook_endpoint_types t WHERE t.endpoint_id = e.id)`
 	deliveryColumns = `d.seq, d.endpoint_id, d.message_id, d.org_id, d.type, d.status, d.attempts, d.next_attempt_time,
 d.lease_until, d.last_error, d.create_time, d.delivered_time,
@@ -30,9 +30,11 @@ ev.seq, ev.id, ev.org_id, ev.type, ev.user_id, ev.actor_id, ev.data, ev.create_t
 created_by, create_time, update_time, disabled_time, disabled_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qInsertEndpointType  = `INSERT OR IGNORE INTO webhook_endpoint_types (type, endpoint_id) VALUES (?, ?)`
 	qDeleteEndpointTypes = `DELETE FROM webhook_endpoint_types WHERE endpoint_id = ?`
-	qUpdateEndpoint      = `UPDATE webhook_endpoints SET url = ?, description = ?, secret = ?, prev_secret = ?, prev_secret_until = ?,
-update_time = ?, disabled_time = ?, disabled_reason = ?,
-failing_since = CASE WHEN ?7 IS NULL AND disabled_time IS NOT NULL THEN NULL ELSE failing_since END WHERE id = ?`
+	// qUpdateEndpoint is the compare-and-swap of UpdateWebhookEndpoint:
+	// it writes only at revision ?10.
+	qUpdateEndpoint = `UPDATE webhook_endpoints SET url = ?1, description = ?2, secret = ?3, prev_secret = ?4, prev_secret_until = ?5,
+update_time = ?6, disabled_time = ?7, disabled_reason = ?8, revision = revision + 1,
+failing_since = CASE WHEN ?7 IS NULL AND disabled_time IS NOT NULL THEN NULL ELSE failing_since END WHERE id = ?9 AND revision = ?10`
 	qEndpointOrg          = `SELECT org_id FROM webhook_endpoints WHERE id = ?`
 	qGetEndpoint          = `SELECT ` + endpointColumns + ` FROM webhook_endpoints e WHERE e.id = ?`
 	qListEndpoints        = `SELECT ` + endpointColumns + ` FROM webhook_endpoints e WHERE e.org_id = ? ORDER BY e.seq`
@@ -70,7 +72,7 @@ ORDER BY i.rowid LIMIT ?`
 
 	qNoteFailure    = `UPDATE webhook_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL`
 	qNoteSuccess    = `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL`
-	qDisableFailing = `UPDATE webhook_endpoints SET disabled_time = ?1, update_time = ?1, disabled_reason = ?2
+	qDisableFailing = `UPDATE webhook_endpoints SET disabled_time = ?1, update_time = ?1, disabled_reason = ?2, revision = revision + 1
 WHERE id = ?3 AND disabled_time IS NULL AND failing_since IS NOT NULL AND failing_since <= ?4`
 )
 
@@ -87,7 +89,7 @@ func scanEndpoint(sc scanner) (store.WebhookEndpoint, error) {
 	var dt, fs sql.NullInt64
 	var types sql.NullString
 	err := sc.Scan(&ep.ID, &ep.URL, &ep.OrganizationID, &ep.Description, &ep.SealedSecret, &ep.SealedPreviousSecret,
-		&prevUntil, &ep.CreatedBy, &ct, &ut, &dt, &ep.DisabledReason, &fs, &types)
+		&prevUntil, &ep.CreatedBy, &ct, &ut, &dt, &ep.DisabledReason, &fs, &ep.Revision, &types)
 	if err != nil {
 		return ep, err
 	}
@@ -191,9 +193,13 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 		if err != nil {
 			return err
 		}
-		if _, err := t.exec(qUpdateEndpoint, ep.URL, ep.Description, blobArg(ep.SealedSecret), blobArg(ep.SealedPreviousSecret),
-			tsOf(ep.PreviousSecretUntil), tsOf(ep.UpdateTime), nullTsArg(ep.DisabledTime), ep.DisabledReason, ep.ID); err != nil {
+		n, err := t.execN(qUpdateEndpoint, ep.URL, ep.Description, blobArg(ep.SealedSecret), blobArg(ep.SealedPreviousSecret),
+			tsOf(ep.PreviousSecretUntil), tsOf(ep.UpdateTime), nullTsArg(ep.DisabledTime), ep.DisabledReason, ep.ID, ep.Revision)
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("sqlitestore: webhook endpoint %q not at revision %d: %w", ep.ID, ep.Revision, store.ErrWebhookEndpointStale)
 		}
 		if err := t.setEndpointTypes(ep.ID, ep.EventTypes); err != nil {
 			return err

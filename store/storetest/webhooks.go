@@ -27,6 +27,7 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClaimInOrder", testWebhookClaimInOrder},
 		{"EndpointHealth", testWebhookEndpointHealth},
 		{"MarkManyDelivered", testWebhookMarkMany},
+		{"EndpointRevision", testWebhookEndpointRevision},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -497,4 +498,65 @@ func testWebhookMarkMany(t *testing.T, f *fixture, w store.WebhookStore) {
 	none, err := w.ClaimWebhookDeliveries(f.ctx, f.now.Add(2*time.Minute), f.now.Add(3*time.Minute), 10)
 	require.NoError(t, err)
 	require.Empty(t, none, "delivered ones are not claimed again")
+}
+
+// testWebhookEndpointRevision: UpdateWebhookEndpoint is a compare-and-swap
+// on Revision. A stale (or made-up) revision is refused with
+// ErrWebhookEndpointStale and changes nothing: no field, no type, no event;
+// a dispatcher's disable counts the revision up too.
+func testWebhookEndpointRevision(t *testing.T, f *fixture, w store.WebhookStore) {
+	org := f.org()
+	ep := f.endpoint(w, org.ID, store.WebhookMembershipCreated)
+	read := func() store.WebhookEndpoint {
+		t.Helper()
+		got, err := w.GetWebhookEndpoint(f.ctx, ep.ID)
+		require.NoError(t, err)
+		return got
+	}
+	require.Zero(t, read().Revision, "a new endpoint is at revision 0")
+
+	first := read()
+	first.URL, first.SealedSecret = "https://first.example.com/", []byte("sealed first")
+	require.NoError(t, w.UpdateWebhookEndpoint(f.ctx, first, nil))
+	stored := read()
+	require.Equal(t, int64(1), stored.Revision, "a write counts the revision up")
+	require.Equal(t, "https://first.example.com/", stored.URL)
+
+	eventsBefore := len(f.events(org.ID))
+	for name, rev := range map[string]int64{"stale": 0, "ahead": 7} {
+		stale := read()
+		off := f.now.Add(time.Hour)
+		stale.Revision = rev
+		stale.URL, stale.Description, stale.EventTypes = "https://stale.example.com/", "stale", []string{store.WebhookUserSignedIn}
+		stale.SealedSecret, stale.SealedPreviousSecret, stale.PreviousSecretUntil = []byte("sealed stale"), []byte("sealed first"), off
+		stale.DisabledTime, stale.DisabledReason, stale.UpdateTime = &off, "stale", off
+		ev := f.ev(org.ID, "", store.EventWebhookEndpointDisabled)
+		err := w.UpdateWebhookEndpoint(f.ctx, stale, &ev)
+		require.ErrorIs(t, err, store.ErrWebhookEndpointStale, name)
+		require.NotErrorIs(t, err, store.ErrNotFound, name)
+		require.Equal(t, stored, read(), "%s: nothing changed", name)
+		require.Len(t, f.events(org.ID), eventsBefore, "%s: no event appended", name)
+	}
+
+	// The dispatcher's disable counts up: an update of the endpoint as
+	// read before it is refused and does not enable it again.
+	h, ok := w.(store.WebhookEndpointHealth)
+	if !ok {
+		return
+	}
+	beforeDisable := read()
+	t1 := f.now.Add(time.Minute)
+	require.NoError(t, h.NoteWebhookFailure(f.ctx, ep.ID, t1))
+	require.Equal(t, beforeDisable.Revision, read().Revision, "noting a failure is not a write of the endpoint's fields")
+	done, err := h.DisableFailingWebhookEndpoint(f.ctx, ep.ID, t1, t1.Add(time.Hour), "failing",
+		f.evData(org.ID, "", store.EventWebhookEndpointDisabled, map[string]string{"endpoint_id": ep.ID}))
+	require.NoError(t, err)
+	require.True(t, done)
+	disabled := read()
+	require.Equal(t, beforeDisable.Revision+1, disabled.Revision)
+	beforeDisable.Description = "an update that read before the disable"
+	require.ErrorIs(t, w.UpdateWebhookEndpoint(f.ctx, beforeDisable, nil), store.ErrWebhookEndpointStale)
+	require.Equal(t, disabled, read(), "still disabled, nothing changed")
+
+	require.ErrorIs(t, w.UpdateWebhookEndpoint(f.ctx, store.WebhookEndpoint{ID: "whep_missing", Revision: 0}, nil), store.ErrNotFound)
 }
