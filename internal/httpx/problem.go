@@ -111,6 +111,7 @@ var problems = [...]struct {
 	{store.ErrDecisionStale, Problem{http.StatusConflict, "decision_stale", "", "the approval rules or the inviter's roles changed while the invitation was decided; try again"}},
 	{store.ErrNotApprover, Problem{http.StatusForbidden, "not_approver", "", "only an approver of this organization may do this"}},
 	{store.ErrApprovalsUnsupported, Problem{http.StatusNotImplemented, "approvals_unsupported", "", "approval before invitation is not supported by this server's store"}},
+	{store.ErrWebhookEndpointStale, Problem{http.StatusConflict, "webhook_endpoint_conflict", "", "the webhook endpoint was changed by another request at the same moment; try again"}},
 }
 
 // internal is what every unknown error renders as (its text is never shown).

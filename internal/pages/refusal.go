@@ -94,6 +94,7 @@ var sameAs = map[string]string{
 	"decision_stale":             "generic4",
 	"not_approver":               "generic4",
 	"approvals_unsupported":      "generic4",
+	"webhook_endpoint_conflict":  "generic4",
 	"state_missing":              "login_not_started",
 	"state_mismatch":             "login_not_started",
 	"return_to_invalid":          "generic4",

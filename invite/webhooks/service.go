@@ -191,36 +191,88 @@ func (s *Service) DeleteEndpoint(ctx context.Context, orgID, id string) error {
 	return s.wh.DeleteWebhookEndpoint(ctx, id)
 }
 
+// ErrEndpointConflict: an endpoint kept changing under a change to it (the
+// store refused it as stale, store.ErrWebhookEndpointStale, on every one of
+// maxModifyAttempts tries); nothing of the change was written. The HTTP API
+// answers 409 webhook_endpoint_conflict.
+var ErrEndpointConflict = store.ErrWebhookEndpointStale
+
+// maxModifyAttempts is how often modify reads, changes and writes an
+// endpoint before it gives up: each refusal means another write succeeded
+// in between, so a few are plenty.
+const maxModifyAttempts = 8
+
+// modify reads endpoint id (scoped to orgID), applies change to it and
+// writes it back with the store's compare-and-swap on its Revision. When
+// another write came in between (a rotation, an update, a dispatcher's
+// disable), it reads again and applies change to what is there now, so
+// no write undoes another. change sees the endpoint as stored and must not
+// keep anything of an earlier attempt's copy.
+func (s *Service) modify(ctx context.Context, orgID, id string, change func(ep *store.WebhookEndpoint, now time.Time) error) (store.WebhookEndpoint, error) {
+	var err error
+	for range maxModifyAttempts {
+		var ep store.WebhookEndpoint
+		if ep, err = s.scoped(ctx, orgID, id); err != nil {
+			return store.WebhookEndpoint{}, err
+		}
+		now := s.cfg.Now().UTC()
+		if err = change(&ep, now); err != nil {
+			return store.WebhookEndpoint{}, err
+		}
+		ep.UpdateTime = now
+		if err = s.wh.UpdateWebhookEndpoint(ctx, ep, nil); err == nil {
+			ep.Revision++
+			return ep, nil
+		}
+		if !errors.Is(err, store.ErrWebhookEndpointStale) {
+			return store.WebhookEndpoint{}, err
+		}
+	}
+	return store.WebhookEndpoint{}, fmt.Errorf("webhooks: endpoint %q changed %d times while it was changed: %w", id, maxModifyAttempts, err)
+}
+
 // SetEnabled enables or disables an endpoint.
 func (s *Service) SetEnabled(ctx context.Context, orgID, id string, enabled bool) (Endpoint, error) {
-	ep, err := s.scoped(ctx, orgID, id)
+	ep, err := s.modify(ctx, orgID, id, func(ep *store.WebhookEndpoint, now time.Time) error {
+		setEnabled(ep, enabled, now)
+		return nil
+	})
 	if err != nil {
 		return Endpoint{}, err
 	}
-	now := s.cfg.Now().UTC()
-	ep.UpdateTime, ep.DisabledTime, ep.DisabledReason = now, nil, ""
-	if !enabled {
+	return endpointOf(ep), nil
+}
+
+// setEnabled enables ep, or disables it by hand unless it is disabled
+// already (then its DisabledTime and DisabledReason stay).
+func setEnabled(ep *store.WebhookEndpoint, enabled bool, now time.Time) {
+	switch {
+	case enabled:
+		ep.DisabledTime, ep.DisabledReason = nil, ""
+	case ep.DisabledTime == nil:
 		ep.DisabledTime, ep.DisabledReason = &now, "disabled by hand"
 	}
-	return endpointOf(ep), s.wh.UpdateWebhookEndpoint(ctx, ep, nil)
 }
 
 // RotateSecret gives an endpoint a new secret and returns it; the old one
-// still signs (a second signature) for Config.RotationOverlap.
+// still signs (a second signature) for Config.RotationOverlap. A change of
+// the endpoint at the same moment never loses the new secret: the rotation
+// is redone on the endpoint as it is then (modify).
 func (s *Service) RotateSecret(ctx context.Context, orgID, id string) (string, error) {
-	ep, err := s.scoped(ctx, orgID, id)
-	if err != nil {
-		return "", err
-	}
 	secret := NewSecret()
-	sealed, err := s.cfg.Sealer.Seal(ep.ID, map[string]string{"secret": secret})
+	_, err := s.modify(ctx, orgID, id, func(ep *store.WebhookEndpoint, now time.Time) error {
+		sealed, err := s.cfg.Sealer.Seal(ep.ID, map[string]string{"secret": secret})
+		if err != nil {
+			return err
+		}
+		ep.SealedPreviousSecret, ep.PreviousSecretUntil = ep.SealedSecret, now.Add(s.cfg.RotationOverlap)
+		ep.SealedSecret = sealed
+		return nil
+	})
 	if err != nil {
 		return "", err
 	}
-	now := s.cfg.Now().UTC()
-	ep.SealedPreviousSecret, ep.PreviousSecretUntil = ep.SealedSecret, now.Add(s.cfg.RotationOverlap)
-	ep.SealedSecret, ep.UpdateTime = sealed, now
-	return secret, s.wh.UpdateWebhookEndpoint(ctx, ep, nil)
+	return secret, nil
 }
 
 // secrets opens the endpoint's signing secrets at now (the current one,

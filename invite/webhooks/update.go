@@ -1,6 +1,11 @@
 package webhooks
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/invitekit/invitekit/store"
+)
 
 // EndpointUpdate changes an endpoint; a nil field stays as it is.
 type EndpointUpdate struct {
@@ -15,35 +20,31 @@ type EndpointUpdate struct {
 // UpdateEndpoint applies u to endpoint id; orgID, when not empty, scopes
 // the lookup (another organization's endpoint is ErrNotFound). The result
 // meets the same rules as CreateEndpoint (a refusal names the field and
-// changes nothing). The secret stays; RotateSecret changes it.
+// changes nothing). The secret stays; RotateSecret changes it. Only the
+// fields of u change: an update at the same moment as a rotation or a
+// dispatcher's disable keeps theirs (modify).
 func (s *Service) UpdateEndpoint(ctx context.Context, orgID, id string, u EndpointUpdate) (Endpoint, error) {
-	ep, err := s.scoped(ctx, orgID, id)
+	ep, err := s.modify(ctx, orgID, id, func(ep *store.WebhookEndpoint, now time.Time) error {
+		req := EndpointRequest{URL: ep.URL, EventTypes: ep.EventTypes, OrganizationID: ep.OrganizationID, Description: ep.Description}
+		if u.URL != nil {
+			req.URL = *u.URL
+		}
+		if u.EventTypes != nil {
+			req.EventTypes = *u.EventTypes
+		}
+		if u.Description != nil {
+			req.Description = *u.Description
+		}
+		if err := s.check(req); err != nil {
+			return err
+		}
+		ep.URL, ep.EventTypes, ep.Description = req.URL, dedupe(req.EventTypes), req.Description
+		if u.Enabled != nil {
+			setEnabled(ep, *u.Enabled, now)
+		}
+		return nil
+	})
 	if err != nil {
-		return Endpoint{}, err
-	}
-	req := EndpointRequest{URL: ep.URL, EventTypes: ep.EventTypes, OrganizationID: ep.OrganizationID, Description: ep.Description}
-	if u.URL != nil {
-		req.URL = *u.URL
-	}
-	if u.EventTypes != nil {
-		req.EventTypes = *u.EventTypes
-	}
-	if u.Description != nil {
-		req.Description = *u.Description
-	}
-	if err := s.check(req); err != nil {
-		return Endpoint{}, err
-	}
-	now := s.cfg.Now().UTC()
-	ep.URL, ep.EventTypes, ep.Description, ep.UpdateTime = req.URL, dedupe(req.EventTypes), req.Description, now
-	switch {
-	case u.Enabled == nil:
-	case *u.Enabled:
-		ep.DisabledTime, ep.DisabledReason = nil, ""
-	case ep.DisabledTime == nil:
-		ep.DisabledTime, ep.DisabledReason = &now, "disabled by hand"
-	}
-	if err := s.wh.UpdateWebhookEndpoint(ctx, ep, nil); err != nil {
 		return Endpoint{}, err
 	}
 	return endpointOf(ep), nil
