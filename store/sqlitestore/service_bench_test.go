@@ -49,57 +49,9 @@ func BenchmarkServiceVsRaw(b *testing.B) {
 		b.Cleanup(func() { db.Close() })
 		return svc, &sqliteRaw{db: db, now: time.Now().UTC(), stmts: map[string]*sql.Stmt{}}
 	}
-	req := func(i int) invite.InviteRequest {
-		return invite.InviteRequest{
-			Email: fmt.Sprintf("svc%d@example.com", i), Roles: []string{"member"}, ReturnAcceptLink: true,
-			UserProfile: &invite.ProfileInput{FirstName: "Ann", LastName: "Lee"},
-			Metadata:    map[string]string{"plan": "free"},
-		}
-	}
-	b.Run("invite", func(b *testing.B) {
+	storetest.BenchKitVsRaw(b, func(b *testing.B) storetest.KitVsRaw {
 		svc, raw := setup(b)
-		var p storetest.Pairs
-		i := 0
-		for b.Loop() {
-			p.Run(i, func() error {
-				_, err := svc.CreateUserAndMembership(ctx, "org_bench", req(i))
-				return err
-			}, func() error { return raw.invite(ctx, i) })
-			if p.Err != nil {
-				b.Fatal(p.Err)
-			}
-			i++
-		}
-		p.Report(b)
-	})
-	b.Run("accept", func(b *testing.B) {
-		svc, raw := setup(b)
-		tokens := make([]string, b.N)
-		for i := range b.N {
-			res, err := svc.CreateUserAndMembership(ctx, "org_bench", req(i))
-			if err != nil {
-				b.Fatal(err)
-			}
-			tokens[i] = invite.TokenFromLink(res.AcceptLink)
-			if err := raw.invite(ctx, i); err != nil {
-				b.Fatal(err)
-			}
-		}
-		var p storetest.Pairs
-		b.ResetTimer()
-		for i := range b.N {
-			p.Run(i, func() error {
-				_, err := svc.AcceptInvitation(ctx, tokens[i], invite.AcceptIdentity{
-					Issuer: "https://idp.example.com", Subject: fmt.Sprintf("sub-%d", i),
-					Email: fmt.Sprintf("svc%d@example.com", i), EmailVerified: true,
-				})
-				return err
-			}, func() error { return raw.accept(ctx, i) })
-			if p.Err != nil {
-				b.Fatal(p.Err)
-			}
-		}
-		p.Report(b)
+		return kitVsRaw(ctx, svc, raw.invite, raw.accept)
 	})
 }
 
@@ -162,4 +114,27 @@ func (r *sqliteRaw) accept(ctx context.Context, i int) error {
 		[]any{`INSERT INTO events (id, org_id, type, user_id, data, create_time) VALUES (?, 'org_bench', 'membership.accepted', ?, '{}', ?), (?, 'org_bench', 'user.logged_in', ?, '{}', ?)`,
 			"evt_rawa" + fmt.Sprint(i), user, now, "evt_rawl" + fmt.Sprint(i), user, now},
 	)
+}
+
+// kitVsRaw is person i's invite and accept through svc, beside the floor.
+func kitVsRaw(ctx context.Context, svc *invite.Service, rawInvite, rawAccept func(context.Context, int) error) storetest.KitVsRaw {
+	return storetest.KitVsRaw{
+		Invite: func(i int) (string, error) {
+			res, err := svc.CreateUserAndMembership(ctx, "org_bench", invite.InviteRequest{
+				Email: fmt.Sprintf("svc%d@example.com", i), Roles: []string{"member"}, ReturnAcceptLink: true,
+				UserProfile: &invite.ProfileInput{FirstName: "Ann", LastName: "Lee"}, Metadata: map[string]string{"plan": "free"},
+			})
+			if err != nil {
+				return "", err
+			}
+			return invite.TokenFromLink(res.AcceptLink), nil
+		},
+		Accept: func(i int, token string) error {
+			_, err := svc.AcceptInvitation(ctx, token, invite.AcceptIdentity{Issuer: "https://idp.example.com",
+				Subject: fmt.Sprintf("sub-%d", i), Email: fmt.Sprintf("svc%d@example.com", i), EmailVerified: true})
+			return err
+		},
+		RawInvite: func(i int) error { return rawInvite(ctx, i) },
+		RawAccept: func(i int) error { return rawAccept(ctx, i) },
+	}
 }

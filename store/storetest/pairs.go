@@ -49,3 +49,54 @@ func median(v []float64) float64 {
 	slices.Sort(v)
 	return v[len(v)/2]
 }
+
+// KitVsRaw are the operations of BenchKitVsRaw: person i's invite and
+// accept through the kit (the invite returns what the accept needs, its
+// token) and the raw floor's writes of the same rows.
+type KitVsRaw struct {
+	Invite    func(i int) (token string, err error)
+	Accept    func(i int, token string) error
+	RawInvite func(i int) error
+	RawAccept func(i int) error
+}
+
+// BenchKitVsRaw runs the sub-benchmarks "invite" (kit and floor in turns,
+// see Pairs) and "accept" (b.N people invited both ways before the timer,
+// then accepted in turns), each on a fresh setup.
+func BenchKitVsRaw(b *testing.B, setup func(b *testing.B) KitVsRaw) {
+	b.Run("invite", func(b *testing.B) {
+		ops := setup(b)
+		var p Pairs
+		i := 0
+		for b.Loop() {
+			p.Run(i, func() error { _, err := ops.Invite(i); return err }, func() error { return ops.RawInvite(i) })
+			if p.Err != nil {
+				b.Fatal(p.Err)
+			}
+			i++
+		}
+		p.Report(b)
+	})
+	b.Run("accept", func(b *testing.B) {
+		ops := setup(b)
+		tokens := make([]string, b.N)
+		for i := range b.N {
+			var err error
+			if tokens[i], err = ops.Invite(i); err == nil {
+				err = ops.RawInvite(i)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		var p Pairs
+		b.ResetTimer()
+		for i := range b.N {
+			p.Run(i, func() error { return ops.Accept(i, tokens[i]) }, func() error { return ops.RawAccept(i) })
+			if p.Err != nil {
+				b.Fatal(p.Err)
+			}
+		}
+		p.Report(b)
+	})
+}
