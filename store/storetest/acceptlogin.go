@@ -101,22 +101,7 @@ func testAcceptLoginErrors(t *testing.T, f *fixture) {
 	al := f.acceptLoginer(t)
 	org := f.org()
 	at := f.now.Add(time.Hour)
-	tests := []struct {
-		name  string
-		setup func() (invited, func(*store.AcceptParams))
-		want  error
-	}{
-		{"used", func() (invited, func(*store.AcceptParams)) {
-			inv := f.invite(org.ID, f.email("used"))
-			_, err := f.st.AcceptInvitation(f.ctx, f.acceptParams(inv.Invitation, at))
-			require.NoError(t, err)
-			return inv, nil
-		}, store.ErrInviteUsed},
-		{"revoked", func() (invited, func(*store.AcceptParams)) {
-			inv := f.invite(org.ID, f.email("revoked"))
-			require.NoError(t, f.st.RevokeInvitation(f.ctx, org.ID, inv.User.ID, at, f.ev(org.ID, inv.User.ID, store.EventMembershipRevoked)))
-			return inv, nil
-		}, store.ErrInviteRevoked},
+	tests := append(acceptRefusals(t, f, org.ID, at), []acceptRefusal{
 		{"expired", func() (invited, func(*store.AcceptParams)) {
 			inv := f.invite(org.ID, f.email("expired"))
 			return inv, func(p *store.AcceptParams) { p.Now = inv.Invitation.ExpireTime }
@@ -125,20 +110,7 @@ func testAcceptLoginErrors(t *testing.T, f *fixture) {
 			inv := f.invite(org.ID, f.email("nf"))
 			return inv, func(p *store.AcceptParams) { p.InvitationID = "inv_missing" + token() }
 		}, store.ErrNotFound},
-		{"identity taken", func() (invited, func(*store.AcceptParams)) {
-			other := f.add(org.ID, f.email("owner")).User
-			taken := store.Identity{Issuer: "https://idp.storetest.example", Subject: "taken-" + token(), UserID: other.ID, CreateTime: f.now}
-			require.NoError(t, f.st.LinkIdentity(f.ctx, taken, f.ev(org.ID, other.ID, "identity.linked")))
-			inv := f.invite(org.ID, f.email("victim"))
-			return inv, func(p *store.AcceptParams) { p.Identity.Issuer, p.Identity.Subject = taken.Issuer, taken.Subject }
-		}, store.ErrIdentityTaken},
-		{"membership not pending", func() (invited, func(*store.AcceptParams)) {
-			inv := f.invite(org.ID, f.email("notpending"))
-			_, err := f.st.SetMembershipStatus(f.ctx, org.ID, inv.User.ID, store.StatusChange{From: store.StatusPendingInvite, To: store.StatusInactive, Now: at, Event: f.ev(org.ID, inv.User.ID, "membership.status")})
-			require.NoError(t, err)
-			return inv, nil
-		}, store.ErrWrongStatus},
-	}
+	}...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			inv, edit := tc.setup()

@@ -84,14 +84,18 @@ func testAcceptExpired(t *testing.T, f *fixture) {
 	require.NoError(t, err, "one second before expiry is still valid")
 }
 
-func testAcceptErrors(t *testing.T, f *fixture) {
-	org := f.org()
-	at := f.now.Add(time.Hour)
-	tests := []struct {
-		name  string
-		setup func() (invited, func(*store.AcceptParams)) // leaves an invitation that must not be accepted
-		want  error
-	}{
+// acceptRefusal leaves an invitation that must not be accepted (with an
+// edit of the accept's params, or nil) and names the error.
+type acceptRefusal struct {
+	name  string
+	setup func() (invited, func(*store.AcceptParams))
+	want  error
+}
+
+// acceptRefusals are the refusals every accept shares, in orgID at at.
+func acceptRefusals(t *testing.T, f *fixture, orgID string, at time.Time) []acceptRefusal {
+	org := store.Organization{ID: orgID}
+	return []acceptRefusal{
 		{"used", func() (invited, func(*store.AcceptParams)) {
 			inv := f.invite(org.ID, f.email("used"))
 			_, err := f.st.AcceptInvitation(f.ctx, f.acceptParams(inv.Invitation, at))
@@ -117,6 +121,12 @@ func testAcceptErrors(t *testing.T, f *fixture) {
 			return inv, nil
 		}, store.ErrWrongStatus},
 	}
+}
+
+func testAcceptErrors(t *testing.T, f *fixture) {
+	org := f.org()
+	at := f.now.Add(time.Hour)
+	tests := acceptRefusals(t, f, org.ID, at)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			inv, edit := tc.setup()
