@@ -31,5 +31,15 @@ func Migrations(t testing.TB) int {
 	return len(ms)
 }
 
+// LatestMigration returns the highest embedded migration version (versions
+// may have gaps: the migrator applies whatever is unrecorded).
+func LatestMigration(t testing.TB) int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		t.Fatal("no migrations", err)
+	}
+	return ms[len(ms)-1].version
+}
+
 // ExpandSQL returns query with the store's schema filled in.
 func (s *Store) ExpandSQL(query string) string { return s.sql(query) }
