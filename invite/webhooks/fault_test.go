@@ -201,6 +201,11 @@ func TestFaultReceiverDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: skipping the 60-s outage")
 	}
+	if raceEnabled && os.Getenv("INVITEKIT_FAULT_RACE") == "" {
+		// Under -race the 10,000 changes through SQLite take 15+ minutes on
+		// 2 cores; scripts/test.sh runs this test again without -race.
+		t.Skip("-race: the outage test runs without the race detector (scripts/test.sh; INVITEKIT_FAULT_RACE=1 forces it)")
+	}
 	for _, rp := range replicaPairs {
 		t.Run(rp.name, func(t *testing.T) {
 			t.Parallel()
