@@ -145,8 +145,11 @@ func TestBrowserJoinRequestToDashboard(t *testing.T) {
 	}
 
 	msgs, err := e.st.ListOutbox(context.Background(), e.org.ID, store.OutboxQueued, 10)
-	if err != nil || len(msgs) != 1 || msgs[0].Kind != outbox.KindJoinApproved || msgs[0].To != "joe@example.com" {
-		t.Fatalf("the person's mail: %+v %v", msgs, err)
+	// The admin was told of the request (join_requested), then the person
+	// of the approval.
+	if err != nil || len(msgs) != 2 || msgs[0].Kind != outbox.KindJoinRequested || msgs[0].To != "boss@example.com" ||
+		msgs[1].Kind != outbox.KindJoinApproved || msgs[1].To != "joe@example.com" {
+		t.Fatalf("the admin's and the person's mail: %+v %v", msgs, err)
 	}
 
 	run(t, joe, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#join-state[data-state="approved"]`)),

@@ -57,6 +57,10 @@ type JoinRequestConfig struct {
 	// Cooldown is how long after a decline the person may not ask the
 	// same organization again (default 7 days).
 	Cooldown time.Duration
+	// NotifyRole is the role whose ACTIVE members get a MailJoinRequested
+	// mail for each new request (default Config.AdminRole; at most
+	// MaxJoinNotices of them). It must be in Config.Roles.
+	NotifyRole string
 }
 
 // Mail kinds of join requests (outbox.KindJoinApproved, …).
@@ -140,7 +144,7 @@ func (s *Service) RequestToJoin(ctx context.Context, orgID string, in JoinReques
 		Status: store.JoinRequestPending, CreateTime: now,
 	}
 	ev := s.event(org.ID, store.EventJoinRequested, "", "", now, map[string]string{"request_id": r.ID, "email": email})
-	if err := js.CreateJoinRequest(ctx, r, ev); err != nil {
+	if err := s.createJoinRequest(ctx, js, org, r, ev); err != nil {
 		return store.JoinRequest{}, err
 	}
 	s.log.InfoContext(ctx, "invite: join requested", "org_id", org.ID, "request_id", r.ID)

@@ -212,6 +212,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if !slices.Contains(cfg.Roles, cfg.ApproverRole) {
 		return cfg, fmt.Errorf("invite: Config.ApproverRole %q is not in Config.Roles", cfg.ApproverRole)
 	}
+	if r := cfg.JoinRequests.NotifyRole; r != "" && !slices.Contains(cfg.Roles, r) {
+		return cfg, fmt.Errorf("invite: Config.JoinRequests.NotifyRole %q is not in Config.Roles", r)
+	}
 	cfg.EnvironmentID = cmp.Or(cfg.EnvironmentID, DefaultEnvironmentID)
 	cfg.DefaultLocale = cmp.Or(cfg.DefaultLocale, DefaultLocale)
 	if cfg.Now == nil {

@@ -24,11 +24,16 @@ const (
 	// KindInviteRejected tells an inviter that an approver rejected their
 	// held invitation (DataInvitee, DataReason). It has no link.
 	KindInviteRejected = "invite_rejected"
+
+	// KindJoinRequested tells an organization's admin (the join request
+	// notice role, invite.JoinRequestConfig.NotifyRole) that a person asked
+	// to join (DataRequester, DataRequesterName, DataMessage). It has no link.
+	KindJoinRequested = "join_requested"
 )
 
 // Kinds returns the kit's message kinds in a fixed order.
 func Kinds() []string {
-	return []string{KindInvitation, KindReminder, KindRenewed, KindAdded, KindJoinApproved, KindJoinDeclined, KindInviteRejected}
+	return []string{KindInvitation, KindReminder, KindRenewed, KindAdded, KindJoinApproved, KindJoinDeclined, KindInviteRejected, KindJoinRequested}
 }
 
 // HasLink reports whether a message of kind carries a sealed accept link
@@ -57,6 +62,11 @@ const (
 	DataExpireTime  = "expire_time" // RFC 3339; absent for KindAdded
 	DataReason      = "reason"      // KindJoinDeclined: the admin's reason (may be absent); KindInviteRejected: the approver's
 	DataInvitee     = "invitee"     // KindInviteRejected: the email of the person whose invitation was rejected
+	// KindJoinRequested: the asking person's verified email, the name
+	// their provider gave (may be absent) and their note (may be absent).
+	DataRequester     = "requester"
+	DataRequesterName = "requester_name"
+	DataMessage       = "message"
 )
 
 // Keys of the secret data a Sealer seals into store.OutboxMessage.Sealed.
