@@ -202,6 +202,9 @@ func newApp(ctx context.Context, cfg config) (*app, error) {
 		mux.Handle("GET /dev/inbox", a.Inbox.Handler())
 	}
 	mux.Handle("/orgs/{orgID}/dashboard", guard.RequireMember(http.HandlerFunc(a.dashboard)))
+	// The app's join link: a signed-in person without a membership asks to
+	// join the organization there; its admins decide on the team page.
+	mux.Handle("/orgs/{orgID}/join", flow.JoinHandler())
 	mux.Handle("/orgs/{orgID}/team/", guard.RequireRole("admin")(team))
 	api.Routes(mux, "/api")  // /api/organizations/{orgID}/users…
 	bulk.Routes(mux, "/api") // /api/organizations/{orgID}/users:bulk…

@@ -64,6 +64,13 @@ func run(cfg config) error {
 	}
 	defer a.Close()
 	go a.Dispatcher.Run(ctx)
+	// Verified email domains are checked again on a schedule: a domain
+	// whose TXT record is gone stops letting people join.
+	go func() {
+		if err := a.Service.RunDomainChecks(ctx, 0); err != nil && ctx.Err() == nil {
+			cfg.Logger.Error("domain checks stopped", "err", err)
+		}
+	}()
 
 	srv := &http.Server{Addr: cfg.Addr, Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
 	cfg.Logger.Info("invitekit quickstart is running", "url", cfg.BaseURL, "admin", seedAdminEmail, "data", cfg.DataDir)
