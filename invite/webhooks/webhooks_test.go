@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -56,6 +57,9 @@ type received struct {
 	Secret  string            `json:"secret"`
 	Headers map[string]string `json:"headers"`
 	Body    string            `json:"body"`
+	// Old: the timestamp is outside the verifiers' tolerance (5 min);
+	// the npm verifier must refuse it although the signature is right.
+	Old     bool `json:"old,omitempty"`
 	payload webhooks.Payload
 }
 
@@ -400,4 +404,35 @@ func TestEgressGuard(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, ds[len(ds)-1].LastError, "307")
 	require.Equal(t, 0, redirected)
+}
+
+// TestOldTimestampRefused: a delivery signed correctly but with a
+// webhook-timestamp 10 minutes old (a captured request replayed later) is
+// refused by both reference verifiers, as they refuse anything outside
+// their 5-minute tolerance; the same body signed now verifies.
+func TestOldTimestampRefused(t *testing.T) {
+	secret := webhooks.NewSecret()
+	body := []byte(`{"type":"membership.activated","timestamp":"2026-12-01T12:00:00Z","version":1,"data":{"eventId":"evt_1","seq":1,"organizationId":"org_a"}}`)
+	signed := func(id string, ts time.Time) received {
+		sig, err := webhooks.Sign(id, ts, body, secret)
+		require.NoError(t, err)
+		return received{Secret: secret, Body: string(body), Headers: map[string]string{
+			"webhook-id": id, "webhook-timestamp": strconv.FormatInt(ts.Unix(), 10), "webhook-signature": sig,
+		}}
+	}
+	fresh, old := signed("msg_fresh", time.Now()), signed("msg_old", time.Now().Add(-10*time.Minute))
+	old.Old = true
+	wh, err := standardwebhooks.NewWebhook(secret)
+	require.NoError(t, err)
+	header := func(r received) http.Header {
+		h := http.Header{}
+		for k, v := range r.Headers {
+			h.Set(k, v)
+		}
+		return h
+	}
+	require.NoError(t, wh.Verify(body, header(fresh)))
+	require.Error(t, wh.Verify(body, header(old)), "the Go verifier accepted a 10-minute-old timestamp")
+	require.NoError(t, wh.VerifyIgnoringTimestamp(body, header(old)), "the old delivery's signature itself is right")
+	verifyWithNode(t, []received{fresh, old})
 }
