@@ -198,23 +198,7 @@ func (s *Store) DueApprovalRequests(ctx context.Context, now time.Time, limit in
 }
 
 func (s *Store) approvalRows(ctx context.Context, query string, args ...any) ([]store.ApprovalRequest, error) {
-	rows, err := s.readRows(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.ApprovalRequest{}
-	for rows.Next() {
-		var r store.ApprovalRequest
-		if err := scanApprovalRequest(&r)(rows); err != nil {
-			return nil, fmt.Errorf("sqlitestore: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: %w", err)
-	}
-	return out, nil
+	return readAll(ctx, s, scanApprovalRequest, query, args...)
 }
 
 // DecideHeld implements store.ApprovalStore.

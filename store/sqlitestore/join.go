@@ -134,20 +134,7 @@ func (s *Store) ListJoinRequests(ctx context.Context, orgID string, status store
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.readRows(ctx, qListJoin, orgID, string(status), string(status), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.JoinRequest{}
-	for rows.Next() {
-		var r store.JoinRequest
-		if err := scanJoin(&r)(rows); err != nil {
-			return nil, fmt.Errorf("sqlitestore: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return readAll(ctx, s, scanJoin, qListJoin, orgID, string(status), string(status), limit)
 }
 
 // decideJoin marks orgID's PENDING request id as status (ErrNotFound,
@@ -257,20 +244,7 @@ func (s *Store) GetDomain(ctx context.Context, orgID, domain string) (store.Doma
 }
 
 func (s *Store) domainRows(ctx context.Context, query string, args ...any) ([]store.Domain, error) {
-	rows, err := s.readRows(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []store.Domain{}
-	for rows.Next() {
-		var d store.Domain
-		if err := scanDomain(&d)(rows); err != nil {
-			return nil, fmt.Errorf("sqlitestore: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return readAll(ctx, s, scanDomain, query, args...)
 }
 
 // ListDomains implements store.DomainStore.

@@ -119,6 +119,28 @@ func (t *wtx) row(scan func(scanner) error, query string, args ...any) error {
 	return scanRow(st.QueryRowContext(t.ctx, args...), scan)
 }
 
+// readAll runs query on the reader pool and scans every row into a T with
+// scan (the same scan functions readRow takes). The result is never nil.
+func readAll[T any](ctx context.Context, s *Store, scan func(*T) func(scanner) error, query string, args ...any) ([]T, error) {
+	rows, err := s.readRows(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		var v T
+		if err := scan(&v)(rows); err != nil {
+			return nil, fmt.Errorf("sqlitestore: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return out, nil
+}
+
 // readRow runs a one-row query on the reader pool.
 func (s *Store) readRow(ctx context.Context, scan func(scanner) error, query string, args ...any) error {
 	st, err := s.rstmts.get(ctx, query)
