@@ -40,7 +40,7 @@ type testApp struct {
 // startApp runs newApp with a fresh data folder, serves it on a free port
 // and runs its mail dispatcher; everything stops at the end of the test.
 // opts change the configuration before newApp.
-func startApp(t *testing.T, opts ...func(*config)) *testApp {
+func startApp(t testing.TB, opts ...func(*config)) *testApp {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil) // listens on 127.0.0.1:0 already
 	base := "http://" + srv.Listener.Addr().String()

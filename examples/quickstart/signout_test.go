@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/invitekit/invitekit/examples/devidp"
 )
 
 // Sign-out returns to the app: the session ends, the provider's
@@ -23,18 +21,7 @@ func TestSignOutReturnsToApp(t *testing.T) {
 	}
 	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
 	dashboard := qa.base + "/orgs/" + seedOrgID + "/dashboard"
-	resp, err := client.Get(qa.base + "/login?return_to=" + url.QueryEscape("/orgs/"+seedOrgID+"/dashboard"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	resp, err = client.PostForm(qa.IdP.Issuer+"login/username", url.Values{
-		"id": {resp.Request.URL.Query().Get("authRequestID")}, "username": {seedAdminEmail}, "password": {devidp.Password},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := devSignIn(t, client, qa.base, seedAdminEmail, "/orgs/"+seedOrgID+"/dashboard")
 	if resp.Request.URL.String() != dashboard {
 		t.Fatalf("login ended at %s", resp.Request.URL)
 	}

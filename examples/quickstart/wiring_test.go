@@ -4,12 +4,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/invitekit/invitekit/examples/devidp"
 	"github.com/invitekit/invitekit/invite"
 )
 
@@ -50,23 +48,7 @@ func TestDeactivationSeenAtOnce(t *testing.T) {
 	}
 
 	// Bob signs in at the dev provider and lands on the dashboard.
-	resp, err := client.Get(qa.base + "/login?return_to=" + url.QueryEscape("/orgs/"+seedOrgID+"/dashboard"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if !strings.HasPrefix(resp.Request.URL.String(), qa.IdP.Issuer+"login/username") {
-		t.Fatalf("login went to %s, want the dev provider's form", resp.Request.URL)
-	}
-	resp, err = client.PostForm(qa.IdP.Issuer+"login/username", url.Values{
-		"id":       {resp.Request.URL.Query().Get("authRequestID")},
-		"username": {"bob@example.com"},
-		"password": {devidp.Password},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp := devSignIn(t, client, qa.base, "bob@example.com", "/orgs/"+seedOrgID+"/dashboard")
 	if resp.StatusCode != 200 || resp.Request.URL.String() != dashboard {
 		t.Fatalf("Bob's login ended with %d at %s, want the dashboard", resp.StatusCode, resp.Request.URL)
 	}
