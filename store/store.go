@@ -57,7 +57,11 @@ type AcceptParams struct {
 	EmailVerified bool
 	// IdentityProvider is stored as the membership's PrimaryIdentityProvider.
 	IdentityProvider string
-	Event            Event
+	// ProfileName, when not empty, becomes the membership's Profile.Name
+	// if that is empty (the name the connection asserted; what the
+	// organization wrote is never overwritten).
+	ProfileName string
+	Event       Event
 }
 
 // ReissueParams rotates an invitation's verifier (a reminder keeps the

@@ -634,6 +634,9 @@ func (st *state) accept(p store.AcceptParams) (store.Membership, error) {
 	if p.IdentityProvider != "" {
 		m.PrimaryIdentityProvider = p.IdentityProvider
 	}
+	if p.ProfileName != "" && m.Profile.Name == "" {
+		m.Profile.Name = p.ProfileName
+	}
 	m.UpdateTime = p.Now
 	m.LastLogin = copyTime(&p.Now)
 	st.memberships[k] = m

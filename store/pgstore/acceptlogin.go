@@ -35,7 +35,8 @@ const qAcceptLogin = `WITH spent AS (
 	RETURNING 1
 ), act AS (
 	UPDATE {s}.memberships SET status = 'ACTIVE', invite_expire_time = ` + zeroTime + `,
-		primary_idp = CASE WHEN @idp <> '' THEN @idp ELSE primary_idp END, update_time = @now, last_login = @now
+		primary_idp = CASE WHEN @idp <> '' THEN @idp ELSE primary_idp END, update_time = @now, last_login = @now,
+		name = CASE WHEN name = '' THEN @name ELSE name END
 	WHERE org_id = @org AND user_id = @user AND status = 'PENDING_INVITE' AND EXISTS (SELECT 1 FROM spent)
 	RETURNING ` + membershipCols + `
 ), ident AS (
@@ -96,7 +97,7 @@ func (s *Store) AcceptInvitationLogin(ctx context.Context, p store.AcceptParams,
 	args := pgx.NamedArgs{
 		"inv": p.InvitationID, "org": orgID, "user": userID, "now": p.Now,
 		"issuer": p.Identity.Issuer, "subject": p.Identity.Subject, "email": p.Identity.Email, "idtime": p.Identity.CreateTime,
-		"idp": p.IdentityProvider, "verified": p.EmailVerified,
+		"idp": p.IdentityProvider, "name": p.ProfileName, "verified": p.EmailVerified,
 		"lock": s.eventLock(orgID), "channel": s.Channel(), "payload": encodeChange(store.Change{OrganizationID: orgID, UserID: userID}),
 		"ev1id": accepted.ID, "ev1type": accepted.Type, "ev1actor": accepted.ActorID, "ev1data": jsonMap(accepted.Data), "ev1time": accepted.CreateTime,
 		"ev2id": login.ID, "ev2type": login.Type, "ev2actor": login.ActorID, "ev2data": jsonMap(login.Data), "ev2time": login.CreateTime,

@@ -42,7 +42,8 @@ const qSpendInvitation = `UPDATE {s}.invitations SET spend_time = $2
 	RETURNING org_id, user_id`
 
 const qActivateMembership = `UPDATE {s}.memberships SET status = 'ACTIVE', invite_expire_time = ` + zeroTime + `,
-		primary_idp = CASE WHEN $3 <> '' THEN $3 ELSE primary_idp END, update_time = $4, last_login = $4
+		primary_idp = CASE WHEN $3 <> '' THEN $3 ELSE primary_idp END, update_time = $4, last_login = $4,
+		name = CASE WHEN name = '' THEN $5 ELSE name END
 	WHERE org_id = $1 AND user_id = $2 AND status = 'PENDING_INVITE' RETURNING ` + membershipCols
 
 const qVerifyEmail = `UPDATE {s}.users SET email_verified = true, update_time = $2 WHERE id = $1 AND NOT email_verified`
@@ -70,7 +71,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, p store.AcceptParams) (sto
 		id.UserID = userID
 
 		b := &pgx.Batch{}
-		b.Queue(s.sql(qActivateMembership), orgID, userID, p.IdentityProvider, p.Now)
+		b.Queue(s.sql(qActivateMembership), orgID, userID, p.IdentityProvider, p.Now, p.ProfileName)
 		b.Queue(s.sql(qInsertIdentity), id.Issuer, id.Subject, id.UserID, id.Email, id.CreateTime)
 		if p.EmailVerified {
 			b.Queue(s.sql(qVerifyEmail), userID, p.Now)

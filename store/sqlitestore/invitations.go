@@ -159,6 +159,9 @@ func (t *wtx) accept(p store.AcceptParams) (store.Membership, error) {
 	if p.IdentityProvider != "" {
 		m.PrimaryIdentityProvider = p.IdentityProvider
 	}
+	if p.ProfileName != "" && m.Profile.Name == "" {
+		m.Profile.Name = p.ProfileName
+	}
 	m.InviteExpireTime = time.Time{}
 	m.UpdateTime = p.Now
 	m.LastLogin = &p.Now

@@ -97,6 +97,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, allEventsTests...) // allevents.go
 
 	tests = append(tests, acceptLoginTests...) // acceptlogin.go
+	tests = append(tests, ssoSignInTests...)   // ssosignin.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t)
