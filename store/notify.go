@@ -14,20 +14,25 @@ type MemberGetter interface {
 	GetMember(ctx context.Context, orgID, userID string) (Member, error)
 }
 
-// Change is a committed change that caches of memberships must apply.
+// Change is a committed change that caches of memberships (and of
+// organizations' SSO policies) must apply.
 type Change struct {
 	// OrganizationID and UserID name the membership that changed. An
 	// empty OrganizationID means every membership of UserID (a session
-	// revocation, a user change). Both empty means everything: the
-	// subscriber must drop all it cached (after a lost subscription).
+	// revocation, a user change). An empty UserID means the
+	// organization's SSO policy changed (PutSSOConnection,
+	// DeleteSSOConnection, SetSSOTrust), and with it the policies of the
+	// organizations that trusted a removed connection; no membership
+	// changed. Both empty means everything: the subscriber must drop all
+	// it cached (after a lost subscription).
 	OrganizationID string
 	UserID         string
 }
 
 // ChangeNotifier is an optional capability: a store (or an adapter beside
 // it, such as one on Redis) that publishes every committed membership
-// change and session revocation to every process using the store, so that
-// each process's membership cache drops the entry at once.
+// change, session revocation and SSO connection change to every process
+// using the store, so that each process's caches drop the entry at once.
 //
 // The contract for implementers:
 //   - A change is published only if, and once, it commits: the

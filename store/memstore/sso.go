@@ -33,6 +33,7 @@ func (s *Store) PutSSOConnection(ctx context.Context, c store.SSOConnection, ev 
 		st.sso.init()
 		st.sso.conns[c.OrganizationID] = c.Clone()
 		st.appendEvent(store.FillEvent(ev, c.OrganizationID, ""))
+		st.changed(c.OrganizationID, "")
 		return nil
 	})
 }
@@ -60,6 +61,7 @@ func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.
 			st.sso.trust[org] = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == c.ID })
 		}
 		st.appendEvent(store.FillEvent(ev, orgID, ""))
+		st.changed(orgID, "")
 		return nil
 	})
 }
@@ -73,6 +75,7 @@ func (s *Store) SetSSOTrust(ctx context.Context, orgID string, ids []string, ev 
 		st.sso.init()
 		st.sso.trust[orgID] = store.NormalizeIDs(ids)
 		st.appendEvent(store.FillEvent(ev, orgID, ""))
+		st.changed(orgID, "")
 		return nil
 	})
 }

@@ -18,8 +18,10 @@ import (
 //
 // Every write that changes a membership (CreateMembership, CreateMemberships,
 // CreateOrganizationWithMember, AcceptInvitation, ReissueInvitation,
-// RevokeInvitation, SetMembershipStatus, UpdateMembership) or a user's
-// session generation (RevokeSessions) calls pg_notify(channel, payload) in
+// RevokeInvitation, SetMembershipStatus, UpdateMembership), a user's
+// session generation (RevokeSessions) or an organization's SSO policy
+// (PutSSOConnection, DeleteSSOConnection, SetSSOTrust: [org, ""]) calls
+// pg_notify(channel, payload) in
 // its own transaction: PostgreSQL delivers a notification at commit and
 // drops it on rollback, so a change is published if, and only if, it
 // commits. The call is part of the statement that appends the change's

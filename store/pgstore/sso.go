@@ -33,7 +33,7 @@ func (s *Store) PutSSOConnection(ctx context.Context, c store.SSOConnection, ev 
 			c.EmailClaim, c.NameClaim, c.Enforce, c.CreatedBy, ts(c.CreateTime), ts(c.UpdateTime)); err != nil {
 			return fmt.Errorf("pgstore: put sso connection: %w", err)
 		}
-		return s.appendEvent(ctx, tx, store.FillEvent(ev, c.OrganizationID, ""))
+		return s.appendEventNotify(ctx, tx, store.FillEvent(ev, c.OrganizationID, ""), store.Change{OrganizationID: c.OrganizationID})
 	})
 }
 
@@ -62,7 +62,7 @@ func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.
 		if _, err := tx.Exec(ctx, s.sql(`DELETE FROM {s}.sso_trust WHERE connection_id = $1`), id); err != nil {
 			return fmt.Errorf("pgstore: delete sso connection: %w", err)
 		}
-		return s.appendEvent(ctx, tx, store.FillEvent(ev, orgID, ""))
+		return s.appendEventNotify(ctx, tx, store.FillEvent(ev, orgID, ""), store.Change{OrganizationID: orgID})
 	})
 }
 
@@ -81,7 +81,7 @@ func (s *Store) SetSSOTrust(ctx context.Context, orgID string, ids []string, ev 
 		if _, err := tx.Exec(ctx, s.sql(`INSERT INTO {s}.sso_trust (org_id, connection_id) SELECT $1, unnest($2::text[])`), orgID, ids); err != nil {
 			return fmt.Errorf("pgstore: set sso trust: %w", err)
 		}
-		return s.appendEvent(ctx, tx, store.FillEvent(ev, orgID, ""))
+		return s.appendEventNotify(ctx, tx, store.FillEvent(ev, orgID, ""), store.Change{OrganizationID: orgID})
 	})
 }
 

@@ -52,6 +52,7 @@ func (s *Store) PutSSOConnection(ctx context.Context, c store.SSOConnection, ev 
 			textArg(scopes), c.EmailClaim, c.NameClaim, c.Enforce, c.CreatedBy, tsOf(c.CreateTime), tsOf(c.UpdateTime)); err != nil {
 			return err
 		}
+		t.changed(c.OrganizationID, "")
 		return t.appendEvent(store.FillEvent(ev, c.OrganizationID, ""))
 	})
 }
@@ -88,6 +89,7 @@ func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.
 		if _, err := t.exec(qSSO3, id); err != nil {
 			return err
 		}
+		t.changed(orgID, "")
 		return t.appendEvent(store.FillEvent(ev, orgID, ""))
 	})
 }
@@ -109,6 +111,7 @@ func (s *Store) SetSSOTrust(ctx context.Context, orgID string, ids []string, ev 
 				return err
 			}
 		}
+		t.changed(orgID, "")
 		return t.appendEvent(store.FillEvent(ev, orgID, ""))
 	})
 }

@@ -20,6 +20,7 @@ func RunSSO(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"PutGetReplaceDelete", testSSOConnections},
 		{"ScopedByOrganization", testSSOScoped},
 		{"Trust", testSSOTrust},
+		{"ChangesPublished", testSSOChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,4 +143,33 @@ func testSSOTrust(t *testing.T, f *fixture, s store.SSOConnectionStore) {
 
 	err = s.SetSSOTrust(f.ctx, "org_missing", []string{"ssc_x"}, f.ev("org_missing", "", store.EventSSOTrustUpdated))
 	require.True(t, errors.Is(err, store.ErrNotFound), "%v", err)
+}
+
+// testSSOChanges: on a store.ChangeNotifier, every committed SSO write
+// publishes Change{OrganizationID: org} (the organization's policy
+// changed), and a refused one publishes nothing: after it, the next change
+// is a marker's.
+func testSSOChanges(t *testing.T, f *fixture, s store.SSOConnectionStore) {
+	cn := changeNotifier(t, f)
+	org, other := f.org(), f.org()
+	r := f.subscribe(t, cn, f.ctx)
+	want := store.Change{OrganizationID: org.ID}
+	c := f.ssoConnection(org.ID)
+	require.NoError(t, s.PutSSOConnection(f.ctx, c, f.ev(org.ID, "", store.EventSSOConnectionSaved)))
+	require.Equal(t, want, r.next("PutSSOConnection").c)
+	c.Enforce = false
+	require.NoError(t, s.PutSSOConnection(f.ctx, c, f.ev(org.ID, "", store.EventSSOConnectionSaved)))
+	require.Equal(t, want, r.next("PutSSOConnection (replace)").c)
+	require.NoError(t, s.SetSSOTrust(f.ctx, other.ID, []string{c.ID}, f.ev(other.ID, "", store.EventSSOTrustUpdated)))
+	require.Equal(t, store.Change{OrganizationID: other.ID}, r.next("SetSSOTrust").c)
+	require.NoError(t, s.DeleteSSOConnection(f.ctx, org.ID, f.ev(org.ID, "", store.EventSSOConnectionDeleted)))
+	require.Equal(t, want, r.next("DeleteSSOConnection").c)
+
+	require.ErrorIs(t, s.DeleteSSOConnection(f.ctx, org.ID, f.ev(org.ID, "", store.EventSSOConnectionDeleted)), store.ErrNotFound)
+	require.ErrorIs(t, s.SetSSOTrust(f.ctx, "org_missing", nil, f.ev("org_missing", "", store.EventSSOTrustUpdated)), store.ErrNotFound)
+	missing := f.ssoConnection("org_missing")
+	require.ErrorIs(t, s.PutSSOConnection(f.ctx, missing, f.ev("org_missing", "", store.EventSSOConnectionSaved)), store.ErrNotFound)
+	marker := f.add(org.ID, f.email("marker"))
+	require.Equal(t, store.Change{OrganizationID: org.ID, UserID: marker.User.ID}, r.next("marker (nothing for the refused writes)").c)
+	require.Zero(t, r.lost.Load())
 }
