@@ -160,7 +160,7 @@ func New(st MembershipReader, sessions *scs.SessionManager, cfg Config) (*Middle
 		notifier: cfg.Notifier,
 	}
 	m.getter, _ = st.(store.MemberGetter)
-	m.sso = newSSOGuard(st, m.now)
+	m.sso = newSSOGuard(st, m.now, cfg.CacheTTL, cfg.FallbackTTL)
 	if m.notifier == nil {
 		m.notifier, _ = st.(store.ChangeNotifier)
 	}
@@ -281,6 +281,9 @@ func (m *Middleware) RequireRole(roles ...string) func(http.Handler) http.Handle
 // An empty orgID drops all of userID's entries; both empty drop everything.
 // It is a no-op without a cache.
 func (m *Middleware) Invalidate(orgID, userID string) {
+	if orgID == "" && userID == "" {
+		m.sso.invalidateAll()
+	}
 	if m.cache == nil {
 		return
 	}

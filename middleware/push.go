@@ -23,31 +23,43 @@ type pushState struct {
 // store.ChangeNotifier to subscribe to.
 var ErrNoNotifier = errors.New("middleware: Start: no store.ChangeNotifier (the reader does not implement it and Config.Notifier is nil)")
 
-// Start subscribes the membership cache to the store's pushed changes
-// (Config.Notifier, or the reader when it implements store.ChangeNotifier,
-// as pgstore does) until ctx ends. New never does I/O; call Start once at
-// startup, after New, with a context that lives as long as the app:
+// Start subscribes the membership cache and the organizations' SSO
+// policies to the store's pushed changes (Config.Notifier, or the reader
+// when it implements store.ChangeNotifier, as every built-in store does)
+// until ctx ends. New never does I/O; call Start once at startup, after
+// New, with a context that lives as long as the app:
 //
 //	guard, err := middleware.New(st, sessions, middleware.Config{CacheTTL: 5 * time.Minute})
 //	if err := guard.Start(ctx); err != nil { … } // the first subscription failed
 //
 // Start returns once subscribed (or with the error of the first attempt;
-// the cache then stays on FallbackTTL and Start may be called again). Each
+// the caches then stay on FallbackTTL and Start may be called again). Each
 // change drops the entries it names: a membership (organization and user),
-// every membership of a user (a session revocation, a user change), or
-// everything (a resync after a lost subscription). While subscribed,
-// entries live CacheTTL; when the subscription is lost they fall back at
-// once to FallbackTTL (entries cached before are served at most
-// FallbackTTL longer) until the notifier has reconnected and resynced.
+// every membership of a user (a session revocation, a user change), an
+// organization's SSO policy (its connection saved or deleted, its trust
+// changed), or everything (a resync after a lost subscription). While
+// subscribed, entries live CacheTTL (SSO policies 5 minutes when CacheTTL
+// is zero); when the subscription is lost they fall back at once to
+// FallbackTTL (entries cached before are served at most FallbackTTL
+// longer) until the notifier has reconnected and resynced.
 //
-// Without a cache (CacheTTL 0) Start does nothing and returns nil. Without
-// a notifier it returns ErrNoNotifier, and the cache works on FallbackTTL.
-// Calling Start while a subscription it started is running is an error.
+// Start subscribes when there is a membership cache (CacheTTL > 0) or the
+// reader is a store.SSOConnectionStore; otherwise it does nothing and
+// returns nil. Without a notifier it returns ErrNoNotifier when there is
+// a cache (nil otherwise), and everything works on FallbackTTL. Calling
+// Start while a subscription it started is running is an error.
 func (m *Middleware) Start(ctx context.Context) error {
-	if m.cache == nil {
+	c, g := m.cache, m.sso
+	if g.st == nil {
+		g = nil
+	}
+	if c == nil && g == nil {
 		return nil
 	}
 	if m.notifier == nil {
+		if c == nil {
+			return nil
+		}
 		return ErrNoNotifier
 	}
 	p := &m.push
@@ -61,9 +73,8 @@ func (m *Middleware) Start(ctx context.Context) error {
 	p.sub = id
 	p.mu.Unlock()
 
-	c := m.cache
 	// The callbacks and the end of ctx take p.mu, so that nothing from a
-	// subscription that ended can change the cache's push state.
+	// subscription that ended can change the caches' push state.
 	changed := func(ch store.Change) {
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -72,15 +83,21 @@ func (m *Middleware) Start(ctx context.Context) error {
 		}
 		switch {
 		case ch.OrganizationID == "" && ch.UserID == "":
-			c.pushResync(c.losses.Load())
+			m.resync(c, g, m.losses(c, g))
 			m.log.Info("middleware: push invalidation resynced; cache entries live CacheTTL again")
 		case ch.OrganizationID == "":
-			c.invalidateUser(ch.UserID)
+			if c != nil {
+				c.invalidateUser(ch.UserID)
+			}
 		case ch.UserID == "":
-			// Not in the contract; the safe reading is "all of it".
-			c.invalidateAll()
+			// An organization's SSO policy; no membership changed.
+			if g != nil {
+				g.invalidate(ch.OrganizationID)
+			}
 		default:
-			c.invalidate(cacheKey{ch.OrganizationID, ch.UserID})
+			if c != nil {
+				c.invalidate(cacheKey{ch.OrganizationID, ch.UserID})
+			}
 		}
 	}
 	lost := func(err error) {
@@ -89,10 +106,10 @@ func (m *Middleware) Start(ctx context.Context) error {
 		if p.sub != id {
 			return
 		}
-		c.pushLost()
+		m.lose(c, g)
 		m.log.Warn("middleware: push invalidation lost; cache entries live at most FallbackTTL until it resyncs", "err", err)
 	}
-	losses := c.losses.Load()
+	losses := m.losses(c, g)
 	if err := m.notifier.Subscribe(ctx, changed, lost); err != nil {
 		p.mu.Lock()
 		if p.sub == id {
@@ -106,7 +123,7 @@ func (m *Middleware) Start(ctx context.Context) error {
 		// Entries cached before the subscription may predate changes it
 		// will never report: drop them, then trust push (unless it was
 		// lost again meanwhile).
-		c.pushResync(losses)
+		m.resync(c, g, losses)
 	}
 	p.mu.Unlock()
 	p.started.Store(true)
@@ -116,10 +133,46 @@ func (m *Middleware) Start(ctx context.Context) error {
 		defer p.mu.Unlock()
 		if p.sub == id {
 			p.sub = 0
-			c.pushLost()
+			m.lose(c, g)
 		}
 	}()
 	return nil
+}
+
+// pushLosses counts the losses of push of the membership cache and of the
+// SSO policies (either may be absent).
+type pushLosses struct{ cache, sso uint64 }
+
+func (m *Middleware) losses(c *memberCache, g *ssoGuard) pushLosses {
+	var l pushLosses
+	if c != nil {
+		l.cache = c.losses.Load()
+	}
+	if g != nil {
+		l.sso = g.lossCount()
+	}
+	return l
+}
+
+// resync drops everything and trusts push again, unless it was lost since
+// l was read.
+func (m *Middleware) resync(c *memberCache, g *ssoGuard, l pushLosses) {
+	if c != nil {
+		c.pushResync(l.cache)
+	}
+	if g != nil {
+		g.pushResync(l.sso)
+	}
+}
+
+// lose falls back to FallbackTTL at once.
+func (m *Middleware) lose(c *memberCache, g *ssoGuard) {
+	if c != nil {
+		c.pushLost()
+	}
+	if g != nil {
+		g.pushLost()
+	}
 }
 
 // warnNotStarted logs once when a notifier is configured but Start was

@@ -64,7 +64,15 @@ type replica struct {
 type replicaSet struct {
 	dsn, schema string
 	r           []*replica
+	clock       sync.Mutex // guards frozen
 	frozen      time.Time
+}
+
+// advance moves the frozen clock of every replica forward by d.
+func (rs *replicaSet) advance(d time.Duration) {
+	rs.clock.Lock()
+	defer rs.clock.Unlock()
+	rs.frozen = rs.frozen.Add(d)
 }
 
 // newReplicas starts n replicas on a fresh schema, with the middleware's
@@ -83,7 +91,11 @@ func newReplicasClock(t testing.TB, n int, frozen bool) *replicaSet {
 	rs := &replicaSet{dsn: dsn, schema: schema, frozen: time.Now()}
 	now := time.Now
 	if frozen {
-		now = func() time.Time { return rs.frozen }
+		now = func() time.Time {
+			rs.clock.Lock()
+			defer rs.clock.Unlock()
+			return rs.frozen
+		}
 	}
 	for i := range n {
 		pcfg, err := pgxpool.ParseConfig(dsn)

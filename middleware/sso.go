@@ -37,11 +37,14 @@ const (
 	SessionKeySSOOrg = sessionkeys.SSOOrg
 )
 
-// ssoPolicyTTL is how long an organization's SSO policy (its connection,
-// whether it enforces it, whom it trusts) is kept in process: a change
-// (enforcement turned on, a connection removed) takes effect on every
-// replica within it.
-const ssoPolicyTTL = DefaultFallbackTTL
+// ssoPolicyPushTTL is how long an organization's SSO policy (its
+// connection, whether it enforces it, whom it trusts) is kept in process
+// while push invalidation is up and Config.CacheTTL is zero (otherwise:
+// CacheTTL). A change is then pushed to every replica, which drops the
+// policy at once; the TTL is only a safety net. While push is down the
+// policy is kept Config.FallbackTTL, which bounds how late a change made
+// by another process is seen.
+const ssoPolicyPushTTL = 5 * time.Minute
 
 // ssoPolicyMax bounds the organizations whose policy is kept.
 const ssoPolicyMax = 10_000
@@ -65,17 +68,30 @@ type ssoPolicy struct {
 }
 
 // ssoGuard checks sessions against organizations' SSO policies, read from
-// a store.SSOConnectionStore and kept ssoPolicyTTL.
+// a store.SSOConnectionStore and kept ttl while push invalidation is up,
+// fallback otherwise.
+//
+// A pushed change drops what it names and keeps a read in flight from
+// being kept (epoch): a read that started before a change may have seen
+// the old policy.
 type ssoGuard struct {
-	st  store.SSOConnectionStore // nil: the store has no SSO, nothing to check
-	now func() time.Time
+	st            store.SSOConnectionStore // nil: the store has no SSO, nothing to check
+	now           func() time.Time
+	ttl, fallback time.Duration
 
-	mu  sync.RWMutex // a hit takes the read lock only
-	pol map[string]ssoPolicy
+	mu     sync.RWMutex // a hit takes the read lock only
+	pol    map[string]ssoPolicy
+	epoch  uint64 // bumped by every invalidation and loss
+	up     bool   // push is up: policies read now live ttl
+	losses uint64
 }
 
-func newSSOGuard(st MembershipReader, now func() time.Time) *ssoGuard {
-	g := &ssoGuard{now: now, pol: map[string]ssoPolicy{}}
+func newSSOGuard(st MembershipReader, now func() time.Time, cacheTTL, fallback time.Duration) *ssoGuard {
+	g := &ssoGuard{now: now, pol: map[string]ssoPolicy{}, ttl: cacheTTL, fallback: fallback}
+	if g.ttl <= 0 {
+		g.ttl = ssoPolicyPushTTL
+	}
+	g.fallback = min(g.fallback, g.ttl)
 	g.st, _ = st.(store.SSOConnectionStore)
 	return g
 }
@@ -113,11 +129,15 @@ func (g *ssoGuard) policy(ctx context.Context, orgID string) (ssoPolicy, error) 
 	now := g.now()
 	g.mu.RLock()
 	p, ok := g.pol[orgID]
+	epoch, up := g.epoch, g.up
 	g.mu.RUnlock()
 	if ok && now.Before(p.until) {
 		return p, nil
 	}
-	p = ssoPolicy{until: now.Add(ssoPolicyTTL)}
+	p = ssoPolicy{until: now.Add(g.fallback)}
+	if up {
+		p.until = now.Add(g.ttl)
+	}
 	c, err := g.st.GetSSOConnection(ctx, orgID)
 	switch {
 	case err == nil:
@@ -129,6 +149,10 @@ func (g *ssoGuard) policy(ctx context.Context, orgID string) (ssoPolicy, error) 
 		return ssoPolicy{}, fmt.Errorf("middleware: read sso trust: %w", err)
 	}
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.epoch != epoch {
+		return p, nil // a change came during the read: answer, do not keep
+	}
 	if len(g.pol) >= ssoPolicyMax {
 		for k, old := range g.pol { // drop the expired, or else any one
 			if !now.Before(old.until) || len(g.pol) >= ssoPolicyMax {
@@ -140,8 +164,66 @@ func (g *ssoGuard) policy(ctx context.Context, orgID string) (ssoPolicy, error) 
 		}
 	}
 	g.pol[orgID] = p
-	g.mu.Unlock()
 	return p, nil
+}
+
+// invalidate drops orgID's policy (a pushed SSO change), and the policies
+// that trust any connection: a removed connection leaves the trust lists
+// of other organizations too.
+func (g *ssoGuard) invalidate(orgID string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	delete(g.pol, orgID)
+	for k, p := range g.pol {
+		if len(p.trusted) > 0 {
+			delete(g.pol, k)
+		}
+	}
+}
+
+// invalidateAll drops every policy.
+func (g *ssoGuard) invalidateAll() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	clear(g.pol)
+}
+
+// pushLost falls back to FallbackTTL at once: policies kept while push
+// was up are served at most FallbackTTL past now.
+func (g *ssoGuard) pushLost() {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	g.losses++
+	g.up = false
+	for k, p := range g.pol {
+		if limit := now.Add(g.fallback); p.until.After(limit) {
+			p.until = limit
+			g.pol[k] = p
+		}
+	}
+}
+
+// lossCount is the number of losses so far (for pushResync).
+func (g *ssoGuard) lossCount() uint64 {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.losses
+}
+
+// pushResync drops every policy (changes may have been missed) and, unless
+// the subscription was lost again since losses was read, trusts push again.
+func (g *ssoGuard) pushResync(losses uint64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.epoch++
+	clear(g.pol)
+	if g.losses == losses {
+		g.up = true
+	}
 }
 
 // checkSSO applies the SSO policy of orgID to the request's session.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/invitekit/invitekit/invite"
+	"github.com/invitekit/invitekit/middleware"
 )
 
 // TestSSOEnforcementEveryReplica: enforcement is session and store
@@ -53,5 +54,55 @@ func TestSSOEnforcementEveryReplica(t *testing.T) {
 		if code, e := r.get(t, viaA, a); code != 200 {
 			t.Fatalf("replica %s, A's connection: %d %s", r.name, code, e)
 		}
+	}
+}
+
+// TestSSOPolicyPushedToEveryReplica: an organization's SSO policy is
+// pushed, not waited for. With the replicas' clocks frozen (no policy
+// ever expires by its TTL), enforcement turned on at replica A is refused
+// by replica B right after, and turned off again is admitted again. Then
+// B's subscription ends (push down): the next change is not pushed to B,
+// which serves its kept policy until FallbackTTL has passed — and refuses
+// from then on.
+func TestSSOPolicyPushedToEveryReplica(t *testing.T) {
+	rs := newReplicas(t, 2)
+	ctx := context.Background()
+	a, b := rs.r[0], rs.r[1]
+	org := rs.org(t, "Acme")
+	pat := rs.addMember(t, org, "pat@example.com")
+	save := func(enforce bool) {
+		t.Helper()
+		if _, err := a.svc.SaveSSOConnection(ctx, org, invite.SSOConnectionRequest{Name: "acme", Issuer: "https://acme.example.com", ClientID: "app", Enforce: enforce}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(false)
+	def := ssoSession(t, b.sm, pat, a.svc.LoginSessionGeneration(ctx, pat), "", "")
+	for _, r := range rs.r {
+		r.eventually(t, def, org, http.StatusOK) // the policy is now kept
+	}
+	save(true)
+	b.eventually(t, def, org, http.StatusForbidden)
+	if code, e := b.get(t, def, org); e != "sso_required" {
+		t.Fatalf("replica B, default provider after enforcement: %d %s", code, e)
+	}
+	save(false)
+	b.eventually(t, def, org, http.StatusOK)
+
+	// Push down on B: its subscription ends.
+	b.stop()
+	if !waitUntil(func() bool { return b.mw.CacheStats().Push == "down" }) {
+		t.Fatalf("replica B: push %s after its subscription ended", b.mw.CacheStats().Push)
+	}
+	save(true)
+	a.eventually(t, def, org, http.StatusForbidden) // A is still pushed
+	if code, e := b.get(t, def, org); code != http.StatusOK {
+		// The clock is frozen and nothing is pushed to B: its kept
+		// policy (not enforcing) still holds.
+		t.Fatalf("replica B without push, before FallbackTTL: %d %s", code, e)
+	}
+	rs.advance(middleware.DefaultFallbackTTL)
+	if code, e := b.get(t, def, org); code != http.StatusForbidden || e != "sso_required" {
+		t.Fatalf("replica B without push, after FallbackTTL: %d %s", code, e)
 	}
 }
