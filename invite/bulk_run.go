@@ -2,6 +2,7 @@ package invite
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"errors"
@@ -232,10 +233,12 @@ func (s *Service) RunBulk(ctx context.Context, org store.Organization, in *BulkI
 	}
 	run := &bulkRun{
 		s: s, org: org, opts: opts, report: report, total: in.rows,
-		seenEmail: newBulkSeen(in.rows),
-		seenExt:   newBulkSeen(in.rows),
+		seenEmail: newBulkSeen(in.rows, opts.TempDir),
+		seenExt:   newBulkSeen(in.rows, opts.TempDir),
 		batch:     make([]bulkItem, 0, opts.BatchSize),
 	}
+	defer run.seenEmail.close()
+	defer run.seenExt.close()
 	run.progress(BulkPhaseChecking)
 	if !opts.DryRun {
 		run.inviterName = s.inviterName(ctx, org.ID, opts.ActorID)
@@ -481,6 +484,9 @@ func (run *bulkRun) flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return run.abort(ctx, err)
 	}
+	if run.spoolErr == nil {
+		run.spoolErr = cmp.Or(run.seenEmail.err, run.seenExt.err)
+	}
 	if run.spoolErr != nil {
 		return run.abort(ctx, run.spoolErr)
 	}
@@ -716,6 +722,9 @@ func (run *bulkRun) finishWrites(ctx context.Context) error {
 	}
 	if run.settle() {
 		run.progress(BulkPhaseImporting)
+	}
+	if run.spoolErr == nil {
+		run.spoolErr = cmp.Or(run.seenEmail.err, run.seenExt.err)
 	}
 	if run.spoolErr != nil {
 		return run.abort(ctx, run.spoolErr)

@@ -14,7 +14,7 @@ func TestBulkSeenConfirms(t *testing.T) {
 	for i := range vals {
 		vals[i] = fmt.Sprintf("user%d@example.com", i)
 	}
-	seen := newBulkSeen(n)
+	seen := newBulkSeen(n, t.TempDir())
 	seen.init()
 	seen.rowBits = 60 // 4 fingerprint bits: collisions everywhere
 	confirm := func(v string) func(int) bool { return func(row int) bool { return vals[row-1] == v } }
@@ -37,7 +37,7 @@ func TestBulkSeenConfirms(t *testing.T) {
 // TestBulkSeenOverflow: rows past the table (the input grew after it was
 // checked) still count.
 func TestBulkSeenOverflow(t *testing.T) {
-	seen := newBulkSeen(4)
+	seen := newBulkSeen(4, t.TempDir())
 	vals := map[int]string{}
 	for row := 1; row <= 100; row++ {
 		vals[row] = fmt.Sprint("v", row)
@@ -47,6 +47,51 @@ func TestBulkSeenOverflow(t *testing.T) {
 		v := vals[row]
 		if got := seen.firstRow(v, func(r int) bool { return vals[r] == v }); got != row {
 			t.Fatalf("row %d: got %d", row, got)
+		}
+	}
+}
+
+// TestBulkSeenSpills: past bulkSeenMemRows the table spills sorted runs
+// to a file; values in every run (and in the table) are still found at
+// their first row, and nothing else is, with fingerprints of 4 bits
+// (every block holds candidates) and a one-block filter (every lookup
+// reads the runs).
+func TestBulkSeenSpills(t *testing.T) {
+	defer SetBulkSeenLimits(100, 64)()
+	const n = 5000
+	vals := make([]string, n)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("user%d@example.com", i)
+	}
+	confirm := func(v string) func(int) bool { return func(row int) bool { return vals[row-1] == v } }
+	for _, fpBits := range []uint{4, 0} {
+		seen := newBulkSeen(n, t.TempDir())
+		defer seen.close()
+		seen.init()
+		if fpBits != 0 {
+			seen.rowBits = 64 - fpBits
+		}
+		for i, v := range vals {
+			if row := seen.firstRow(v, confirm(v)); row != 0 {
+				t.Fatalf("%s reported seen at row %d before its insert", v, row)
+			}
+			seen.insert(v, i+1)
+			if i%97 == 0 { // found right away, in the table or a run
+				if row := seen.firstRow(v, confirm(v)); row != i+1 {
+					t.Fatalf("%s: first row %d, want %d", v, row, i+1)
+				}
+			}
+		}
+		if len(seen.runs) < n/100-1 || seen.f == nil || seen.err != nil {
+			t.Fatalf("runs %d, file %v, err %v", len(seen.runs), seen.f, seen.err)
+		}
+		for i, v := range vals {
+			if row := seen.firstRow(v, confirm(v)); row != i+1 {
+				t.Fatalf("fp bits %d: %s: first row %d, want %d", fpBits, v, row, i+1)
+			}
+		}
+		if row := seen.firstRow("nobody@example.com", confirm("nobody@example.com")); row != 0 {
+			t.Fatalf("a value never inserted found at row %d", row)
 		}
 	}
 }

@@ -101,3 +101,72 @@ func TestBulkResultsSpool(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestBulkDuplicatesAcrossSpills: with a duplicate check that keeps 50
+// values in memory (so it spills a run every 50 rows) and a filter of one
+// block (every lookup reads the runs), each duplicate email and external
+// id is reported with the row that first used it, however many runs
+// before, and every other row is created.
+func TestBulkDuplicatesAcrossSpills(t *testing.T) {
+	defer invite.SetBulkSeenLimits(50, 64)()
+	defer invite.SetBulkSpoolMemLimit(1 << 10)()
+	const rows = 2000
+	email := func(i int) string { // 0-based row index → its email
+		if i >= 300 && i%7 == 0 {
+			return fmt.Sprintf("u%d@example.com", i-250-i%3) // an earlier row's
+		}
+		return fmt.Sprintf("u%d@example.com", i)
+	}
+	ext := func(i int) string {
+		if i >= 300 && i%11 == 0 && i%7 != 0 {
+			return fmt.Sprintf("ext%d", i-290)
+		}
+		return fmt.Sprintf("ext%d", i)
+	}
+	src := &rowSource{Header: "email,external_id\n", N: rows, Row: func(i int) string { return email(i) + "," + ext(i) + "\n" }}
+	dir := t.TempDir()
+	e := newEnv(t, memstore.New(), nil)
+	e.Org(t, "org_a")
+	rep, err := e.Svc.BulkInvite(context.Background(), "org_a", src, invite.BulkOptions{BatchSize: 40, TempDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	// The expected first rows, from a map.
+	firstEmail, firstExt := map[string]int{}, map[string]int{}
+	var dups, extDups int
+	n := 0
+	for r, err := range rep.Results() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := n
+		n++
+		em, ex := email(i), ext(i)
+		if f, ok := firstEmail[em]; ok {
+			dups++
+			if r.Status != invite.BulkDuplicateInFile || r.Reason != fmt.Sprintf("duplicate in file: row %d has the same email", f) {
+				t.Fatalf("row %d (%s): %+v, want a duplicate of row %d", r.Row, em, r, f)
+			}
+			continue
+		}
+		firstEmail[em] = r.Row
+		if f, ok := firstExt[ex]; ok {
+			extDups++
+			if r.Status != invite.BulkInvalid || r.Reason != fmt.Sprintf("duplicate in file: row %d has the same external id", f) {
+				t.Fatalf("row %d (%s): %+v, want a duplicate of row %d", r.Row, ex, r, f)
+			}
+			continue
+		}
+		firstExt[ex] = r.Row
+		if r.Status != invite.BulkCreated {
+			t.Fatalf("row %d: %+v", r.Row, r)
+		}
+	}
+	if n != rows || dups < 150 || extDups < 100 || rep.Summary.DuplicateInFile != dups {
+		t.Fatalf("%d results, %d duplicate emails, %d duplicate external ids, summary %+v", n, dups, extDups, rep.Summary)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "invitekit-bulk-seen-*")); len(left) != 0 {
+		t.Fatalf("files left: %v", left)
+	}
+}
