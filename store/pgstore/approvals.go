@@ -127,6 +127,11 @@ func (s *Store) CreateMembershipGuarded(ctx context.Context, p store.CreateMembe
 	if p.Invitation != nil && p.Invitation.ID == "" {
 		return store.CreateMembershipResult{}, errors.New("pgstore: create membership: invitation id is empty")
 	}
+	if hold == nil {
+		if res, err := s.createMembershipOneTrip(ctx, p, &g); !errors.Is(err, errOneTripFallback) {
+			return res, err
+		}
+	}
 	var res store.CreateMembershipResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := s.checkGuard(ctx, tx, orgID, g); err != nil {

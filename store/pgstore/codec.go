@@ -103,6 +103,7 @@ func cloneBytes(b []byte) []byte {
 // SQLSTATE codes pgstore reacts to.
 const (
 	codeUniqueViolation      = "23505"
+	codeNotNullViolation     = "23502"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 )

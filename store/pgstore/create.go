@@ -46,6 +46,9 @@ var qInsertOutbox = `INSERT INTO {s}.outbox (` + strings.Join(outboxInsertCols, 
 // everything back. (A membership that is both is ErrAlreadyMember: ON
 // CONFLICT checks its own key first.)
 func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+	if res, err := s.createMembershipOneTrip(ctx, p, nil); !errors.Is(err, errOneTripFallback) {
+		return res, err
+	}
 	return s.createMembershipAfter(ctx, p, nil)
 }
 
@@ -135,16 +138,8 @@ func (s *Store) createMembership(ctx context.Context, tx pgx.Tx, p store.CreateM
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
-	switch {
-	case isConstraint(err, codeUniqueViolation, memberExternalIDKey):
-		return store.CreateMembershipResult{}, fmt.Errorf("pgstore: create membership: external id %q in organization %q: %w",
-			m.ExternalID, orgID, store.ErrExternalIDTaken)
-	case isConstraint(err, codeUniqueViolation, "invitations_pkey"):
-		return store.CreateMembershipResult{}, fmt.Errorf("pgstore: create membership: invitation id %q is taken", p.Invitation.ID)
-	case isConstraint(err, codeUniqueViolation, "outbox_pkey"):
-		return store.CreateMembershipResult{}, fmt.Errorf("pgstore: create membership: outbox id %q is taken", p.Outbox.ID)
-	case err != nil:
-		return store.CreateMembershipResult{}, fmt.Errorf("pgstore: create membership: %w", err)
+	if err != nil {
+		return store.CreateMembershipResult{}, createMembershipErr(err, p, u, m.ExternalID, orgID)
 	}
 	return store.CreateMembershipResult{User: u, Membership: storedMembership(m), UserCreated: created}, nil
 }

@@ -1,0 +1,233 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/invitekit/invitekit/store"
+)
+
+// One round trip per invite.
+//
+// createMembershipOneTrip writes a CreateMembership (or a guarded one
+// without a hold) as one pipelined batch sent outside any explicit
+// transaction: PostgreSQL runs the statements of one pipeline up to its
+// Sync as one implicit transaction, so the batch commits or rolls back as a
+// whole, in one round trip. The batch is:
+//
+//  1. (guarded only) the organization's row, then the inviter's membership,
+//     locked FOR SHARE, exactly as checkGuard locks them;
+//  2. one statement of data-modifying CTEs (its READ COMMITTED snapshot is
+//     taken after statement 1's locks were granted, so it reads the rules'
+//     revision and the inviter's roles as checkGuard does): the
+//     organization check and the guard, the user inserted unless one has
+//     the email (ON CONFLICT DO NOTHING, else the existing one from the
+//     snapshot), the membership, then the invitation and the outbox
+//     message (both take their organization and user from the
+//     membership's RETURNING), then the organization's event lock, the
+//     event and the change notification (all fed by the rows above, so the
+//     event lock is still the last lock taken, and events still commit in
+//     Seq order);
+//  3. the user row as it now reads (the existing user's columns).
+//
+// Whatever the fast path cannot decide alone writes nothing and is
+// reported as oneTripFallback: an unknown organization, a stale guard,
+// a user the snapshot misses (the same email committed concurrently), or a
+// membership that exists already. A refused membership leaves the
+// chained inserts a NULL organization or user id, which fails the whole
+// statement (NOT NULL), so nothing of it is written; without chained
+// inserts the membership's RETURNING is simply empty. The caller then runs
+// the transaction path, which finds and reports the precise outcome
+// (ErrNotFound, ErrDecisionStale, ErrAlreadyMember, or success).
+
+// errOneTripFallback says the one-trip path wrote nothing and the
+// transaction path must decide.
+var errOneTripFallback = errors.New("pgstore: one-trip create: fall back to a transaction")
+
+// sqlArgs numbers a statement's parameters as they are added.
+type sqlArgs []any
+
+// p adds v and returns its placeholder, cast to typ unless typ is "".
+func (a *sqlArgs) p(v any, typ string) string {
+	*a = append(*a, v)
+	ph := "$" + strconv.Itoa(len(*a))
+	if typ != "" {
+		ph += "::" + typ
+	}
+	return ph
+}
+
+// values adds vs (untyped) and returns their placeholders, except where
+// sub names another expression: that one is used, and its value dropped.
+func (a *sqlArgs) values(vs []any, sub map[int]string) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		if e, ok := sub[i]; ok {
+			out[i] = e
+		} else {
+			out[i] = a.p(v, "")
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// userInsertTypes are the types of userInsertCols, for an INSERT … SELECT.
+var userInsertTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "boolean",
+	"text", "jsonb", "jsonb", "jsonb", "timestamptz", "timestamptz", "timestamptz"}
+
+// qGuardLocks locks what checkGuard locks, in its order: the organization's
+// row, then the inviter's membership ($2, "" for none).
+const qGuardLocks = `WITH o AS (SELECT 1 FROM {s}.organizations WHERE id = $1 FOR SHARE),
+im AS (SELECT 1 FROM {s}.memberships WHERE org_id = $1 AND user_id = $2 AND $2 <> '' FOR SHARE)
+SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM im)`
+
+// createMembershipOneTrip is described above. g is nil for an unguarded
+// create. It returns errOneTripFallback when the transaction path must
+// decide (nothing was written).
+func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembershipParams, g *store.DecisionGuard) (store.CreateMembershipResult, error) {
+	if p.Invitation != nil && p.Invitation.ID == "" {
+		return store.CreateMembershipResult{}, errOneTripFallback // the transaction path refuses it
+	}
+	orgID := p.Membership.OrganizationID
+	u := p.User
+	if u.ID == "" {
+		u.ID = store.NewID("usr")
+	}
+	var a sqlArgs
+	var q strings.Builder
+	org := a.p(orgID, "text")
+	q.WriteString(`WITH org AS (SELECT EXISTS (SELECT 1 FROM {s}.organizations WHERE id = ` + org + `) AS ok)`)
+	cond := "org.ok"
+	from := "org"
+	if g != nil {
+		q.WriteString(",\ng AS (SELECT coalesce((SELECT revision FROM {s}.approval_rules WHERE org_id = " + org + "), 0) = " +
+			a.p(g.RulesRevision, "bigint"))
+		if g.InviterID != "" {
+			inviter := a.p(g.InviterID, "text")
+			active := `(SELECT status = 'ACTIVE' FROM {s}.memberships WHERE org_id = ` + org + ` AND user_id = ` + inviter + `)`
+			if g.InviterRoles == nil {
+				q.WriteString(" AND NOT coalesce(" + active + ", false)")
+			} else {
+				roles := slices.Compact(slices.Sorted(slices.Values(g.InviterRoles)))
+				if roles == nil {
+					roles = []string{}
+				}
+				q.WriteString(` AND coalesce((SELECT status = 'ACTIVE' AND ARRAY(SELECT DISTINCT r COLLATE "C" FROM jsonb_array_elements_text(roles) AS t(r) ORDER BY 1) = ` +
+					a.p(roles, "text[]") + ` FROM {s}.memberships WHERE org_id = ` + org + ` AND user_id = ` + inviter + `), false)`)
+			}
+		}
+		q.WriteString(" AS ok)")
+		cond += " AND g.ok"
+		from += ", g"
+	}
+	uv := userArgs(u)
+	ucols := make([]string, len(uv))
+	for i, v := range uv {
+		ucols[i] = a.p(v, userInsertTypes[i])
+	}
+	email := ucols[1]
+	q.WriteString(",\nins AS (INSERT INTO {s}.users (" + strings.Join(userInsertCols, ", ") + ")\n\tSELECT " + strings.Join(ucols, ", ") +
+		"\n\tFROM " + from + " WHERE " + cond + "\n\tON CONFLICT (email) DO NOTHING RETURNING id)")
+	// The membership: organization and user NULL unless the fast path
+	// may write it (NOT NULL then fails the statement).
+	m := p.Membership
+	mv := a.values(membershipArgs(m), map[int]string{
+		0: "(SELECT " + org + " FROM " + from + " WHERE " + cond + ")",
+		1: "coalesce((SELECT id FROM ins), (SELECT id FROM {s}.users WHERE email = " + email + "))",
+	})
+	q.WriteString(",\nm AS (INSERT INTO {s}.memberships (" + strings.Join(membershipInsertCols, ", ") + ")\n\tVALUES (" + mv +
+		")\n\tON CONFLICT (org_id, user_id) DO NOTHING RETURNING seq, org_id, user_id)")
+	lockFrom := "m"
+	if p.Invitation != nil {
+		iv := a.values(invitationArgs(*p.Invitation), map[int]string{1: "(SELECT org_id FROM m)", 2: "(SELECT user_id FROM m)"})
+		q.WriteString(",\ni AS (INSERT INTO {s}.invitations (" + strings.Join(invitationInsertCols, ", ") + ")\n\tVALUES (" +
+			iv + ") RETURNING 1)")
+		lockFrom += ", i"
+	}
+	if p.Outbox != nil {
+		ov := a.values(outboxArgs(fillOutbox(*p.Outbox, orgID)), map[int]string{1: "(SELECT org_id FROM m)"})
+		q.WriteString(",\no AS (INSERT INTO {s}.outbox (" + strings.Join(outboxInsertCols, ", ") + ")\n\tVALUES (" +
+			ov + ") RETURNING 1)")
+		lockFrom += ", o"
+	}
+	// The event and the notification last, fed by every insert above:
+	// qInsertEventNotify with the user from the membership.
+	ev := store.FillEvent(p.Event, orgID, "")
+	if ev.ID == "" {
+		ev.ID = store.NewID("evt")
+	}
+	q.WriteString(",\nl AS MATERIALIZED (SELECT pg_advisory_xact_lock(" + a.p(s.eventLock(ev.OrganizationID), "bigint") + ") FROM " + lockFrom + ")")
+	q.WriteString(",\nn AS MATERIALIZED (SELECT pg_notify(" + a.p(s.Channel(), "text") + `, CASE WHEN length(c) > ` + strconv.Itoa(maxPayload) +
+		` THEN '[]' ELSE c END) FROM (SELECT '[' || to_json(org_id)::text || ',' || to_json(user_id)::text || ']' AS c FROM m) AS p)`)
+	q.WriteString(",\ne AS (INSERT INTO {s}.events (id, org_id, type, user_id, actor_id, data, create_time)\n\tSELECT " +
+		a.p(ev.ID, "text") + ", " + a.p(ev.OrganizationID, "text") + ", " + a.p(ev.Type, "text") + ", m.user_id, " +
+		a.p(ev.ActorID, "text") + ", " + a.p(jsonMap(ev.Data), "jsonb") + ", " + a.p(ev.CreateTime, "timestamptz") + " FROM l, n, m)")
+	q.WriteString("\nSELECT (SELECT seq FROM m), (SELECT id FROM ins)")
+
+	b := &pgx.Batch{}
+	if g != nil {
+		b.Queue(s.sql(qGuardLocks), orgID, g.InviterID)
+	}
+	b.Queue(s.sql(q.String()), a...)
+	b.Queue(s.sql(`SELECT `+userCols+` FROM {s}.users WHERE email = $1`), u.Email)
+	br := s.pool.SendBatch(ctx, b)
+	var (
+		seq   *int64
+		newID *string
+		err   error
+	)
+	if g != nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		err = br.QueryRow().Scan(&seq, &newID)
+	}
+	stored := u
+	switch {
+	case err != nil:
+	case seq == nil:
+		err = errOneTripFallback
+	case newID != nil:
+		_, err = br.Exec()
+		stored = storedUser(u)
+		stored.SessionGeneration = 0 // the column's default
+	default:
+		stored, err = scanUser(br.QueryRow())
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if pe := pgErr(err); errors.Is(err, errOneTripFallback) || retryable(err) ||
+		(pe != nil && pe.Code == codeNotNullViolation && (pe.ColumnName == "org_id" || pe.ColumnName == "user_id")) {
+		return store.CreateMembershipResult{}, errOneTripFallback
+	}
+	if err != nil {
+		return store.CreateMembershipResult{}, createMembershipErr(err, p, u, m.ExternalID, orgID)
+	}
+	m.OrganizationID, m.UserID, m.Seq = orgID, stored.ID, *seq
+	return store.CreateMembershipResult{User: stored, Membership: storedMembership(m), UserCreated: newID != nil}, nil
+}
+
+// createMembershipErr maps a create's failed write.
+func createMembershipErr(err error, p store.CreateMembershipParams, u store.User, memberExternalID, orgID string) error {
+	switch {
+	case isConstraint(err, codeUniqueViolation, "users_external_id_key"):
+		return fmt.Errorf("pgstore: create membership: external id %q: %w", u.ExternalID, store.ErrExternalIDTaken)
+	case isConstraint(err, codeUniqueViolation, "users_pkey"):
+		return fmt.Errorf("pgstore: create membership: user id %q is taken", u.ID)
+	case isConstraint(err, codeUniqueViolation, memberExternalIDKey):
+		return fmt.Errorf("pgstore: create membership: external id %q in organization %q: %w",
+			memberExternalID, orgID, store.ErrExternalIDTaken)
+	case isConstraint(err, codeUniqueViolation, "invitations_pkey"):
+		return fmt.Errorf("pgstore: create membership: invitation id %q is taken", p.Invitation.ID)
+	case isConstraint(err, codeUniqueViolation, "outbox_pkey"):
+		return fmt.Errorf("pgstore: create membership: outbox id %q is taken", p.Outbox.ID)
+	}
+	return fmt.Errorf("pgstore: create membership: %w", err)
+}
