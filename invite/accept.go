@@ -19,7 +19,10 @@ type AcceptIdentity struct {
 	// in the accept event instead of refusing.
 	JoinAsSignedIn bool
 	// Provider names the provider in the membership's
-	// primaryIdentityProvider (default Issuer).
+	// primaryIdentityProvider when an invitation is accepted (default
+	// Issuer). SignIn through an organization's connection names the
+	// connection (its Name) instead; SignIn through the app's provider
+	// leaves every membership's primaryIdentityProvider as it is.
 	Provider string
 	// TrustEmail says the caller trusts Issuer to assert Email: only then
 	// may SignIn link this identity, when it is unknown, to the user with
@@ -27,6 +30,16 @@ type AcceptIdentity struct {
 	// authflow.Config.TrustedEmailIssuers (by default its provider).
 	// Accepting an invitation ignores it: the invitation proves the email.
 	TrustEmail bool
+	// Name is the person's name as the provider asserted it (authflow
+	// reads it from an organization's connection's NameClaim): accepting
+	// an invitation, and SignIn through the organization's connection,
+	// make it the membership's Profile.Name when the organization has
+	// none yet. It never replaces what the organization wrote, never
+	// reaches store.User's app-wide profile or another organization's
+	// membership, and SignIn through the app's provider ignores it. At
+	// most MaxDisplayNameLen characters of one line (else *FieldError
+	// "name").
+	Name string
 	// Organization and Connection are set when the identity comes from an
 	// organization's own SSO connection (Issuer is then the connection's
 	// store.SSOConnection.IdentityIssuer): it may accept that
@@ -215,6 +228,7 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 		},
 		EmailVerified:    id.EmailVerified && match,
 		IdentityProvider: provider,
+		ProfileName:      id.Name,
 		Event:            s.event(inv.OrganizationID, store.EventMembershipAccepted, inv.UserID, inv.UserID, now, data),
 	}
 	loginEv := s.event(inv.OrganizationID, store.EventUserLoggedIn, inv.UserID, inv.UserID, now, loginData(id))
@@ -249,7 +263,7 @@ func checkIdentity(id AcceptIdentity) error {
 	case id.Subject == "" || len(id.Subject) > 255 || hasControl(id.Subject):
 		return invalid("subject", "identity subject is required (at most 255 characters)")
 	}
-	return nil
+	return store.CheckText("name", id.Name, MaxDisplayNameLen, store.TextLine)
 }
 
 // SignIn signs in a returning member. The user is found by the linked

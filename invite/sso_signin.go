@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/invitekit/invitekit/store"
 )
@@ -27,6 +28,12 @@ import (
 // organization's member links nothing and signs nobody in, unless that
 // organization trusts it. The identity.linked and user.logged_in events
 // go to the connection's organization and name the connection.
+//
+// Every such sign-in makes the membership's PrimaryIdentityProvider the
+// connection's Name, and id.Name its Profile.Name when the organization
+// has none yet; a change writes a membership.updated event. With a
+// store.SSOSignIner the link, that change and the login commit together
+// (recordSSOSignIn).
 func (s *Service) signInConnection(ctx context.Context, id AcceptIdentity) (store.User, []store.Membership, error) {
 	cs, err := s.ssoStore()
 	if err != nil {
@@ -61,24 +68,68 @@ func (s *Service) signInConnection(ctx context.Context, id AcceptIdentity) (stor
 		return store.User{}, nil, noActiveMembership([]store.Membership{m})
 	}
 	now := s.now()
+	var ident *store.Identity
+	var linkEv store.Event
 	if link {
 		if err := s.mayLinkByEmail(ctx, cs, c, user.ID, id); err != nil {
 			return store.User{}, nil, err
 		}
 		email, _ := NormalizeEmail(id.Email)
-		ev := s.event(id.Organization, EventIdentityLinked, user.ID, user.ID, now,
+		linkEv = s.event(id.Organization, EventIdentityLinked, user.ID, user.ID, now,
 			map[string]string{"issuer": id.Issuer, "via": "email", "connection_id": c.ID})
-		if err := s.st.LinkIdentity(ctx, store.Identity{Issuer: id.Issuer, Subject: id.Subject, UserID: user.ID, Email: email, CreateTime: now}, ev); err != nil {
-			return store.User{}, nil, err
-		}
+		ident = &store.Identity{Issuer: id.Issuer, Subject: id.Subject, UserID: user.ID, Email: email, CreateTime: now}
 	}
-	ev := s.event(id.Organization, store.EventUserLoggedIn, user.ID, user.ID, now, loginData(id))
-	if err := s.st.RecordLogin(ctx, user.ID, now, ev); err != nil {
+	loginEv := s.event(id.Organization, store.EventUserLoggedIn, user.ID, user.ID, now, loginData(id))
+	if m, err = s.recordSSOSignIn(ctx, c, m, id, ident, linkEv, loginEv, now); err != nil {
 		return store.User{}, nil, err
 	}
 	user.LastLogin = &now
 	s.log.InfoContext(ctx, "invite: signed in through sso", "user_id", user.ID, "org_id", id.Organization, "connection_id", c.ID, "linked", link)
 	return user, []store.Membership{m}, nil
+}
+
+// recordSSOSignIn writes a sign-in of m's person through connection c:
+// the link (ident, when not nil, with linkEv), the membership's
+// PrimaryIdentityProvider (c.Name) and the name id asserted (when the
+// organization has none), and the login (loginEv). With a
+// store.SSOSignIner it is one transaction, and a changed membership also
+// writes a membership.updated event (Data: connection_id, and
+// primary_identity_provider and/or profile); other stores link and
+// record the login in two commits and leave the membership as it is.
+func (s *Service) recordSSOSignIn(ctx context.Context, c store.SSOConnection, m store.Membership, id AcceptIdentity,
+	ident *store.Identity, linkEv, loginEv store.Event, now time.Time) (store.Membership, error) {
+	ss, one := s.st.(store.SSOSignIner)
+	if !one {
+		if ident != nil {
+			if err := s.st.LinkIdentity(ctx, *ident, linkEv); err != nil {
+				return store.Membership{}, err
+			}
+		}
+		if err := s.st.RecordLogin(ctx, m.UserID, now, loginEv); err != nil {
+			return store.Membership{}, err
+		}
+		m.LastLogin = &now
+		return m, nil
+	}
+	got, err := ss.SSOSignIn(ctx, store.SSOSignInParams{
+		OrganizationID: m.OrganizationID, UserID: m.UserID, Now: now,
+		Identity: ident, LinkEvent: linkEv,
+		IdentityProvider: c.Name, ProfileName: id.Name,
+		Updated: s.event(m.OrganizationID, store.EventMembershipUpdated, m.UserID, m.UserID, now, map[string]string{"connection_id": c.ID}),
+		Login:   loginEv,
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.Membership{}, ErrNoMembership // removed meanwhile
+	case errors.Is(err, store.ErrWrongStatus):
+		return store.Membership{}, noActiveMembership([]store.Membership{{Status: store.StatusInactive}}) // deactivated meanwhile
+	case err != nil:
+		return store.Membership{}, err
+	}
+	if got.PrimaryIdentityProvider != m.PrimaryIdentityProvider || got.Profile.Name != m.Profile.Name {
+		s.changed(m.OrganizationID, m.UserID)
+	}
+	return got, nil
 }
 
 // signInUser finds who signs in as id: the user its identity is linked
