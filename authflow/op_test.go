@@ -73,6 +73,24 @@ type opStorage struct {
 	*storage.Storage
 	claimsInIDToken bool
 	postLogout      []string
+
+	mu         sync.Mutex
+	terminated []string // "subject client" of each ended session (RP-initiated logout)
+}
+
+// TerminateSession records the logout, then ends the session's tokens.
+func (s *opStorage) TerminateSession(ctx context.Context, userID, clientID string) error {
+	s.mu.Lock()
+	s.terminated = append(s.terminated, userID+" "+clientID)
+	s.mu.Unlock()
+	return s.Storage.TerminateSession(ctx, userID, clientID)
+}
+
+// ended returns the sessions the provider has ended.
+func (s *opStorage) ended() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.terminated...)
 }
 
 type opClient struct {

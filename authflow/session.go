@@ -77,6 +77,19 @@ func (s sess) popLogin(ctx context.Context) (ls loginState, err error) {
 	return ls, nil
 }
 
+// logoutState is what logout needs of the session: the ID token (the
+// hint) and the SSO connection it signed in through ("" for the app's
+// provider).
+type logoutState struct{ idToken, connID, connOrg string }
+
+func (s sess) logoutState(ctx context.Context) (ls logoutState, err error) {
+	defer s.guard(&err)
+	ls.idToken = s.sm.GetString(ctx, sessionkeys.IDToken)
+	ls.connID = s.sm.GetString(ctx, sessionkeys.SSOConnection)
+	ls.connOrg = s.sm.GetString(ctx, sessionkeys.SSOOrg)
+	return ls, nil
+}
+
 func (s sess) renew(ctx context.Context) (err error) {
 	defer s.guard(&err)
 	return s.sm.RenewToken(ctx)

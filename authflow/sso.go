@@ -230,27 +230,6 @@ func emailHint(s string) string {
 	return e
 }
 
-// endSessionOf is the end_session_endpoint and client id for logging out
-// a session signed in through ssoOrg's connection ("" = the app's
-// provider). A connection without one (or unreachable within logoutWait)
-// logs out locally only.
-func (f *Flow) endSessionOf(ctx context.Context, ssoOrg string) (endpoint, clientID string) {
-	if ssoOrg == "" {
-		return f.endSession(ctx), f.cfg.ClientID
-	}
-	conn, err := f.connection(ctx, ssoOrg)
-	if err != nil || conn == nil {
-		return "", ""
-	}
-	ctx, cancel := context.WithTimeout(ctx, logoutWait)
-	defer cancel()
-	rem, err := conn.remote.get(ctx)
-	if err != nil {
-		return "", ""
-	}
-	return rem.endSess, conn.client.Connection.ClientID
-}
-
 func urlQuery(s string) string { return url.QueryEscape(s) }
 
 // ssoReachable keeps, for a session signed in through an organization's
