@@ -137,25 +137,25 @@ func (s *Store) CreateMembershipGuarded(ctx context.Context, p store.CreateMembe
 		}
 	}
 	var res store.BatchResult
-	err := s.write(ctx, func(t *wtx) error {
+	err := s.writeOne(ctx, func(t *wtx, create createFunc) error {
 		var rev int64
 		if err := t.row(func(sc scanner) error { return sc.Scan(&rev) }, qApprRevison, orgID); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		inviter, ierr := t.membership(orgID, g.InviterID)
-		if ierr != nil && !errors.Is(ierr, store.ErrNotFound) {
-			return ierr
+		var inviter store.Membership
+		ierr := store.ErrNotFound
+		if g.InviterID != "" { // else Check looks at the revision only
+			inviter, ierr = t.membership(orgID, g.InviterID)
+			if ierr != nil && !errors.Is(ierr, store.ErrNotFound) {
+				return ierr
+			}
 		}
 		if err := g.Check(rev, inviter, ierr == nil); err != nil {
 			return fmt.Errorf("sqlitestore: create membership: %w", err)
 		}
-		out := make([]store.BatchResult, 1)
-		if err := newCreator(t).chunk([]store.CreateMembershipParams{p}, out); err != nil {
+		var err error
+		if res, err = create(p); err != nil || hold == nil {
 			return err
-		}
-		res = out[0]
-		if res.Err != nil || hold == nil {
-			return res.Err
 		}
 		roles, err := jsonList(hold.Roles)
 		if err != nil {

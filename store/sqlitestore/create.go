@@ -14,19 +14,71 @@ import (
 // CreateMembership implements store.Memberships.
 func (s *Store) CreateMembership(ctx context.Context, p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
 	var res store.BatchResult
-	err := s.write(ctx, func(t *wtx) error {
-		c := newCreator(t)
-		out := make([]store.BatchResult, 1)
-		if err := c.chunk([]store.CreateMembershipParams{p}, out); err != nil {
-			return err
-		}
-		res = out[0]
-		return res.Err // a refusal wrote nothing, but roll back anyway
+	err := s.writeOne(ctx, func(t *wtx, create createFunc) error {
+		var err error
+		res, err = create(p)
+		return err
 	})
 	if err != nil {
 		return store.CreateMembershipResult{}, err
 	}
 	return res.CreateMembershipResult, nil
+}
+
+// createFunc checks and writes one item inside a write transaction (see
+// writeOne). A refusal is returned as the error (and in the result).
+type createFunc func(store.CreateMembershipParams) (store.BatchResult, error)
+
+// writeOne runs fn in one write transaction in which create writes one
+// item. The first attempt is optimistic: the item is written without
+// looking anything up first, and the INSERTs' constraints (unique email,
+// ids and external ids, the membership's primary key, the organization's
+// foreign key) refuse a conflict. When one does, that transaction is
+// rolled back and fn runs once more in a new one, where create looks the
+// item up first (one lookup query) and names the refusal (ErrNotFound,
+// ErrAlreadyMember, ErrExternalIDTaken, a taken id), as CreateMemberships'
+// careful path does. Most invites are of new people, so they pay for one
+// transaction of inserts; fn's other statements run in both attempts.
+func (s *Store) writeOne(ctx context.Context, fn func(t *wtx, create createFunc) error) error {
+	conflict := false
+	err := s.write(ctx, func(t *wtx) error {
+		return fn(t, func(p store.CreateMembershipParams) (store.BatchResult, error) {
+			res, err := newCreator(t).one(p, false)
+			if err != nil && isConstraint(err) {
+				conflict = true
+			}
+			return res, err
+		})
+	})
+	if !conflict {
+		return err
+	}
+	return s.write(ctx, func(t *wtx) error {
+		return fn(t, func(p store.CreateMembershipParams) (store.BatchResult, error) {
+			return newCreator(t).one(p, true)
+		})
+	})
+}
+
+// one checks and writes one item and records its change. careful looks
+// up what the database holds first; otherwise only the constraints check
+// (see writeOne). A refusal is both res.Err and the error (so the
+// transaction rolls back; it wrote nothing).
+func (c *creator) one(p store.CreateMembershipParams, careful bool) (res store.BatchResult, err error) {
+	out := make([]store.BatchResult, 1)
+	if careful {
+		err = c.writeChunk([]store.CreateMembershipParams{p}, out)
+	} else {
+		// The membership's foreign key refuses a missing organization.
+		c.orgs[p.Membership.OrganizationID] = true
+		ps := []store.CreateMembershipParams{p}
+		err = c.checkAndWrite(ps, usersOf(ps), lookup{}, out)
+	}
+	if err != nil {
+		return store.BatchResult{}, err
+	}
+	c.t.changedCreated(out)
+	return out[0], out[0].Err
 }
 
 // CreateMemberships implements store.BatchCreator: all items in one
@@ -164,14 +216,7 @@ func (c *creator) chunk(ps []store.CreateMembershipParams, out []store.BatchResu
 }
 
 func (c *creator) writeChunk(ps []store.CreateMembershipParams, out []store.BatchResult) error {
-	// Ids the store generates are chosen first, so the lookup checks them too.
-	users := make([]store.User, len(ps))
-	for i, p := range ps {
-		users[i] = p.User
-		if users[i].ID == "" {
-			users[i].ID = store.NewID("usr")
-		}
-	}
+	users := usersOf(ps)
 	if c.optimistic {
 		if c.careful > 0 {
 			c.careful--
@@ -189,6 +234,19 @@ func (c *creator) writeChunk(ps []store.CreateMembershipParams, out []store.Batc
 		return err
 	}
 	return c.checkAndWrite(ps, users, lk, out)
+}
+
+// usersOf returns the items' users with the ids the store generates
+// chosen first, so the lookup checks them too.
+func usersOf(ps []store.CreateMembershipParams) []store.User {
+	users := make([]store.User, len(ps))
+	for i, p := range ps {
+		users[i] = p.User
+		if users[i].ID == "" {
+			users[i].ID = store.NewID("usr")
+		}
+	}
+	return users
 }
 
 // optimisticChunk writes a chunk inside a savepoint, checked only against

@@ -165,7 +165,7 @@ func (t *wtx) decideJoin(orgID, id string, status store.JoinRequestStatus, roles
 func (s *Store) ApproveJoinRequest(ctx context.Context, orgID, id string, d store.JoinDecision, p store.CreateMembershipParams) (store.CreateMembershipResult, store.JoinRequest, error) {
 	var res store.BatchResult
 	var r store.JoinRequest
-	err := s.write(ctx, func(t *wtx) error {
+	err := s.writeOne(ctx, func(t *wtx, create createFunc) error {
 		var cur string
 		if err := t.row(func(sc scanner) error { return sc.Scan(&cur) }, qJoin1, orgID, id); err != nil {
 			return joinNotFound("join request", err)
@@ -174,14 +174,10 @@ func (s *Store) ApproveJoinRequest(ctx context.Context, orgID, id string, d stor
 			return fmt.Errorf("sqlitestore: join request: %w", store.ErrWrongStatus)
 		}
 		p.Membership.OrganizationID = orgID
-		out := make([]store.BatchResult, 1)
-		if err := newCreator(t).chunk([]store.CreateMembershipParams{p}, out); err != nil {
+		var err error
+		if res, err = create(p); err != nil {
 			return err
 		}
-		if res = out[0]; res.Err != nil {
-			return res.Err
-		}
-		var err error
 		r, err = t.decideJoin(orgID, id, store.JoinRequestApproved, p.Membership.Roles, res.User.ID, d)
 		return err
 	})

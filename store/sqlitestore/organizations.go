@@ -48,16 +48,13 @@ func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Orga
 		return store.CreateMembershipResult{}, err
 	}
 	var res store.BatchResult
-	err = s.write(ctx, func(t *wtx) error {
+	err = s.writeOne(ctx, func(t *wtx, create createFunc) error {
 		if err := t.createOrganization(org, md, ev); err != nil {
 			return err
 		}
-		out := make([]store.BatchResult, 1)
-		if err := newCreator(t).chunk([]store.CreateMembershipParams{p}, out); err != nil {
-			return err
-		}
-		res = out[0]
-		return res.Err // roll the organization back too
+		var err error
+		res, err = create(p) // a refusal rolls the organization back too
+		return err
 	})
 	if err != nil {
 		return store.CreateMembershipResult{}, err
