@@ -47,7 +47,9 @@
 // # Push invalidation
 //
 // A Store is a store.ChangeNotifier on LISTEN/NOTIFY. Every write that
-// changes a membership, and RevokeSessions, calls pg_notify in its own
+// changes a membership, RevokeSessions, and every SSO connection write
+// (PutSSOConnection, DeleteSSOConnection, SetSSOTrust: [organization id,
+// ""], the organization's SSO policy) calls pg_notify in its own
 // transaction (in the statement that appends its event, so no extra round
 // trip), so a change is delivered once it commits and never if it rolls
 // back. The channel, Channel(), is derived from the schema: stores on two
