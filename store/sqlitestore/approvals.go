@@ -20,8 +20,13 @@ var _ store.ApprovalStore = (*Store)(nil)
 
 const (
 	apprRulesColumns = `all_invites, roles, inviter_roles, outside_domains, domains, revision, update_time, updated_by`
-	qApprRules       = `SELECT ` + apprRulesColumns + ` FROM approval_rules WHERE org_id = ?`
-	apprReqColumns   = `id, org_id, user_id, email, roles, invited_by, surface, hold_reason, status,
+	// qOrgApprRules is an organization's rules, the zero rules when never
+	// set, and no row for an unknown organization: one read where
+	// GetApprovalRules would otherwise need a second to tell the two apart.
+	qOrgApprRules = `SELECT coalesce(r.all_invites, 0), r.roles, r.inviter_roles, coalesce(r.outside_domains, 0), r.domains,
+coalesce(r.revision, 0), coalesce(r.update_time, 0), coalesce(r.updated_by, '')
+FROM organizations o LEFT JOIN approval_rules r ON r.org_id = o.id WHERE o.id = ?`
+	apprReqColumns = `id, org_id, user_id, email, roles, invited_by, surface, hold_reason, status,
 create_time, expire_time, decided_by, reason, decide_time`
 	qApprReq     = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE org_id = ? AND id = ?`
 	qApprList    = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE org_id = ? AND (? = '' OR status = ?) ORDER BY seq LIMIT ?`
@@ -39,7 +44,7 @@ WHERE org_id = ? AND id = ? AND status = 'PENDING'`
 )
 
 // approvalWriteQueries are prepared by Open (writeQueries).
-var approvalWriteQueries = []string{qApprRules, qApprReq, qApprRevison, qApprSet, qApprInsert, qApprDecide}
+var approvalWriteQueries = []string{qApprReq, qApprRevison, qApprSet, qApprInsert, qApprDecide}
 
 func scanApprovalRules(r *store.ApprovalRules) func(scanner) error {
 	return func(sc scanner) error {
@@ -85,14 +90,14 @@ func scanApprovalRequest(r *store.ApprovalRequest) func(scanner) error {
 // GetApprovalRules implements store.ApprovalStore.
 func (s *Store) GetApprovalRules(ctx context.Context, orgID string) (store.ApprovalRules, error) {
 	var r store.ApprovalRules
-	err := s.readRow(ctx, scanApprovalRules(&r), qApprRules, orgID)
+	err := s.readRow(ctx, scanApprovalRules(&r), qOrgApprRules, orgID)
 	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := s.GetOrganization(ctx, orgID); err != nil {
-			return store.ApprovalRules{}, err
-		}
-		return store.ApprovalRules{}, nil
+		return store.ApprovalRules{}, fmt.Errorf("sqlitestore: organization %q: %w", orgID, store.ErrNotFound)
 	}
-	return r, err
+	if err != nil {
+		return store.ApprovalRules{}, err
+	}
+	return r, nil
 }
 
 // SetApprovalRules implements store.ApprovalStore.

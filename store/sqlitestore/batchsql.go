@@ -1,6 +1,8 @@
 package sqlitestore
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -22,15 +24,17 @@ var insertSizes = [...]int{chunkSize, 64, 16, 4, 1}
 
 // insertHeads are the multi-row INSERTs ("INSERT INTO t (cols) VALUES ")
 // and their column counts.
-var insertHeads = [...]struct {
-	head  string
-	ncols int
-}{
+var insertHeads = [...]insertHead{
 	{insertUserHead, userInsertCols},
 	{insertMembershipHead, membershipInsertCols},
 	{insertInvitationHead, invitationInsertCols},
 	{insertOutboxHead, outboxInsertCols},
 	{insertEventHead, eventInsertCols},
+}
+
+type insertHead struct {
+	head  string
+	ncols int
 }
 
 // insertQuery returns head followed by n tuples of ncols placeholders.
@@ -48,13 +52,28 @@ func insertQuery(head string, ncols, n int) string {
 	return b.String()
 }
 
+// insertQueries are insertQuery(insertHeads[h], …, insertSizes[k]) at
+// [h][k], built once (the biggest are 13 KB of placeholders).
+var insertQueries = func() (qs [len(insertHeads)][len(insertSizes)]string) {
+	for h, ih := range insertHeads {
+		for k, size := range insertSizes {
+			qs[h][k] = insertQuery(ih.head, ih.ncols, size)
+		}
+	}
+	return qs
+}()
+
 // insertRows writes len(args)/ncols rows with head's prepared multi-row
-// INSERTs.
+// INSERTs (head one of insertHeads).
 func (t *wtx) insertRows(head string, ncols int, args []any) error {
+	h := slices.IndexFunc(insertHeads[:], func(ih insertHead) bool { return ih.head == head })
+	if h < 0 {
+		return fmt.Errorf("sqlitestore: internal error: no multi-row INSERT for %q", head)
+	}
 	n := len(args) / ncols
-	for _, size := range insertSizes {
+	for k, size := range insertSizes {
 		for n >= size {
-			if _, err := t.exec(insertQuery(head, ncols, size), args[:size*ncols]...); err != nil {
+			if _, err := t.exec(insertQueries[h][k], args[:size*ncols]...); err != nil {
 				return err
 			}
 			args = args[size*ncols:]
@@ -112,10 +131,8 @@ func writeQueries() []string {
 	qs = append(qs, joinWriteQueries...)
 	qs = append(qs, ssoWriteQueries...)
 	qs = append(qs, approvalWriteQueries...)
-	for _, h := range insertHeads {
-		for _, size := range insertSizes {
-			qs = append(qs, insertQuery(h.head, h.ncols, size))
-		}
+	for _, sized := range insertQueries {
+		qs = append(qs, sized[:]...)
 	}
 	return qs
 }
