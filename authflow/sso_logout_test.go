@@ -107,7 +107,8 @@ func (s *ssoEnv) expectSignedOut(t *testing.T, b *browser, oldCookie, dashboard 
 // issued as id_token_hint, the connection's client id and
 // post_logout_redirect_uri; the provider accepts them, ends the session
 // of that subject and client, and returns to the app. A connection that
-// names another issuer since the sign-in logs out locally only.
+// names another issuer since the sign-in, or was deleted, logs out
+// locally only.
 func TestSSOLogoutThroughConnection(t *testing.T) {
 	s := newSSOEnv(t, false)
 	ctx := context.Background()
@@ -155,6 +156,25 @@ func TestSSOLogoutThroughConnection(t *testing.T) {
 	old = b.cookie(s.app.URL, s.sm.Cookie.Name)
 	if p = b.post(s.app.URL+"/logout", nil); p.status != 303 || p.location != s.app.URL+"/bye" {
 		t.Fatalf("logout after the connection changed issuer: %d %q", p.status, p.location)
+	}
+	s.expectSignedOut(t, b, old, s.dashboard(s.a))
+
+	// Back to A's provider, sign in, then the connection is deleted:
+	// logout stays local too (and never falls back to the app's provider).
+	if _, err := s.svc.SaveSSOConnection(ctx, s.a.ID, invite.SSOConnectionRequest{
+		Name: "Acme Okta", Issuer: s.za.issuer, ClientID: "web",
+	}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if p = s.zitadel(b, s.za, s.loginFor(s.a), "pat@example.com"); p.status != 303 {
+		t.Fatalf("third sign-in: %d %q %s", p.status, p.location, p.body)
+	}
+	if err := s.svc.DeleteSSOConnection(ctx, s.a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	old = b.cookie(s.app.URL, s.sm.Cookie.Name)
+	if p = b.post(s.app.URL+"/logout", nil); p.status != 303 || p.location != s.app.URL+"/bye" {
+		t.Fatalf("logout after the connection was deleted: %d %q", p.status, p.location)
 	}
 	s.expectSignedOut(t, b, old, s.dashboard(s.a))
 }
