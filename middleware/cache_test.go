@@ -417,7 +417,8 @@ func TestStartEndsWithContext(t *testing.T) {
 	}
 }
 
-// TestStartErrors: without a cache Start does nothing; without a notifier
+// TestStartErrors: without a cache Start returns nil (on memstore it
+// subscribes the SSO policies only); with a cache and without a notifier
 // it says so; a failed first subscription is returned and leaves the
 // cache on FallbackTTL; Start may be retried.
 func TestStartErrors(t *testing.T) {
