@@ -56,6 +56,7 @@ type identity struct {
 	issuer, subject, email string
 	emailVerified          bool
 	rawIDToken             string
+	name                   string // a connection's NameClaim ("" when absent)
 }
 
 func (f *Flow) callback(w http.ResponseWriter, r *http.Request) error {
@@ -251,13 +252,16 @@ func (f *Flow) exchange(ctx context.Context, code string, ls loginState, conn *s
 		return identity{}, err
 	}
 	id := identity{issuer: idt.Issuer, subject: idt.Subject, email: claims.Email, emailVerified: bool(claims.EmailVerified), rawIDToken: raw}
+	ui := &userInfo{ctx: ctx, p: rem.provider, tok: tok, subject: idt.Subject}
 	if conn != nil {
-		if id, err = mapClaims(ctx, conn, id, idt, rem.provider, tok); err != nil {
+		var all map[string]any
+		_ = idt.Claims(&all)
+		if id, err = mapClaims(conn, id, all, ui); err != nil {
 			return identity{}, err
 		}
 	}
 	if id.email == "" {
-		if id.email, id.emailVerified, err = userInfoEmail(ctx, rem.provider, tok, idt.Subject); err != nil {
+		if id.email, id.emailVerified, err = ui.email(); err != nil {
 			return identity{}, err
 		}
 	}
@@ -330,19 +334,64 @@ func (d numericDate) time() time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9))
 }
 
-// userInfoEmail asks the provider's UserInfo endpoint for the email of
-// subject (when the ID token has none). Every UserInfo read goes through
-// it: an answer about another subject is refused (OpenID Connect Core
-// 5.3.2), as a token substitution would be.
-func userInfoEmail(ctx context.Context, p *oidc.Provider, tok *oauth2.Token, subject string) (string, bool, error) {
-	ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-	if err != nil {
+// userInfo reads the provider's UserInfo endpoint at most once per
+// callback, for the claims the ID token lacks (the email, a connection's
+// email or name claim). Every UserInfo read goes through it: an answer
+// about another subject than the ID token's is refused (OpenID Connect
+// Core 5.3.2), as a token substitution would be.
+type userInfo struct {
+	ctx     context.Context
+	p       *oidc.Provider
+	tok     *oauth2.Token
+	subject string
+
+	done     bool
+	ui       *oidc.UserInfo
+	claims   map[string]any
+	err      error // the request failed
+	mismatch error // the answer is about another subject
+}
+
+// get returns the answer, or why there is none: err when the request
+// failed, mismatch (a page error) when it is about another subject.
+func (u *userInfo) get() (ui *oidc.UserInfo, claims map[string]any, err, mismatch error) {
+	if !u.done {
+		u.done = true
+		ui, err := u.p.UserInfo(u.ctx, oauth2.StaticTokenSource(u.tok))
+		switch {
+		case err != nil:
+			u.err = err
+		case ui.Subject != u.subject:
+			u.mismatch = pageError(httpx.ErrUserInfoSubjectMismatch, "sub",
+				"The identity provider's UserInfo answer is about a different account than the one that signed in.", nil)
+		default:
+			u.ui = ui
+			_ = ui.Claims(&u.claims)
+		}
+	}
+	return u.ui, u.claims, u.err, u.mismatch
+}
+
+// claim is the string claim name from UserInfo ("" when it has none or
+// cannot be read), or the subject mismatch.
+func (u *userInfo) claim(name string) (string, error) {
+	_, claims, _, mismatch := u.get()
+	if mismatch != nil {
+		return "", mismatch
+	}
+	v, _ := claims[name].(string)
+	return v, nil
+}
+
+// email asks UserInfo for the email (when the ID token has none).
+func (u *userInfo) email() (string, bool, error) {
+	ui, _, err, mismatch := u.get()
+	switch {
+	case mismatch != nil:
+		return "", false, mismatch
+	case err != nil:
 		return "", false, pageError(httpx.ErrUserInfoFailed, "",
 			"The identity provider did not share your email address (UserInfo request failed).", err)
-	}
-	if ui.Subject != subject {
-		return "", false, pageError(httpx.ErrUserInfoSubjectMismatch, "sub",
-			"The identity provider's UserInfo answer is about a different account than the one that signed in.", nil)
 	}
 	return ui.Email, ui.EmailVerified, nil
 }

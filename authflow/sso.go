@@ -1,6 +1,7 @@
 package authflow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,9 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/coreos/go-oidc/v3/oidc"
-	"golang.org/x/oauth2"
 
 	"github.com/invitekit/invitekit/authflow/ssocheck"
 	"github.com/invitekit/invitekit/internal/httpx"
@@ -134,39 +132,47 @@ func ssoIdentity(conn *ssoConn, id identity, joinAs bool) invite.AcceptIdentity 
 	return invite.AcceptIdentity{
 		Issuer: c.IdentityIssuer(), Subject: id.subject, Email: id.email, EmailVerified: id.emailVerified,
 		JoinAsSignedIn: joinAs, Provider: c.Name, TrustEmail: true,
-		Organization: c.OrganizationID, Connection: c.ID,
+		Organization: c.OrganizationID, Connection: c.ID, Name: id.name,
 	}
 }
 
-// mapClaims applies conn's claim mapping: with an EmailClaim other than
-// "email" (Entra ID's preferred_username or upn, for example) the email is
-// that claim, from the ID token or else UserInfo, and counts as verified:
-// the organization chose the claim its directory vouches for.
-func mapClaims(ctx context.Context, conn *ssoConn, id identity, idt *oidc.IDToken, p *oidc.Provider, tok *oauth2.Token) (identity, error) {
-	claim := conn.client.EmailClaim
-	if claim == "" || claim == "email" {
-		return id, nil
-	}
-	var all map[string]any
-	_ = idt.Claims(&all)
-	v, _ := all[claim].(string)
-	if v == "" {
-		ui, err := p.UserInfo(ctx, oauth2.StaticTokenSource(tok))
-		if err == nil {
-			if ui.Subject != idt.Subject {
-				return identity{}, pageError(httpx.ErrUserInfoSubjectMismatch, "sub",
-					"The identity provider's UserInfo answer is about a different account than the one that signed in.", nil)
-			}
-			var m map[string]any
-			_ = ui.Claims(&m)
-			v, _ = m[claim].(string)
+// mapClaims applies conn's claim mapping to what the ID token (claims)
+// or else UserInfo asserted:
+//
+//   - with an EmailClaim other than "email" (Entra ID's
+//     preferred_username or upn, for example) the email is that claim,
+//     and counts as verified: the organization chose the claim its
+//     directory vouches for;
+//   - the name is the NameClaim ("name" by default), trimmed. It is only
+//     a suggestion for the organization's view of the person
+//     (invite.AcceptIdentity.Name), so a name that is missing, cannot be
+//     read (UserInfo failed) or breaks the kit's text rule is left out
+//     and the sign-in goes on.
+func mapClaims(conn *ssoConn, id identity, claims map[string]any, ui *userInfo) (identity, error) {
+	lookup := func(claim string) (string, error) {
+		if v, _ := claims[claim].(string); strings.TrimSpace(v) != "" {
+			return v, nil
 		}
+		return ui.claim(claim)
 	}
-	if v == "" {
-		return identity{}, pageError(httpx.ErrEmailMissing, claim,
-			fmt.Sprintf("Your organization's identity provider did not send the %q claim this app signs you in with.", claim), nil)
+	if claim := conn.client.EmailClaim; claim != "" && claim != "email" {
+		v, err := lookup(claim)
+		if err != nil {
+			return identity{}, err
+		}
+		if v == "" {
+			return identity{}, pageError(httpx.ErrEmailMissing, claim,
+				fmt.Sprintf("Your organization's identity provider did not send the %q claim this app signs you in with.", claim), nil)
+		}
+		id.email, id.emailVerified = strings.TrimSpace(v), true
 	}
-	id.email, id.emailVerified = strings.TrimSpace(v), true
+	name, err := lookup(cmp.Or(conn.client.NameClaim, "name"))
+	if err != nil {
+		return identity{}, err
+	}
+	if name = strings.TrimSpace(name); store.TextProblem(name, invite.MaxDisplayNameLen, store.TextLine) == "" {
+		id.name = name
+	}
 	return id, nil
 }
 

@@ -24,8 +24,9 @@ import (
 type ssoEnv struct {
 	*env
 	def, za     *testOP
-	panva       string // B's issuer when B signs in through panva ("" otherwise)
-	bIssuer     string // B's issuer
+	zb          *testOP // B's provider when it is zitadel (without panva)
+	panva       string  // B's issuer when B signs in through panva ("" otherwise)
+	bIssuer     string  // B's issuer
 	a, b        store.Organization
 	connA       invite.SSOConnection
 	connB       invite.SSOConnection
@@ -49,7 +50,8 @@ func newSSOEnv(t *testing.T, withPanva bool) *ssoEnv {
 		s.panva = startPanva(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", s.panvaLogins)
 		s.bIssuer, bClient, bSecret = s.panva, "app", "app-secret"
 	} else {
-		s.bIssuer = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", false).issuer
+		s.zb = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", false)
+		s.bIssuer = s.zb.issuer
 	}
 	s.def = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", false)
 	s.za = startOP(t, e.app.URL+"/auth/callback", e.app.URL+"/bye", false)
