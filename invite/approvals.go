@@ -138,15 +138,26 @@ type decision struct {
 // decisionInputs reads what deciding invites by inviterID into org needs.
 // newOrg: the organization does not exist yet (no rules, no members).
 func (s *Service) decisionInputs(ctx context.Context, org store.Organization, inviterID string, newOrg bool) (decisionInputs, error) {
+	return s.decisionInputsRead(ctx, org, inviterID, newOrg, nil)
+}
+
+// decisionInputsRead is decisionInputs with org's rules already read
+// (when not nil).
+func (s *Service) decisionInputsRead(ctx context.Context, org store.Organization, inviterID string, newOrg bool, rules *store.ApprovalRules) (decisionInputs, error) {
 	in := decisionInputs{surface: SurfaceFrom(ctx), inviterID: inviterID, newOrg: newOrg}
 	in.approvals, _ = s.st.(store.ApprovalStore)
 	if newOrg {
 		return in, nil
 	}
 	if in.approvals != nil {
-		r, err := in.approvals.GetApprovalRules(ctx, org.ID)
-		if err != nil {
-			return in, err
+		r := store.ApprovalRules{}
+		if rules != nil {
+			r = *rules
+		} else {
+			var err error
+			if r, err = in.approvals.GetApprovalRules(ctx, org.ID); err != nil {
+				return in, err
+			}
 		}
 		in.rules = r
 		in.domains = slices.Clone(r.Domains)
@@ -292,12 +303,31 @@ func (s *Service) policyRefusal(ctx context.Context, orgID string, err error) er
 // plainly. A decision made stale by a concurrent change of the rules or of
 // the inviter's roles is made again.
 func (s *Service) decideAndCreate(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User) (*InviteResult, error) {
+	return s.decideAndCreateRead(ctx, org, req, existing, true, nil)
+}
+
+// decideAndCreateUnchecked is decideAndCreate before existingUser: it is
+// consulted only when the decision can depend on it (existingMatters),
+// else the write's own refusals stand in for it. rules, when not nil, are
+// org's rules already read.
+func (s *Service) decideAndCreateUnchecked(ctx context.Context, org store.Organization, req InviteRequest, rules *store.ApprovalRules) (*InviteResult, error) {
+	return s.decideAndCreateRead(ctx, org, req, nil, false, rules)
+}
+
+func (s *Service) decideAndCreateRead(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User, checked bool, rules *store.ApprovalRules) (*InviteResult, error) {
 	for attempt := 1; ; attempt++ {
-		in, err := s.decisionInputs(ctx, org, req.InvitedBy, false)
+		in, err := s.decisionInputsRead(ctx, org, req.InvitedBy, false, rules)
 		if err != nil {
 			return nil, err
 		}
-		res, err := s.decideAndWrite(ctx, in, org, req, existing)
+		rules = nil // decided again: read again
+		if !checked && s.existingMatters(in, req) {
+			if existing, err = s.existingUser(ctx, org.ID, req); err != nil {
+				return nil, err
+			}
+			checked = true
+		}
+		res, err := s.decideAndWrite(ctx, in, org, req, existing, checked)
 		if errors.Is(err, ErrDecisionStale) && attempt < maxDecideAttempts {
 			continue
 		}
@@ -305,8 +335,9 @@ func (s *Service) decideAndCreate(ctx context.Context, org store.Organization, r
 	}
 }
 
-// decideAndWrite is one attempt of decideAndCreate with in read.
-func (s *Service) decideAndWrite(ctx context.Context, in decisionInputs, org store.Organization, req InviteRequest, existing *store.User) (*InviteResult, error) {
+// decideAndWrite is one attempt of decideAndCreate with in read (and
+// existingUser consulted when checked).
+func (s *Service) decideAndWrite(ctx context.Context, in decisionInputs, org store.Organization, req InviteRequest, existing *store.User, checked bool) (*InviteResult, error) {
 	d, err := s.decide(ctx, in, org, req, existing)
 	if err != nil {
 		return nil, err
@@ -318,11 +349,13 @@ func (s *Service) decideAndWrite(ctx context.Context, in decisionInputs, org sto
 	case d.hold:
 		return s.hold(ctx, in.approvals, org, req, existing, d)
 	case in.approvals != nil:
-		return s.createWith(ctx, org, req, existing, func(p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+		return s.createChecked(ctx, org, req, existing, checked, func(p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
 			return in.approvals.CreateMembershipGuarded(ctx, p, nil, d.guard)
 		})
 	}
-	return s.create(ctx, org, req, existing)
+	return s.createChecked(ctx, org, req, existing, checked, func(p store.CreateMembershipParams) (store.CreateMembershipResult, error) {
+		return s.st.CreateMembership(ctx, p)
+	})
 }
 
 // hold writes req as a held invite: a PENDING_APPROVAL membership (what a

@@ -187,15 +187,35 @@ func (s *Service) CreateUserAndMembership(ctx context.Context, orgID string, req
 	if err := s.checkInvite(&req, "", s.cfg.DefaultRoles); err != nil {
 		return nil, err
 	}
+	org, rules, err := s.organizationRules(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return s.decideAndCreateUnchecked(ctx, org, req, rules)
+}
+
+// organizationRules returns orgID's organization and, when the store reads
+// them together (store.OrganizationRulesGetter), its approval rules (nil
+// otherwise: decisionInputs reads them).
+func (s *Service) organizationRules(ctx context.Context, orgID string) (store.Organization, *store.ApprovalRules, error) {
+	if g, ok := s.st.(store.OrganizationRulesGetter); ok && orgID != "" && checkIDs("orgID", orgID) == nil {
+		org, r, err := g.GetOrganizationRules(ctx, orgID)
+		if err != nil {
+			return store.Organization{}, nil, err
+		}
+		return org, &r, nil
+	}
 	org, err := s.Organization(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
-	existing, err := s.existingUser(ctx, org.ID, req)
-	if err != nil {
-		return nil, err
-	}
-	return s.decideAndCreate(ctx, org, req, existing)
+	return org, nil, err
+}
+
+// existingMatters reports whether deciding req with in can depend on the
+// person's existing user and membership: a hook sees them, and a hold
+// (the rules' or a hook's) is decided, and may refuse, before the write.
+// Otherwise the look-up is left to the store's write, which refuses what
+// existingUser refuses (see createErr).
+func (s *Service) existingMatters(in decisionInputs, req InviteRequest) bool {
+	return s.cfg.BeforeInvite != nil || s.cfg.InvitePolicy != nil || (in.surface != SurfaceSCIM && in.ruleHold(req) != "")
 }
 
 // existingUser returns the user with req.Email (nil if none) after checking
@@ -229,12 +249,18 @@ func (s *Service) existingUser(ctx context.Context, orgID string, req InviteRequ
 		other, err := s.st.GetMembershipByExternalID(ctx, orgID, req.ExternalID)
 		switch {
 		case err == nil && other.UserID != userID:
-			return nil, fmt.Errorf("%w: another member of this organization has this external id", ErrExternalIDTaken)
+			return nil, errOtherExternalID()
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
 	}
 	return userOrNil(u, found), nil
+}
+
+// errOtherExternalID is ErrExternalIDTaken for an external id another
+// member of the organization has.
+func errOtherExternalID() error {
+	return fmt.Errorf("%w: another member of this organization has this external id", ErrExternalIDTaken)
 }
 
 func userOrNil(u store.User, found bool) *store.User {
@@ -275,6 +301,14 @@ func (s *Service) create(ctx context.Context, org store.Organization, req Invite
 // createWith is create with the store write given.
 func (s *Service) createWith(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User,
 	write func(store.CreateMembershipParams) (store.CreateMembershipResult, error)) (*InviteResult, error) {
+	return s.createChecked(ctx, org, req, existing, true, write)
+}
+
+// createChecked is createWith; checked false says existingUser was not
+// consulted, so the store's refusals are reported as it would have
+// reported them.
+func (s *Service) createChecked(ctx context.Context, org store.Organization, req InviteRequest, existing *store.User, checked bool,
+	write func(store.CreateMembershipParams) (store.CreateMembershipResult, error)) (*InviteResult, error) {
 	now := s.now()
 	p, link, err := s.createParams(org, req, existing, s.inviterName(ctx, org.ID, req.InvitedBy), now)
 	if err != nil {
@@ -282,6 +316,9 @@ func (s *Service) createWith(ctx context.Context, org store.Organization, req In
 	}
 	res, err := write(p)
 	if err != nil {
+		if !checked {
+			return nil, s.uncheckedErr(ctx, org.ID, req.Email, err)
+		}
 		return nil, s.createErr(ctx, org.ID, req.Email, err)
 	}
 	s.changed(org.ID, res.User.ID)
@@ -373,6 +410,24 @@ func (s *Service) createErr(ctx context.Context, orgID, email string, err error)
 				return fmt.Errorf("%w (%w)", membershipConflict(m), err)
 			}
 		}
+	}
+	return err
+}
+
+// uncheckedErr maps the error of a write that existingUser did not
+// precede to what existingUser would have returned: the person's
+// membership in orgID (ErrAlreadyInvited, ErrAlreadyMember, held), then
+// an external id another member has; anything else as createErr does.
+func (s *Service) uncheckedErr(ctx context.Context, orgID, email string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrAlreadyMember):
+		if u, uerr := s.st.GetUserByEmail(ctx, email); uerr == nil {
+			if m, merr := s.st.GetMembership(ctx, orgID, u.ID); merr == nil {
+				return membershipConflict(m)
+			}
+		}
+	case errors.Is(err, store.ErrExternalIDTaken):
+		return errOtherExternalID()
 	}
 	return err
 }

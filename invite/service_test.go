@@ -298,6 +298,16 @@ func TestDuplicateInvite(t *testing.T) {
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("err = %v, want %v", err, tt.want)
 				}
+				// The same error whether the service looked the person
+				// up first or the store's write refused: nothing of the
+				// store's (ids, another organization) in it.
+				msg := tt.want.Error()
+				if tt.extID != "" {
+					msg += ": another member of this organization has this external id"
+				}
+				if err.Error() != msg {
+					t.Errorf("err = %q, want %q", err, msg)
+				}
 				if code := inviteapi.ProblemOf(err).Code; inviteapi.ProblemOf(err).Status != 409 || code == "" {
 					t.Errorf("HTTPStatus = %d code %q, want 409", inviteapi.ProblemOf(err).Status, code)
 				}

@@ -203,6 +203,14 @@ type HoldDecision struct {
 	Event Event
 }
 
+// OrganizationRulesGetter is an optional capability of an ApprovalStore:
+// GetOrganizationRules returns what GetOrganization and GetApprovalRules
+// return, read together (pgstore: in one round trip). The invite service
+// uses it to read both at once.
+type OrganizationRulesGetter interface {
+	GetOrganizationRules(ctx context.Context, orgID string) (Organization, ApprovalRules, error)
+}
+
 // ApprovalStore is the optional capability approval before invitation
 // needs. Every method but DueApprovalRequests is scoped by organization.
 type ApprovalStore interface {

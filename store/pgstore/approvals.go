@@ -23,7 +23,10 @@ import (
 // FOR UPDATE: of two approvers on two connections, the second waits, then
 // reads the request decided (ErrAlreadyDecided).
 
-var _ store.ApprovalStore = (*Store)(nil)
+var (
+	_ store.ApprovalStore           = (*Store)(nil)
+	_ store.OrganizationRulesGetter = (*Store)(nil)
+)
 
 const (
 	apprRulesCols = `all_invites, roles, inviter_roles, outside_domains, domains, revision, update_time, updated_by`
@@ -68,9 +71,36 @@ func scanApprovalRequest(row pgx.Row) (store.ApprovalRequest, error) {
 	return r, nil
 }
 
+const qGetApprovalRules = `SELECT ` + apprRulesCols + ` FROM {s}.approval_rules WHERE org_id = $1`
+
+// GetOrganizationRules implements store.OrganizationRulesGetter: both
+// reads in one pipelined round trip.
+func (s *Store) GetOrganizationRules(ctx context.Context, orgID string) (store.Organization, store.ApprovalRules, error) {
+	b := &pgx.Batch{}
+	b.Queue(s.sql(qGetOrganization), orgID)
+	b.Queue(s.sql(qGetApprovalRules), orgID)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	org, err := scanOrganization(br.QueryRow())
+	if err != nil {
+		return store.Organization{}, store.ApprovalRules{}, notFound(err, "organization %q", orgID)
+	}
+	r, err := scanApprovalRules(br.QueryRow())
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		r = store.ApprovalRules{}
+	case err != nil:
+		return store.Organization{}, store.ApprovalRules{}, fmt.Errorf("pgstore: approval rules: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return store.Organization{}, store.ApprovalRules{}, fmt.Errorf("pgstore: approval rules: %w", err)
+	}
+	return org, r, nil
+}
+
 // GetApprovalRules implements store.ApprovalStore.
 func (s *Store) GetApprovalRules(ctx context.Context, orgID string) (store.ApprovalRules, error) {
-	r, err := scanApprovalRules(s.pool.QueryRow(ctx, s.sql(`SELECT `+apprRulesCols+` FROM {s}.approval_rules WHERE org_id = $1`), orgID))
+	r, err := scanApprovalRules(s.pool.QueryRow(ctx, s.sql(qGetApprovalRules), orgID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err := s.GetOrganization(ctx, orgID); err != nil {
 			return store.ApprovalRules{}, err

@@ -39,16 +39,24 @@ func (s *Store) createOrganization(ctx context.Context, tx pgx.Tx, org store.Org
 
 // GetOrganization implements store.Organizations.
 func (s *Store) GetOrganization(ctx context.Context, orgID string) (store.Organization, error) {
+	org, err := scanOrganization(s.pool.QueryRow(ctx, s.sql(qGetOrganization), orgID))
+	if err != nil {
+		return store.Organization{}, notFound(err, "organization %q", orgID)
+	}
+	return org, nil
+}
+
+const qGetOrganization = `SELECT id, name, locale, metadata, create_time, update_time FROM {s}.organizations WHERE id = $1`
+
+func scanOrganization(row pgx.Row) (store.Organization, error) {
 	var (
 		org  store.Organization
 		meta []byte
 	)
-	err := s.pool.QueryRow(ctx, s.sql(`SELECT id, name, locale, metadata, create_time, update_time
-		FROM {s}.organizations WHERE id = $1`), orgID).
-		Scan(&org.ID, &org.Name, &org.Locale, &meta, &org.CreateTime, &org.UpdateTime)
-	if err != nil {
-		return store.Organization{}, notFound(err, "organization %q", orgID)
+	if err := row.Scan(&org.ID, &org.Name, &org.Locale, &meta, &org.CreateTime, &org.UpdateTime); err != nil {
+		return store.Organization{}, err
 	}
+	var err error
 	if org.Metadata, err = decodeMap(meta); err != nil {
 		return store.Organization{}, err
 	}

@@ -28,6 +28,7 @@ var approvalTests = []struct {
 	{"Approvals/Scoping", testApprovalScoping},
 	{"Approvals/ConcurrentDecisions", testApprovalConcurrentDecisions},
 	{"Approvals/ConcurrentRulesChange", testApprovalConcurrentRules},
+	{"Approvals/OrganizationRules", testApprovalOrganizationRules},
 }
 
 // approvals returns f's store as a store.ApprovalStore, or skips t.
@@ -142,6 +143,32 @@ func testApprovalRules(t *testing.T, f *fixture) {
 	require.NoError(t, err)
 	assert.Zero(t, o.Revision, "another organization's rules are its own")
 	assert.False(t, o.All)
+}
+
+// testApprovalOrganizationRules: GetOrganizationRules (when implemented)
+// returns what GetOrganization and GetApprovalRules return.
+func testApprovalOrganizationRules(t *testing.T, f *fixture) {
+	a := f.approvals(t)
+	g, ok := f.st.(store.OrganizationRulesGetter)
+	if !ok {
+		t.Skip("the store does not implement store.OrganizationRulesGetter")
+	}
+	org, other := f.org(), f.org()
+	_, _, err := g.GetOrganizationRules(f.ctx, "org_missing")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = a.SetApprovalRules(f.ctx, org.ID, store.ApprovalRules{Roles: []string{"admin"}, Domains: []string{"acme.example"}, UpdateTime: f.now},
+		f.ev(org.ID, "", store.EventApprovalRulesUpdated))
+	require.NoError(t, err)
+	for _, id := range []string{org.ID, other.ID} {
+		gotOrg, gotRules, err := g.GetOrganizationRules(f.ctx, id)
+		require.NoError(t, err)
+		wantOrg, err := f.st.GetOrganization(f.ctx, id)
+		require.NoError(t, err)
+		wantRules, err := a.GetApprovalRules(f.ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, wantOrg, gotOrg)
+		assert.Equal(t, wantRules, gotRules)
+	}
 }
 
 func testApprovalHold(t *testing.T, f *fixture) {
