@@ -81,10 +81,8 @@ func (s *Store) CreateMemberships(ctx context.Context, ps []store.CreateMembersh
 	var out []store.BatchResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		if out, err = s.createBatch(ctx, tx, ps); err != nil {
-			return err
-		}
-		return s.notifyBatch(ctx, tx, out)
+		out, err = s.createBatch(ctx, tx, ps)
+		return err
 	})
 	if err != nil {
 		return nil, unavailable(err)
@@ -439,7 +437,7 @@ func (s *Store) createBatch(ctx context.Context, tx pgx.Tx, ps []store.CreateMem
 	for _, pl := range w.plans {
 		out[pl.item].Membership = pl.m // already as stored, with own maps
 	}
-	if err := s.sendRest(ctx, tx, rest); err != nil {
+	if err := s.sendRest(ctx, tx, rest, out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -610,7 +608,7 @@ func (s *Store) carefulAttempt(ctx context.Context, tx pgx.Tx, ps []store.Create
 		out[pl.item].Membership = storedMembership(pl.m)
 		kept = append(kept, pl)
 	}
-	if err := s.sendRest(ctx, tx, s.encodeRest(kept)); err != nil {
+	if err := s.sendRest(ctx, tx, s.encodeRest(kept), out); err != nil {
 		return nil, false, err
 	}
 	return out, false, nil
@@ -778,8 +776,10 @@ func (s *Store) encodeRest(plans []itemPlan) *batchRest {
 
 // sendRest does step 4: invitations, outbox messages, then the events
 // under every involved organization's event lock, taken once per batch in
-// key order (see qInsertEvent).
-func (s *Store) sendRest(ctx context.Context, tx pgx.Tx, r *batchRest) error {
+// key order (see qInsertEvent). The lock goes in one round trip with the
+// notifications of the batch's results out (held until commit, like the
+// rows), queued first so that they are not sent while the lock is held.
+func (s *Store) sendRest(ctx context.Context, tx pgx.Tx, r *batchRest, out []store.BatchResult) error {
 	if err := s.copyData(ctx, tx, "invitations", &r.invitations); err != nil {
 		return err
 	}
@@ -787,9 +787,26 @@ func (s *Store) sendRest(ctx context.Context, tx pgx.Tx, r *batchRest) error {
 		return err
 	}
 	if r.events.rows == 0 {
-		return nil
+		return nil // nothing written: nothing to notify
 	}
-	if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, r.locks); err != nil {
+	b := &pgx.Batch{}
+	payloads := batchPayloads(out)
+	if len(payloads) > 0 {
+		b.Queue(qNotifyBatch, s.Channel(), payloads)
+	}
+	b.Queue(`SELECT count(pg_advisory_xact_lock(k)) FROM unnest($1::bigint[]) AS k`, r.locks)
+	br := tx.SendBatch(ctx, b)
+	if len(payloads) > 0 {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("pgstore: create memberships: notify: %w", err)
+		}
+	}
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return fmt.Errorf("pgstore: create memberships: event locks: %w", err)
+	}
+	if err := br.Close(); err != nil {
 		return fmt.Errorf("pgstore: create memberships: event locks: %w", err)
 	}
 	return s.copyData(ctx, tx, "events", &r.events)

@@ -133,10 +133,11 @@ func (s *Store) queueEventNotify(b *pgx.Batch, ev store.Event, c store.Change) {
 	b.Queue(s.sql(qInsertEventNotify), s.eventNotifyArgs(ev, c)...)
 }
 
-// notifyBatch publishes, in tx, the memberships a CreateMemberships call
-// created: one Change each, or one Change{} for more than
+// batchPayloads are the notifications of the memberships a
+// CreateMemberships call created (published by sendRest, in its
+// transaction): one Change each, or one Change{} for more than
 // maxBatchNotifications.
-func (s *Store) notifyBatch(ctx context.Context, tx pgx.Tx, out []store.BatchResult) error {
+func batchPayloads(out []store.BatchResult) []string {
 	payloads := make([]string, 0, min(len(out), maxBatchNotifications))
 	for _, r := range out {
 		if r.Err != nil {
@@ -148,15 +149,11 @@ func (s *Store) notifyBatch(ctx context.Context, tx pgx.Tx, out []store.BatchRes
 		}
 		payloads = append(payloads, encodeChange(store.Change{OrganizationID: r.Membership.OrganizationID, UserID: r.User.ID}))
 	}
-	if len(payloads) == 0 {
-		return nil
-	}
-	_, err := tx.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`, s.Channel(), payloads)
-	if err != nil {
-		return fmt.Errorf("pgstore: create memberships: notify: %w", err)
-	}
-	return nil
+	return payloads
 }
+
+// qNotifyBatch publishes $2's payloads on channel $1.
+const qNotifyBatch = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 
 // Subscribe implements store.ChangeNotifier with LISTEN on a connection of
 // its own (made with the pool's connection settings, but not taken from
