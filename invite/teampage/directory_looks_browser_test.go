@@ -2,7 +2,6 @@ package teampage_test
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -44,51 +43,13 @@ func TestBrowserDirectoryLooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	words := map[string]string{"en": "Groups that give roles", "de": "Gruppen, die Rollen vergeben"}
-	for _, lang := range []string{"en", "de"} {
-		for _, dark := range []bool{false, true} {
-			for _, w := range []int64{1280, 375} {
-				h := int64(800)
-				if w < 500 {
-					h = 812
-				}
-				name := fmt.Sprintf("looks-directory-%s-%d-%s", lang, w, map[bool]string{false: "light", true: "dark"}[dark])
-				tab := newTab(t) // a tab (and its 90 s) per view: -race on a loaded machine is slow
-				if err := pagetest.Emulate(tab, lang, w, h, dark, false); err != nil {
-					t.Fatal(err)
-				}
-				do(t, tab,
-					chromedp.Navigate(f.base+"/directory"),
-					chromedp.WaitVisible(chromedp.ID("ik-dir-name")),
-					chromedp.SendKeys(chromedp.ID("ik-dir-name"), "Okta "+name),
-					chromedp.Click(chromedp.ID("ik-dir-create")),
-					chromedp.WaitVisible(chromedp.ID("ik-dir-secret")),
-				)
-				shot(t, tab, name)
-				g, err := pagetest.Measure(tab)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, p := range g.Problems() {
-					t.Errorf("%s: %s", name, p)
-				}
-				if g.Lang != lang {
-					t.Errorf("%s: <html lang=%q>", name, g.Lang)
-				}
-				if body := text(t, tab, "body"); !strings.Contains(body, words[lang]) {
-					t.Errorf("%s: the page lacks %q", name, words[lang])
-				} else if lang == "de" && strings.Contains(body, words["en"]) {
-					t.Errorf("%s: the German page shows the English %q", name, words["en"])
-				}
-				if axe != nil {
-					bad, err := pagetest.Axe(tab, axe)
-					if err != nil {
-						t.Fatalf("%s: %v", name, err)
-					}
-					if len(bad) > 0 {
-						t.Errorf("%s: axe-core: %d serious/critical violations:\n  %s", name, len(bad), strings.Join(bad, "\n  "))
-					}
-				}
-			}
-		}
-	}
+	eachLook(t, "looks-directory", words, axe, func(tab context.Context, name string) {
+		do(t, tab,
+			chromedp.Navigate(f.base+"/directory"),
+			chromedp.WaitVisible(chromedp.ID("ik-dir-name")),
+			chromedp.SendKeys(chromedp.ID("ik-dir-name"), "Okta "+name),
+			chromedp.Click(chromedp.ID("ik-dir-create")),
+			chromedp.WaitVisible(chromedp.ID("ik-dir-secret")),
+		)
+	})
 }

@@ -15,6 +15,7 @@ var fieldLabels = map[string]string{
 	"userProfile.firstName": "team.field_first_name",
 	"userProfile.lastName":  "team.field_last_name",
 	"roles":                 "team.field_roles",
+	"connectionId":          "sso.connection_id",
 }
 
 // fieldMessages are the Service's field messages the page says in the

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/invitekit/invitekit/authflow/ssocheck"
@@ -22,6 +23,14 @@ import (
 // (invite.Service.SSOSupported); elsewhere …/sso is 404. Like every page
 // of the handler it trusts the app to let only the organization's admins
 // in, and its POSTs are behind the same cross-origin protection.
+//
+// Below the connection, "Trusted connections" lists the ids of other
+// organizations' connections this organization trusts
+// (invite.Service.SSOTrust): one is added by the id that organization's
+// admin gives (…/sso/trust) and removed again (…/sso/trust/remove). An id
+// is never looked up: one of another organization's connection and one no
+// connection has are kept alike (an unknown one matches nothing), so the
+// form tells nothing about other organizations.
 
 // ssoForm is the connection form with its values and errors.
 type ssoForm struct {
@@ -37,11 +46,18 @@ type ssoView struct {
 	L           tr
 	Conn        *invite.SSOConnection // nil: none yet
 	Form        ssoForm
-	Flash       string // a sealed success message
-	Tested      string // what a passing test found
+	Trust       []string  // the connection ids the organization trusts
+	TrustForm   trustForm // the add form
+	Flash       string    // a sealed success message
+	Tested      string    // what a passing test found
 	Alert       string
 	// Fields are the text fields by request name, for the template.
 	Fields map[string]ssoField
+}
+
+// trustForm is the form that adds a trusted connection id.
+type trustForm struct {
+	ID, Error string
 }
 
 // ssoField is one text field of the form.
@@ -81,6 +97,10 @@ func (h *Handler) ssoRoute(rc *reqCtx, rest []string) {
 		h.route(rc, map[string]func(*reqCtx){http.MethodPost: func(rc *reqCtx) { h.ssoSubmit(rc, false) }})
 	case len(rest) == 1 && rest[0] == "delete":
 		h.route(rc, map[string]func(*reqCtx){http.MethodPost: h.ssoDelete})
+	case len(rest) == 1 && rest[0] == "trust":
+		h.route(rc, map[string]func(*reqCtx){http.MethodPost: func(rc *reqCtx) { h.ssoTrust(rc, true) }})
+	case len(rest) == 2 && rest[0] == "trust" && rest[1] == "remove":
+		h.route(rc, map[string]func(*reqCtx){http.MethodPost: func(rc *reqCtx) { h.ssoTrust(rc, false) }})
 	default:
 		h.notFound(rc.w, rc.r)
 	}
@@ -98,6 +118,9 @@ func (h *Handler) ssoView(rc *reqCtx, org store.Organization) (*ssoView, error) 
 		v.Conn = &c
 		v.Form = ssoForm{Name: c.Name, Issuer: c.Issuer, ClientID: c.ClientID, EmailClaim: c.EmailClaim,
 			Scopes: strings.Join(extraScopes(c.Scopes), " "), Enforce: c.Enforce, Errors: map[string]string{}}
+	}
+	if v.Trust, err = h.svc.SSOTrust(rc.ctx, rc.orgID); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -148,15 +171,21 @@ func ssoRequest(rc *reqCtx) (invite.SSOConnectionRequest, ssoForm) {
 	return req, form
 }
 
-// ssoSubmit tests the connection typed into the form and, when save,
-// saves it once the test passed.
-func (h *Handler) ssoSubmit(rc *reqCtx, save bool) {
+// formOrg reads a POST's form (bounded) and the organization; false when
+// it answered already.
+func (h *Handler) formOrg(rc *reqCtx) (store.Organization, bool) {
 	rc.r.Body = http.MaxBytesReader(rc.w, rc.r.Body, maxFormBytes)
 	if err := rc.r.ParseForm(); err != nil {
 		h.plainError(rc.w, rc.r, http.StatusBadRequest, "The form could not be read.")
-		return
+		return store.Organization{}, false
 	}
-	org, ok := h.org(rc)
+	return h.org(rc)
+}
+
+// ssoSubmit tests the connection typed into the form and, when save,
+// saves it once the test passed.
+func (h *Handler) ssoSubmit(rc *reqCtx, save bool) {
+	org, ok := h.formOrg(rc)
 	if !ok {
 		return
 	}
@@ -208,6 +237,75 @@ func (h *Handler) ssoDelete(rc *reqCtx) {
 	h.ssoBack(rc, "deleted")
 }
 
+// trustField is the add form's field (its request name, as errors name it).
+const trustField = "connectionId"
+
+// ssoTrust adds (add) or removes the form's connectionId in the
+// organization's trusted list. The id only has to be one the kit could
+// have made ("ssc_…", the text rule) and not the organization's own
+// connection; whether another organization has it is never asked.
+func (h *Handler) ssoTrust(rc *reqCtx, add bool) {
+	org, ok := h.formOrg(rc)
+	if !ok {
+		return
+	}
+	id := strings.TrimSpace(rc.r.PostForm.Get(trustField))
+	err := h.checkTrustID(rc, id, add)
+	var ids []string
+	if err == nil {
+		ids, err = h.svc.SSOTrust(rc.ctx, rc.orgID)
+	}
+	if err == nil {
+		switch has := slices.Contains(ids, id); {
+		case add && !has:
+			err = h.svc.SetSSOTrust(rc.ctx, rc.orgID, append(ids, id), rc.actor)
+		case !add && has:
+			err = h.svc.SetSSOTrust(rc.ctx, rc.orgID, slices.DeleteFunc(ids, func(x string) bool { return x == id }), rc.actor)
+		}
+	}
+	var fe *invite.FieldError
+	switch {
+	case errors.As(err, &fe):
+		msg := personMessage(rc.lang, fe)
+		h.renderSSO(rc, httpx.Status(err), org, func(v *ssoView) {
+			v.Alert = msg
+			if add {
+				v.TrustForm = trustForm{ID: id, Error: msg}
+			}
+		})
+	case err != nil:
+		h.serverError(rc, err)
+	case add:
+		h.ssoBack(rc, "trusted")
+	default:
+		h.ssoBack(rc, "untrusted")
+	}
+}
+
+// checkTrustID refuses an id no connection can have and, when adding,
+// the organization's own connection (it needs no trust).
+func (h *Handler) checkTrustID(rc *reqCtx, id string, add bool) error {
+	if err := store.CheckText(trustField, id, store.MaxIDLen, store.TextLine); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(id, "ssc_") || len(id) == len("ssc_") {
+		return store.Invalid(trustField, "%s", rc.lang.T("sso.trust_bad_id"))
+	}
+	if !add {
+		return nil
+	}
+	c, err := h.svc.SSOConnection(rc.ctx, rc.orgID)
+	switch {
+	case errors.Is(err, invite.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case c.ID == id:
+		return store.Invalid(trustField, "%s", rc.lang.T("sso.trust_own"))
+	}
+	return nil
+}
+
 // ssoBack redirects to the section with a sealed flash.
 func (h *Handler) ssoBack(rc *reqCtx, done string) {
 	target := rc.base + "/sso"
@@ -228,7 +326,7 @@ func (h *Handler) ssoFlash(rc *reqCtx) string {
 		return ""
 	}
 	switch parts["done"] {
-	case "saved", "deleted":
+	case "saved", "deleted", "trusted", "untrusted":
 		return rc.lang.T("sso." + parts["done"])
 	}
 	return ""

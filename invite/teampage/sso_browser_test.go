@@ -11,6 +11,7 @@ import (
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 
+	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/store"
 )
 
@@ -31,9 +32,12 @@ func startOP(t *testing.T) string {
 // by "Test connection" (the field marked, the reason shown), the real
 // one passes, "Save connection" stores it (secret sealed, required),
 // and the page shows it again without the secret; the other
-// organization has none.
+// organization has none. Then the admin trusts the other organization's
+// connection by its id (a malformed id is refused with the field
+// marked), sees it listed, and removes it again.
 func TestBrowserSSOConnection(t *testing.T) {
 	tab := newTab(t)
+	dialogs := acceptDialogs(t, tab)
 	f := newFixture(t, nil)
 	issuer := startOP(t)
 	ctx := context.Background()
@@ -98,5 +102,53 @@ func TestBrowserSSOConnection(t *testing.T) {
 	checkLabels(t, tab)
 	if _, err := f.svc.SSOConnection(ctx, "org_other"); err == nil {
 		t.Fatal("the other organization got a connection")
+	}
+	if got := text(t, tab, "#ik-sso-id"); got != c.ID {
+		t.Fatalf("own connection id shown: %q, want %q", got, c.ID)
+	}
+
+	// Trust the other organization's connection, by the id its admin gives.
+	other, err := f.svc.SaveSSOConnection(ctx, "org_other", invite.SSOConnectionRequest{Name: "Other IdP", Issuer: issuer, ClientID: "other"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, tab,
+		chromedp.WaitVisible(chromedp.ID("ik-sso-trust-none")),
+		chromedp.SendKeys(chromedp.ID("ik-sso-trust-id"), "okta-123"),
+		chromedp.Click(chromedp.ID("ik-sso-trust-add")),
+		chromedp.WaitVisible(chromedp.ID("ik-sso-trust-id-error")),
+	)
+	inv, err = chromedp.Run(tab, chromedp.Evaluate[string](`document.getElementById('ik-sso-trust-id').getAttribute('aria-invalid') || ''`))
+	if msg := text(t, tab, "#ik-alert"); err != nil || inv != "true" || !strings.Contains(msg, "Connection id") {
+		t.Fatalf("malformed id: aria-invalid %q, alert %q (%v)", inv, msg, err)
+	}
+	do(t, tab,
+		chromedp.SetValue(chromedp.ID("ik-sso-trust-id"), other.ID),
+		chromedp.Click(chromedp.ID("ik-sso-trust-add")),
+		chromedp.WaitVisible(chromedp.ID("ik-sso-trust-list")),
+	)
+	if got := waitText(t, tab, "#ik-flash", "Connection trusted."); got != "Connection trusted." {
+		t.Fatalf("flash: %q", got)
+	}
+	if got := text(t, tab, "#ik-sso-trust-list tbody"); strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(got), "Remove")) != other.ID {
+		t.Fatalf("trusted list: %q, want %s", got, other.ID)
+	}
+	if ids, err := f.svc.SSOTrust(ctx, "org_acme"); err != nil || len(ids) != 1 || ids[0] != other.ID {
+		t.Fatalf("stored trust: %v %v", ids, err)
+	}
+	checkLabels(t, tab)
+	// Remove it (the page asks first).
+	do(t, tab,
+		chromedp.Click(chromedp.CSS(`#ik-sso-trust-list tr[data-connection="`+other.ID+`"] button`)),
+		chromedp.WaitVisible(chromedp.ID("ik-sso-trust-none")),
+	)
+	if got := waitText(t, tab, "#ik-flash", "Connection no longer trusted."); got != "Connection no longer trusted." {
+		t.Fatalf("flash: %q", got)
+	}
+	if ids, err := f.svc.SSOTrust(ctx, "org_acme"); err != nil || len(ids) != 0 {
+		t.Fatalf("stored trust after removal: %v %v", ids, err)
+	}
+	if d := dialogs(); len(d) != 1 || !strings.Contains(d[0], "Stop trusting") {
+		t.Fatalf("confirmations: %q", d)
 	}
 }
