@@ -97,7 +97,11 @@ type Config struct {
 	// the local redirect after logout when the provider has none (default "/").
 	EndSessionRedirect string
 	// ProviderName is recorded as the membership's primaryIdentityProvider
-	// (default: the issuer URL).
+	// when an invitation is accepted through this provider (default: the
+	// issuer URL). A later sign-in through it changes no membership's
+	// primaryIdentityProvider (it is app-wide, not one organization's); a
+	// sign-in or accept through an organization's SSO connection records
+	// the connection's name instead.
 	ProviderName string
 	// TrustedOrigins are extra origins allowed to POST to the accept and
 	// logout routes (see http.CrossOriginProtection.AddTrustedOrigin).

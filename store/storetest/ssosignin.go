@@ -19,6 +19,7 @@ var ssoSignInTests = []struct {
 	{"SSOSignIn/Success", testSSOSignInSuccess},
 	{"SSOSignIn/KeepsWhatTheOrganizationWrote", testSSOSignInKeepsName},
 	{"SSOSignIn/ErrorsWriteNothing", testSSOSignInErrors},
+	{"SSOSignIn/Concurrent", testSSOSignInConcurrent},
 	{"AcceptInvitation/ProfileName", testAcceptProfileName},
 }
 
@@ -261,4 +262,37 @@ func testAcceptProfileName(t *testing.T, f *fixture) {
 			assert.Equal(t, wasUser.Profile.Name, f.user(inv.User.ID).Profile.Name, "%s: the app-wide name", name)
 		}
 	}
+}
+
+// testSSOSignInConcurrent: many concurrent first sign-ins of one person
+// with one new identity all succeed; the identity is linked once, the
+// membership changes once (one link and one updated event) and every
+// sign-in records its login.
+func testSSOSignInConcurrent(t *testing.T, f *fixture) {
+	ss := f.ssoSignIner(t)
+	org := f.org()
+	uid := f.add(org.ID, f.email("ssorace"), unnamed).User.ID
+	before := len(f.events(org.ID))
+	first := f.ssoParams(org.ID, uid, "Pat", f.now.Add(time.Hour))
+	params := make([]store.SSOSignInParams, 24)
+	for i := range params {
+		params[i] = f.ssoParams(org.ID, uid, "Pat", f.now.Add(time.Hour))
+		params[i].Identity = first.Identity
+	}
+	errs := parallel(len(params), func(i int) error {
+		_, err := ss.SSOSignIn(f.ctx, params[i])
+		return err
+	})
+	for i, err := range errs {
+		require.NoError(t, err, "sign-in %d", i)
+	}
+	counts := map[string]int{}
+	evs := f.events(org.ID)
+	for _, ev := range evs[before:] {
+		counts[ev.Type]++
+	}
+	assert.Equal(t, map[string]int{"identity.linked": 1, store.EventMembershipUpdated: 1, store.EventUserLoggedIn: len(params)}, counts)
+	m := f.membership(org.ID, uid)
+	assert.Equal(t, "Acme Okta", m.PrimaryIdentityProvider)
+	assert.Equal(t, "Pat", m.Profile.Name)
 }
