@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/invitekit/invitekit/store"
 )
@@ -127,6 +128,11 @@ func (s *Service) invitationState(inv store.Invitation) error {
 // AcceptInvitation checks token and accepts the invitation for id (see
 // AcceptInvitationByID for the rules).
 func (s *Service) AcceptInvitation(ctx context.Context, token string, id AcceptIdentity) (store.Membership, error) {
+	if invID, verifier, err := parseToken(token); err == nil {
+		if m, done, err := s.acceptGuarded(ctx, invID, hashVerifier(verifier), id); done {
+			return m, err
+		}
+	}
 	inv, err := s.checkToken(ctx, token)
 	if err != nil {
 		return store.Membership{}, err
@@ -158,6 +164,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string, id AcceptI
 func (s *Service) AcceptInvitationByID(ctx context.Context, invitationID string, id AcceptIdentity) (store.Membership, error) {
 	if !validSelector(invitationID) {
 		return store.Membership{}, ErrInvalidToken
+	}
+	if m, done, err := s.acceptGuarded(ctx, invitationID, nil, id); done {
+		return m, err
 	}
 	inv, err := s.st.GetInvitation(ctx, invitationID)
 	switch {
@@ -201,37 +210,7 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 		return store.Membership{}, err
 	}
 	now := s.now()
-	provider := id.Provider
-	if provider == "" {
-		provider = id.Issuer
-	}
-	data := map[string]string{"invitation_id": inv.ID, "issuer": id.Issuer}
-	if !linked {
-		data["identity_linked"] = "true"
-	}
-	if id.Connection != "" {
-		data["connection_id"] = id.Connection
-	}
-	if !match {
-		data["email_mismatch"] = "true"
-		data["signed_in_email"] = email
-	}
-	p := store.AcceptParams{
-		InvitationID: inv.ID,
-		Now:          now,
-		Identity: store.Identity{
-			Issuer:     id.Issuer,
-			Subject:    id.Subject,
-			UserID:     inv.UserID,
-			Email:      email,
-			CreateTime: now,
-		},
-		EmailVerified:    id.EmailVerified && match,
-		IdentityProvider: provider,
-		ProfileName:      id.Name,
-		Event:            s.event(inv.OrganizationID, store.EventMembershipAccepted, inv.UserID, inv.UserID, now, data),
-	}
-	loginEv := s.event(inv.OrganizationID, store.EventUserLoggedIn, inv.UserID, inv.UserID, now, loginData(id))
+	p, loginEv := s.acceptParams(inv.ID, inv.OrganizationID, inv.UserID, id, email, now, match, linked)
 	var m store.Membership
 	al, one := s.st.(store.AcceptLoginer)
 	if one {
@@ -246,14 +225,96 @@ func (s *Service) accept(ctx context.Context, inv store.Invitation, id AcceptIde
 		}
 		return store.Membership{}, err
 	}
-	s.changed(inv.OrganizationID, inv.UserID)
-	s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", inv.OrganizationID, "user_id", inv.UserID, "email_mismatch", !match)
+	s.accepted(ctx, m, match)
 	if !one { // a store without AcceptLoginer: a second commit
 		if err := s.st.RecordLogin(ctx, inv.UserID, now, loginEv); err != nil {
 			s.log.WarnContext(ctx, "invite: record login after accept", "user_id", inv.UserID, "err", err)
 		}
 	}
 	return m, nil
+}
+
+// acceptGuarded is the accept in one store call, on a
+// store.GuardedAcceptLoginer: the store checks the invitation (its
+// verifier hash when hash is not nil, its state, its email and the SSO
+// connection's organization) and the identity binding (as boundIdentity
+// does) itself, so that nothing is read first. The verifier's hash is
+// compared, not the verifier: a timing difference can tell only how much
+// of an unknown SHA-256 hash the presented verifier's hash shares, which
+// does not help find a verifier. done is false when the accept takes the
+// checked path instead: a store without the capability, an identity or
+// email that accept refuses (so that its errors come in its order), an
+// email that is not the invited one (accept decides), or any refusal by
+// the store (accept reads the invitation and explains it, with the same
+// errors and events as ever).
+func (s *Service) acceptGuarded(ctx context.Context, invitationID string, hash []byte, id AcceptIdentity) (m store.Membership, done bool, err error) {
+	gs, ok := s.st.(store.GuardedAcceptLoginer)
+	if !ok || checkIdentity(id) != nil || s.requireVerified && !id.EmailVerified {
+		return store.Membership{}, false, nil
+	}
+	email, err := NormalizeEmail(id.Email)
+	if err != nil {
+		return store.Membership{}, false, nil
+	}
+	// The organization and the user are the invitation's, filled in by
+	// the store; the identity is not linked yet unless the store says so.
+	p, loginEv := s.acceptParams(invitationID, "", "", id, email, s.now(), true, true)
+	g := store.AcceptGuard{VerifierHash: hash, Email: email, OrganizationID: id.Organization,
+		NewIdentityData: map[string]string{"identity_linked": "true"}}
+	m, err = gs.AcceptInvitationGuarded(ctx, p, g, loginEv)
+	switch {
+	case errors.Is(err, store.ErrAcceptRefused):
+		return store.Membership{}, false, nil
+	case err != nil:
+		return store.Membership{}, true, err
+	}
+	s.accepted(ctx, m, true)
+	return m, true, nil
+}
+
+// acceptParams returns the store's accept parameters and the login event
+// for accepting invitation invID (of orgID and userID) for id, whose
+// normalized email is email: match says it is the invited one, linked
+// that id is linked to the user already.
+func (s *Service) acceptParams(invID, orgID, userID string, id AcceptIdentity, email string, now time.Time, match, linked bool) (store.AcceptParams, store.Event) {
+	provider := id.Provider
+	if provider == "" {
+		provider = id.Issuer
+	}
+	data := map[string]string{"invitation_id": invID, "issuer": id.Issuer}
+	if !linked {
+		data["identity_linked"] = "true"
+	}
+	if id.Connection != "" {
+		data["connection_id"] = id.Connection
+	}
+	if !match {
+		data["email_mismatch"] = "true"
+		data["signed_in_email"] = email
+	}
+	p := store.AcceptParams{
+		InvitationID: invID,
+		Now:          now,
+		Identity: store.Identity{
+			Issuer:     id.Issuer,
+			Subject:    id.Subject,
+			UserID:     userID,
+			Email:      email,
+			CreateTime: now,
+		},
+		EmailVerified:    id.EmailVerified && match,
+		IdentityProvider: provider,
+		ProfileName:      id.Name,
+		Event:            s.event(orgID, store.EventMembershipAccepted, userID, userID, now, data),
+	}
+	loginEv := s.event(orgID, store.EventUserLoggedIn, userID, userID, now, loginData(id))
+	return p, loginEv
+}
+
+// accepted reports an accepted membership.
+func (s *Service) accepted(ctx context.Context, m store.Membership, match bool) {
+	s.changed(m.OrganizationID, m.UserID)
+	s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", m.OrganizationID, "user_id", m.UserID, "email_mismatch", !match)
 }
 
 func checkIdentity(id AcceptIdentity) error {

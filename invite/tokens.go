@@ -15,7 +15,9 @@ import (
 // (it finds the row and grants nothing by itself), the verifier is
 // base64url(32 bytes from crypto/rand), 256 bits. The store keeps only
 // SHA-256(verifier); a presented verifier is hashed and compared with
-// crypto/subtle.ConstantTimeCompare. Tokens are never logged, never put in
+// crypto/subtle.ConstantTimeCompare, or, on a store.GuardedAcceptLoginer,
+// its hash is compared by the store (a hash of a 256-bit secret: timing
+// can reveal only how much of an unknown hash matches, not a verifier). Tokens are never logged, never put in
 // events and never stored in clear text (the outbox holds the accept link
 // sealed with the kit's secret key).
 
