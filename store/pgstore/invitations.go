@@ -138,8 +138,13 @@ func (s *Store) invitationError(ctx context.Context, tx pgx.Tx, op, id string, n
 // ReissueInvitation implements store.Memberships. An expired invitation
 // may be reissued; a spent or revoked one may not (ErrInviteUsed,
 // ErrInviteRevoked), nor one whose membership is not pending
-// (ErrWrongStatus).
+// (ErrWrongStatus). It is one statement in one round trip
+// (reissueOneTrip); a refusal is decided and explained by the transaction
+// below.
 func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (store.Invitation, error) {
+	if inv, ok, err := s.reissueOneTrip(ctx, p); ok || err != nil {
+		return inv, err
+	}
 	var inv store.Invitation
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
@@ -188,9 +193,14 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 
 // RevokeInvitation implements store.Memberships. It deletes the pending
 // membership and marks every unspent, unrevoked invitation of (orgID,
-// userID) revoked at now.
+// userID) revoked at now: one statement in one round trip
+// (qRevokeOneTrip); a refusal is decided and explained by the transaction
+// below.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now time.Time, ev store.Event) error {
 	ev = store.FillEvent(ev, orgID, userID)
+	if done, err := s.revokeOneTrip(ctx, orgID, userID, now, ev); done || err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(s.sql(`UPDATE {s}.invitations SET revoke_time = $3
