@@ -58,7 +58,7 @@ type seenRun struct {
 }
 
 // bulkSeenMemRows is the most values the in-memory table holds before it
-// spills (11 MiB of slots); bulkSeenBloomBytes the size of the filter over
+// spills (11 MB of slots); bulkSeenBloomBytes the size of the filter over
 // the spilled runs. Variables so that tests can force spills.
 var (
 	bulkSeenMemRows    = 1 << 20
