@@ -183,8 +183,8 @@ func TestSSOTwoProvidersInviteAcceptLoginSwitch(t *testing.T) {
 		t.Fatalf("A callback: %d %q %s", p.status, p.location, p.body)
 	}
 	m, err := s.st.GetMembership(ctx, s.a.ID, pat)
-	if err != nil || m.Status != store.StatusActive || m.PrimaryIdentityProvider != "Acme Okta" {
-		t.Fatalf("A membership: %+v %v", m, err)
+	if err != nil || m.Status != store.StatusActive || m.PrimaryIdentityProvider != "Acme Okta" || m.Profile.Name != "First pat-a" {
+		t.Fatalf("A membership: %+v %v", m, err) // the name from zitadel's UserInfo
 	}
 	if p = b.get(s.dashboard(s.a)); p.status != 200 {
 		t.Fatalf("A dashboard: %d", p.status)
@@ -200,8 +200,8 @@ func TestSSOTwoProvidersInviteAcceptLoginSwitch(t *testing.T) {
 	if p.status != 303 || p.location != s.dashboard(s.b) {
 		t.Fatalf("B callback: %d %q %s", p.status, p.location, p.body)
 	}
-	if m, _ := s.st.GetMembership(ctx, s.b.ID, pat); m.Status != store.StatusActive || m.PrimaryIdentityProvider != "Beta Entra" {
-		t.Fatalf("B membership: %+v", m)
+	if m, _ := s.st.GetMembership(ctx, s.b.ID, pat); m.Status != store.StatusActive || m.PrimaryIdentityProvider != "Beta Entra" || m.Profile.Name != "Pat" {
+		t.Fatalf("B membership: %+v", m) // the name from panva's claims
 	}
 	if p = b.get(s.dashboard(s.b)); p.status != 200 {
 		t.Fatalf("B dashboard: %d", p.status)

@@ -2,6 +2,7 @@ package invite_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -36,6 +37,17 @@ func TestSSOSignInNamesConnection(t *testing.T) {
 				t.Fatal(err)
 			}
 			c, _ := e.St.(store.SSOConnectionStore).GetSSOConnection(ctx, a.ID)
+			// B does not trust A's connection yet: the email link is refused,
+			// and neither the provider nor the name is written.
+			refused := connIdentity(c, "pat", pat.Email)
+			refused.Name = "Pat Okta"
+			eventsA := len(e.Events(t, a.ID))
+			if _, _, err := e.Svc.SignIn(ctx, refused); !errors.Is(err, invite.ErrEmailLinkUntrusted) {
+				t.Fatalf("untrusted link: %v", err)
+			}
+			if m, _ := e.St.GetMembership(ctx, a.ID, pat.ID); m.Profile.Name != "" || m.PrimaryIdentityProvider == "Acme Okta" || len(e.Events(t, a.ID)) != eventsA {
+				t.Fatalf("a refused sign-in wrote: %+v", m)
+			}
 			if err := e.Svc.SetSSOTrust(ctx, b.ID, []string{c.ID}, ""); err != nil { // so that the email may link
 				t.Fatal(err)
 			}
