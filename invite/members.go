@@ -51,7 +51,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	if err != nil {
 		return store.Membership{}, "", err
 	}
-	m, err := s.st.GetMembership(ctx, orgID, userID)
+	m, user, uerr, err := s.memberWithUser(ctx, orgID, userID)
 	if err != nil {
 		return store.Membership{}, "", err
 	}
@@ -68,9 +68,8 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	case inv.SpendTime != nil:
 		return store.Membership{}, "", ErrInviteUsed
 	}
-	user, err := s.st.GetUser(ctx, userID)
-	if err != nil {
-		return store.Membership{}, "", err
+	if uerr != nil {
+		return store.Membership{}, "", uerr
 	}
 	now := s.now()
 	expire, kind, evType := inv.ExpireTime, store.MailReminder, store.EventInvitationResent
@@ -117,6 +116,22 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	return m, link, nil
 }
 
+// memberWithUser reads userID's membership in orgID (err) and the user
+// (uerr): in one read with a store.MemberGetter, else (and to report a
+// failed read exactly) GetMembership, then GetUser.
+func (s *Service) memberWithUser(ctx context.Context, orgID, userID string) (m store.Membership, u store.User, uerr, err error) {
+	if g, ok := s.st.(store.MemberGetter); ok {
+		if mu, err := g.GetMember(ctx, orgID, userID); err == nil {
+			return mu.Membership, mu.User, nil, nil
+		}
+	}
+	if m, err = s.st.GetMembership(ctx, orgID, userID); err != nil {
+		return store.Membership{}, store.User{}, nil, err
+	}
+	u, uerr = s.st.GetUser(ctx, userID)
+	return m, u, uerr, nil
+}
+
 // RevokeInvitation withdraws a pending (or expired) invitation: the
 // membership is deleted and its invitations stop working. Errors:
 // ErrNotFound, ErrWrongStatus (the membership is not pending; deactivate an
@@ -125,7 +140,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID s
 	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
 		return err
 	}
-	m, err := s.st.GetMembership(ctx, orgID, userID)
+	m, u, uerr, err := s.memberWithUser(ctx, orgID, userID)
 	if err != nil {
 		return err
 	}
@@ -133,7 +148,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID s
 		return ErrWrongStatus
 	}
 	data := map[string]string{"roles": strings.Join(m.Roles, ",")}
-	if u, err := s.st.GetUser(ctx, userID); err == nil {
+	if uerr == nil {
 		data["email"] = u.Email
 	}
 	now := s.now()
