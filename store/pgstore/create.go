@@ -36,10 +36,11 @@ var qInsertInvitation = `INSERT INTO {s}.invitations (` + strings.Join(invitatio
 var qInsertOutbox = `INSERT INTO {s}.outbox (` + strings.Join(outboxInsertCols, ", ") + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 
-// CreateMembership implements store.Memberships, in one transaction of
-// four round trips: the user (created or found by email, with the
-// organization check), then the membership, invitation, outbox message and
-// event sent together as one pipelined batch. A second membership of the
+// CreateMembership implements store.Memberships, in one round trip
+// (createMembershipOneTrip) unless that cannot decide alone; then in one
+// transaction of four round trips: the user (created or found by email,
+// with the organization check), then the membership, invitation, outbox
+// message and event sent together as one pipelined batch. A second membership of the
 // user in the organization (even one committed concurrently) is refused by
 // the (org_id, user_id) unique key, and a membership external id taken in
 // the organization by memberships_org_external_id_key; either rolls
