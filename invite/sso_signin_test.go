@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/invitekit/invitekit/invite"
 	"github.com/invitekit/invitekit/invite/internal/invitetest"
@@ -192,5 +193,65 @@ func TestSSOSignInWithoutSSOSignIner(t *testing.T) {
 	}
 	if ev := e.LastEvent(t, a.ID); ev.Type != store.EventUserLoggedIn {
 		t.Fatalf("last event: %+v", ev)
+	}
+}
+
+// separateWritesFail is a store whose LinkIdentity and RecordLogin fail
+// (and count): a sign-in that calls them took more than one commit.
+type separateWritesFail struct {
+	store.Store
+	store.SSOConnectionStore
+	store.SSOSignIner
+	calls int
+}
+
+func (s *separateWritesFail) LinkIdentity(context.Context, store.Identity, store.Event) error {
+	s.calls++
+	return errors.New("LinkIdentity called")
+}
+
+func (s *separateWritesFail) RecordLogin(context.Context, string, time.Time, store.Event) error {
+	s.calls++
+	return errors.New("RecordLogin called")
+}
+
+// TestSSOSignInOneCommit: with a store.SSOSignIner, a first sign-in
+// through a connection (an email link, the provider, the name, the login)
+// is that one call: LinkIdentity and RecordLogin are never called. Every
+// store.
+func TestSSOSignInOneCommit(t *testing.T) {
+	for _, sc := range invitetest.StoreCasesWithPostgres() {
+		t.Run(sc.Name, func(t *testing.T) {
+			ctx := context.Background()
+			st := sc.Open(t)
+			w := &separateWritesFail{Store: st, SSOConnectionStore: st.(store.SSOConnectionStore), SSOSignIner: st.(store.SSOSignIner)}
+			e := invitetest.NewEnv(t, w, nil)
+			a := e.Org(t, "org_one_commit")
+			pat := e.AddActive(t, a.ID, "pat@example.com").User
+			if _, err := e.Svc.SaveSSOConnection(ctx, a.ID, invite.SSOConnectionRequest{Name: "Acme Okta", Issuer: "https://acme.okta.example", ClientID: "x"}, ""); err != nil {
+				t.Fatal(err)
+			}
+			c, _ := w.GetSSOConnection(ctx, a.ID)
+			id := connIdentity(c, "pat", pat.Email)
+			id.Name = "Pat Okta"
+			if _, _, err := e.Svc.SignIn(ctx, id); err != nil || w.calls != 0 {
+				t.Fatalf("sign-in: %v (%d separate writes)", err, w.calls)
+			}
+			if _, err := st.GetIdentity(ctx, c.IdentityIssuer(), "pat"); err != nil {
+				t.Fatalf("not linked: %v", err)
+			}
+			m, _ := st.GetMembership(ctx, a.ID, pat.ID)
+			u, _ := st.GetUser(ctx, pat.ID)
+			if m.PrimaryIdentityProvider != "Acme Okta" || m.Profile.Name != "Pat Okta" || m.LastLogin == nil || u.LastLogin == nil {
+				t.Fatalf("membership %+v, user last login %v", m, u.LastLogin)
+			}
+			var types []string
+			for _, ev := range e.Events(t, a.ID) {
+				types = append(types, ev.Type)
+			}
+			if got := strings.Join(types[len(types)-3:], " "); got != "identity.linked membership.updated user.logged_in" {
+				t.Fatalf("events: %s", got)
+			}
+		})
 	}
 }
