@@ -18,7 +18,7 @@ type orgNames struct {
 	ttl time.Duration
 	max int
 
-	mu    sync.Mutex
+	mu    sync.RWMutex // a hit only reads: every dashboard request takes it
 	names map[string]orgName
 }
 
@@ -34,9 +34,9 @@ func newOrgNames(svc *invite.Service, ttl time.Duration) *orgNames {
 // get returns orgID's name, reading the organization on a miss.
 func (c *orgNames) get(ctx context.Context, orgID string) (string, error) {
 	now := c.svc.Now()
-	c.mu.Lock()
+	c.mu.RLock()
 	n, ok := c.names[orgID]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if ok && now.Before(n.expires) {
 		return n.name, nil
 	}
