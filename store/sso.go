@@ -38,6 +38,16 @@ const (
 	EventSSOTrustUpdated      = "sso.trust_updated"      // the connections an organization trusts changed
 )
 
+// Webhook event types of SSO connections, named as their store events
+// (WebhookMappings). Their details are the events' data: connection_id,
+// issuer, enforce and action; connection_ids, the organization's own
+// trusted list. Never the client secret.
+const (
+	WebhookSSOConnectionSaved   = EventSSOConnectionSaved
+	WebhookSSOConnectionDeleted = EventSSOConnectionDeleted
+	WebhookSSOTrustUpdated      = EventSSOTrustUpdated
+)
+
 // SSOConnection is an organization's own OpenID Connect connection. An
 // organization has at most one.
 type SSOConnection struct {

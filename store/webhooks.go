@@ -92,6 +92,11 @@ var WebhookMappings = []WebhookMapping{
 	{EventMembershipDomainJoined, WebhookMembershipActivated, ""},
 	{EventDomainVerified, WebhookDomainVerified, ""},
 	{EventDomainUnverified, WebhookDomainUnverified, ""},
+	// 0019_sso_webhooks (ord 190…): SSO connection changes. SSO sign-ins
+	// are EventUserLoggedIn (with connection_id), mapped above.
+	{EventSSOConnectionSaved, WebhookSSOConnectionSaved, ""},
+	{EventSSOConnectionDeleted, WebhookSSOConnectionDeleted, ""},
+	{EventSSOTrustUpdated, WebhookSSOTrustUpdated, ""},
 }
 
 // WebhookTypesOf returns the webhook event types ev maps to (WebhookMappings).
