@@ -131,6 +131,7 @@ func writeQueries() []string {
 	qs = append(qs, joinWriteQueries...)
 	qs = append(qs, ssoWriteQueries...)
 	qs = append(qs, approvalWriteQueries...)
+	qs = append(qs, acceptWriteQueries...)
 	for _, sized := range insertQueries {
 		qs = append(qs, sized[:]...)
 	}
