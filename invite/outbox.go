@@ -73,12 +73,8 @@ func (s *Service) inviterName(ctx context.Context, orgID, userID string) string 
 	if userID == "" {
 		return ""
 	}
-	u, err := s.st.GetUser(ctx, userID)
-	if err != nil {
-		return ""
-	}
-	m, err := s.st.GetMembership(ctx, orgID, userID)
-	if err != nil {
+	m, u, uerr, err := s.memberWithUser(ctx, orgID, userID)
+	if err != nil || uerr != nil {
 		return ""
 	}
 	return cmp.Or(m.Profile.Name, joinName(m.Profile.FirstName, m.Profile.LastName), u.Email)
