@@ -101,9 +101,10 @@ type SSOConnectionStore interface {
 	// GetSSOConnection returns orgID's connection, or an error wrapping
 	// ErrNotFound when it has none.
 	GetSSOConnection(ctx context.Context, orgID string) (SSOConnection, error)
-	// DeleteSSOConnection deletes orgID's connection and appends ev, and
-	// removes it from every organization's trusted list. ErrNotFound when
-	// it has none.
+	// DeleteSSOConnection deletes orgID's connection and appends ev.
+	// Other organizations' trusted lists are left as they set them (the
+	// deleted id matches nothing, and ids are never reused), so that no
+	// organization sees another's deletion. ErrNotFound when it has none.
 	DeleteSSOConnection(ctx context.Context, orgID string, ev Event) error
 	// SetSSOTrust replaces the ids of the other organizations' connections
 	// orgID trusts (sorted, distinct; unknown ids are kept, they match

@@ -3,7 +3,6 @@ package memstore
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/invitekit/invitekit/store"
 )
@@ -52,14 +51,11 @@ func (s *Store) GetSSOConnection(ctx context.Context, orgID string) (store.SSOCo
 // DeleteSSOConnection implements store.SSOConnectionStore.
 func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.Event) error {
 	return update(ctx, s, func(st *state) error {
-		c, ok := st.sso.conns[orgID]
+		_, ok := st.sso.conns[orgID]
 		if !ok {
 			return fmt.Errorf("memstore: delete sso connection: %w", store.ErrNotFound)
 		}
 		delete(st.sso.conns, orgID)
-		for org, ids := range st.sso.trust {
-			st.sso.trust[org] = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == c.ID })
-		}
 		st.appendEvent(store.FillEvent(ev, orgID, ""))
 		st.changed(orgID, "")
 		return nil

@@ -59,9 +59,6 @@ func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.
 		if err != nil {
 			return notFound(err, "delete sso connection")
 		}
-		if _, err := tx.Exec(ctx, s.sql(`DELETE FROM {s}.sso_trust WHERE connection_id = $1`), id); err != nil {
-			return fmt.Errorf("pgstore: delete sso connection: %w", err)
-		}
 		return s.appendEventNotify(ctx, tx, store.FillEvent(ev, orgID, ""), store.Change{OrganizationID: orgID})
 	})
 }

@@ -23,12 +23,11 @@ const (
 			create_time = excluded.create_time, update_time = excluded.update_time`
 	qSSO1 = `SELECT id FROM sso_connections WHERE org_id = ?`
 	qSSO2 = `DELETE FROM sso_connections WHERE org_id = ?`
-	qSSO3 = `DELETE FROM sso_trust WHERE connection_id = ?`
 	qSSO4 = `DELETE FROM sso_trust WHERE org_id = ?`
 	qSSO5 = `INSERT INTO sso_trust (org_id, connection_id) VALUES (?, ?)`
 )
 
-var ssoWriteQueries = []string{qSSO0, qSSO1, qSSO2, qSSO3, qSSO4, qSSO5}
+var ssoWriteQueries = []string{qSSO0, qSSO1, qSSO2, qSSO4, qSSO5}
 
 const (
 	qGetSSO = `SELECT org_id, id, name, issuer, client_id, sealed_secret, scopes, email_claim, name_claim,
@@ -84,9 +83,6 @@ func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.
 			return dirNotFound("delete sso connection", err)
 		}
 		if _, err := t.exec(qSSO2, orgID); err != nil {
-			return err
-		}
-		if _, err := t.exec(qSSO3, id); err != nil {
 			return err
 		}
 		t.changed(orgID, "")
