@@ -34,9 +34,9 @@ import (
 
 // ssoForm is the connection form with its values and errors.
 type ssoForm struct {
-	Name, Issuer, ClientID, Scopes, EmailClaim string
-	Enforce                                    bool
-	Errors                                     map[string]string // by request field: name, issuer, clientId, …
+	Name, Issuer, ClientID, Scopes, EmailClaim, NameClaim string
+	Enforce                                               bool
+	Errors                                                map[string]string // by request field: name, issuer, clientId, …
 }
 
 // ssoView is the data of the Single sign-on page.
@@ -75,6 +75,7 @@ func (v *ssoView) fields() {
 		{"clientId", "ik-sso-client", v.L.T("sso.client_id"), f.ClientID, "text", ""},
 		{"scopes", "ik-sso-scopes", v.L.T("sso.scopes"), f.Scopes, "text", ""},
 		{"emailClaim", "ik-sso-claim", v.L.T("sso.email_claim"), f.EmailClaim, "text", ""},
+		{"nameClaim", "ik-sso-name-claim", v.L.T("sso.name_claim"), f.NameClaim, "text", ""},
 	} {
 		x.Error = f.Errors[x.Name]
 		v.Fields[x.Name] = x
@@ -116,7 +117,7 @@ func (h *Handler) ssoView(rc *reqCtx, org store.Organization) (*ssoView, error) 
 		return nil, err
 	default:
 		v.Conn = &c
-		v.Form = ssoForm{Name: c.Name, Issuer: c.Issuer, ClientID: c.ClientID, EmailClaim: c.EmailClaim,
+		v.Form = ssoForm{Name: c.Name, Issuer: c.Issuer, ClientID: c.ClientID, EmailClaim: c.EmailClaim, NameClaim: c.NameClaim,
 			Scopes: strings.Join(extraScopes(c.Scopes), " "), Enforce: c.Enforce, Errors: map[string]string{}}
 	}
 	if v.Trust, err = h.svc.SSOTrust(rc.ctx, rc.orgID); err != nil {
@@ -162,9 +163,10 @@ func (h *Handler) ssoPage(rc *reqCtx) {
 func ssoRequest(rc *reqCtx) (invite.SSOConnectionRequest, ssoForm) {
 	f := rc.r.PostForm
 	form := ssoForm{Name: f.Get("name"), Issuer: strings.TrimSpace(f.Get("issuer")), ClientID: strings.TrimSpace(f.Get("clientId")),
-		Scopes: f.Get("scopes"), EmailClaim: strings.TrimSpace(f.Get("emailClaim")), Enforce: f.Get("enforce") == "on", Errors: map[string]string{}}
+		Scopes: f.Get("scopes"), EmailClaim: strings.TrimSpace(f.Get("emailClaim")),
+		NameClaim: strings.TrimSpace(f.Get("nameClaim")), Enforce: f.Get("enforce") == "on", Errors: map[string]string{}}
 	req := invite.SSOConnectionRequest{Name: form.Name, Issuer: form.Issuer, ClientID: form.ClientID,
-		Scopes: strings.Fields(form.Scopes), EmailClaim: form.EmailClaim, Enforce: form.Enforce}
+		Scopes: strings.Fields(form.Scopes), EmailClaim: form.EmailClaim, NameClaim: form.NameClaim, Enforce: form.Enforce}
 	if s := f.Get("clientSecret"); s != "" {
 		req.ClientSecret = &s
 	}

@@ -30,7 +30,8 @@ func startOP(t *testing.T) string {
 // TestBrowserSSOConnection: an admin configures the organization's
 // single sign-on in Chromium: a provider that does not answer is refused
 // by "Test connection" (the field marked, the reason shown), the real
-// one passes, "Save connection" stores it (secret sealed, required),
+// one passes, "Save connection" stores it (secret sealed, required, the
+// name claim as typed),
 // and the page shows it again without the secret; the other
 // organization has none. Then the admin trusts the other organization's
 // connection by its id (a malformed id is refused with the field
@@ -80,6 +81,7 @@ func TestBrowserSSOConnection(t *testing.T) {
 	// Save, required.
 	do(t, tab,
 		chromedp.SendKeys(chromedp.ID("ik-sso-secret"), "s3cret-value"),
+		chromedp.SetValue(chromedp.ID("ik-sso-name-claim"), "given_name"),
 		chromedp.Click(chromedp.ID("ik-sso-enforce")),
 		chromedp.Click(chromedp.ID("ik-sso-save")),
 		chromedp.WaitVisible(chromedp.ID("ik-flash")),
@@ -88,7 +90,7 @@ func TestBrowserSSOConnection(t *testing.T) {
 		t.Fatalf("flash: %q", got)
 	}
 	c, err := f.svc.SSOConnection(ctx, "org_acme")
-	if err != nil || c.Name != "Acme Okta" || c.Issuer != issuer || !c.Enforce || !c.HasSecret {
+	if err != nil || c.Name != "Acme Okta" || c.Issuer != issuer || !c.Enforce || !c.HasSecret || c.NameClaim != "given_name" {
 		t.Fatalf("saved: %+v %v", c, err)
 	}
 	raw, _ := any(f.st).(store.SSOConnectionStore).GetSSOConnection(ctx, "org_acme")
@@ -96,7 +98,7 @@ func TestBrowserSSOConnection(t *testing.T) {
 		t.Fatal("secret stored in the clear")
 	}
 	html, err := chromedp.Run(tab, chromedp.OuterHTML(chromedp.CSS("main, body")))
-	if err != nil || strings.Contains(html, "s3cret-value") || !strings.Contains(html, `value="Acme Okta"`) {
+	if err != nil || strings.Contains(html, "s3cret-value") || !strings.Contains(html, `value="Acme Okta"`) || !strings.Contains(html, `value="given_name"`) {
 		t.Fatalf("page after save shows the secret or lost the values (%v)", err)
 	}
 	checkLabels(t, tab)

@@ -54,6 +54,7 @@ func TestSSOSection(t *testing.T) {
 		{url.Values{"name": {"Acme"}, "issuer": {"ftp://idp.example.com"}, "clientId": {"web"}}, "ik-sso-issuer"},
 		{url.Values{"name": {"Acme"}, "issuer": {"https://idp.example.com"}, "clientId": {""}}, "ik-sso-client"},
 		{url.Values{"name": {"Acme"}, "issuer": {"https://idp.example.com"}, "clientId": {"web"}, "emailClaim": {"e mail"}}, "ik-sso-claim"},
+		{url.Values{"name": {"Acme"}, "issuer": {"https://idp.example.com"}, "clientId": {"web"}, "nameClaim": {"full name"}}, "ik-sso-name-claim"},
 	} {
 		for _, path := range []string{"/sso", "/sso/test"} {
 			status, body := post(path, tc.form)
