@@ -95,3 +95,36 @@ func TestBulkSeenSpills(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkSeenBounded: the in-memory part stays the same size however
+// many values go in (the table spills a run at each 1,000 values, nothing
+// goes to the overflow map), and a new value is confirmed against no
+// other row's.
+func TestBulkSeenBounded(t *testing.T) {
+	defer SetBulkSeenLimits(1000, 64<<10)()
+	const n = 50_000
+	seen := newBulkSeen(n, t.TempDir())
+	defer seen.close()
+	reads := 0
+	for i := 1; i <= n; i++ {
+		v := fmt.Sprint("v", i)
+		if row := seen.firstRow(v, func(int) bool { reads++; return false }); row != 0 {
+			t.Fatalf("%s found at row %d", v, row)
+		}
+		seen.insert(v, i)
+		if i == 1 {
+			if len(seen.slots) > 1000*4/3+16 {
+				t.Fatalf("table of %d slots for a limit of 1,000", len(seen.slots))
+			}
+		}
+	}
+	if len(seen.slots) > 1000*4/3+16 || seen.overflow != nil || len(seen.bloom) != 64<<10/8 {
+		t.Fatalf("slots %d, overflow %d, filter %d words", len(seen.slots), len(seen.overflow), len(seen.bloom))
+	}
+	if len(seen.runs) != n/1000-1 || seen.size != int64(8*(n-1000)) {
+		t.Fatalf("%d runs of %d bytes", len(seen.runs), seen.size)
+	}
+	if reads > n/100 { // candidates confirmed: fingerprint matches only
+		t.Fatalf("%d confirmations for %d new values", reads, n)
+	}
+}
