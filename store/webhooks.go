@@ -21,7 +21,13 @@ const (
 	WebhookMembershipActivated    = "membership.activated"
 	WebhookMembershipDeactivated  = "membership.deactivated"
 	WebhookMembershipRolesChanged = "membership.roles_changed"
-	WebhookMembershipRemoved      = "membership.removed"
+	// WebhookMembershipUpdated is every change to a membership's roles,
+	// metadata, external id or the organization's profile of the person
+	// (an API or team-page edit, a SCIM PATCH, an SSO sign-in naming its
+	// connection); details say what changed (e.g. "roles",
+	// "profile": "updated", "primary_identity_provider").
+	WebhookMembershipUpdated = "membership.updated"
+	WebhookMembershipRemoved = "membership.removed"
 
 	WebhookUserSignedIn     = "user.signed_in"
 	WebhookIdentityLinked   = "identity.linked"
@@ -97,6 +103,9 @@ var WebhookMappings = []WebhookMapping{
 	{EventSSOConnectionSaved, WebhookSSOConnectionSaved, ""},
 	{EventSSOConnectionDeleted, WebhookSSOConnectionDeleted, ""},
 	{EventSSOTrustUpdated, WebhookSSOTrustUpdated, ""},
+	// 0020_membership_updated (ord 200): every membership update, not
+	// only one that carries roles.
+	{EventMembershipUpdated, WebhookMembershipUpdated, ""},
 }
 
 // WebhookTypesOf returns the webhook event types ev maps to (WebhookMappings).

@@ -153,7 +153,7 @@ func (e *env) drain(t *testing.T) {
 var allTypes = []string{
 	store.WebhookInvitationCreated, store.WebhookInvitationResent, store.WebhookInvitationAccepted, store.WebhookInvitationRevoked,
 	store.WebhookInvitationExpired, store.WebhookMembershipCreated, store.WebhookMembershipActivated,
-	store.WebhookMembershipDeactivated, store.WebhookMembershipRolesChanged, store.WebhookMembershipRemoved,
+	store.WebhookMembershipDeactivated, store.WebhookMembershipRolesChanged, store.WebhookMembershipUpdated, store.WebhookMembershipRemoved,
 	store.WebhookUserSignedIn, store.WebhookIdentityLinked,
 }
 
@@ -198,7 +198,7 @@ func TestDeliveriesVerifiedAndScoped(t *testing.T) {
 		got := app.deliveries()
 		require.Equal(t, []string{store.WebhookInvitationCreated, store.WebhookMembershipCreated,
 			store.WebhookInvitationAccepted, store.WebhookMembershipActivated, store.WebhookUserSignedIn,
-			store.WebhookMembershipRolesChanged}, types(got, orgA.ID), "in order")
+			store.WebhookMembershipRolesChanged, store.WebhookMembershipUpdated}, types(got, orgA.ID), "in order")
 		require.Equal(t, []string{store.WebhookInvitationCreated, store.WebhookMembershipCreated}, types(got, orgB.ID))
 		ids := map[string]bool{}
 		for _, r := range got {
@@ -207,7 +207,7 @@ func TestDeliveriesVerifiedAndScoped(t *testing.T) {
 		}
 
 		gotA := onlyA.deliveries()
-		require.Len(t, gotA, 6)
+		require.Len(t, gotA, 7)
 		for _, r := range gotA {
 			require.Equal(t, orgA.ID, r.payload.Data.OrganizationID, "an org-scoped endpoint gets only its organization's events")
 			require.NotContains(t, r.Body, "B-SECRET", "and only its view of the member")

@@ -121,6 +121,7 @@ func testWebhookEndpoints(t *testing.T, f *fixture, w store.WebhookStore) {
 func testWebhookDeliveriesWritten(t *testing.T, f *fixture, w store.WebhookStore) {
 	orgA, orgB := f.org(), f.org()
 	app := f.endpoint(w, "", store.WebhookInvitationCreated, store.WebhookMembershipCreated, store.WebhookMembershipRolesChanged)
+	updates := f.endpoint(w, orgA.ID, store.WebhookMembershipUpdated)
 	onlyA := f.endpoint(w, orgA.ID, store.WebhookInvitationCreated, store.WebhookMembershipActivated)
 	off := f.endpoint(w, "", store.WebhookInvitationCreated)
 	now := f.now
@@ -162,6 +163,11 @@ func testWebhookDeliveriesWritten(t *testing.T, f *fixture, w store.WebhookStore
 	ds = f.deliveries(w, app)
 	require.Len(t, ds, 5)
 	require.Equal(t, store.WebhookMembershipRolesChanged, ds[4].Type)
+	// membership.updated is every update, with what changed in its data.
+	ds = f.deliveries(w, updates)
+	require.Equal(t, []string{store.WebhookMembershipUpdated, store.WebhookMembershipUpdated}, deliveryTypes(ds))
+	require.Equal(t, "updated", ds[0].Event.Data["metadata"])
+	require.Equal(t, "admin", ds[1].Event.Data["roles"])
 
 	// The same types as store.WebhookTypesOf, for every mapped event.
 	for _, d := range ds {
