@@ -328,8 +328,11 @@ func (s *Service) decideAndCreateRead(ctx context.Context, org store.Organizatio
 			checked = true
 		}
 		res, err := s.decideAndWrite(ctx, in, org, req, existing, checked)
-		if errors.Is(err, ErrDecisionStale) && attempt < maxDecideAttempts {
-			continue
+		if errors.Is(err, ErrDecisionStale) {
+			s.orgs.drop(org.ID) // the rules kept with it may be what changed
+			if attempt < maxDecideAttempts {
+				continue
+			}
 		}
 		return res, err
 	}

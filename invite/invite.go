@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/invitekit/invitekit/store"
@@ -197,16 +198,102 @@ func (s *Service) CreateUserAndMembership(ctx context.Context, orgID string, req
 // organizationRules returns orgID's organization and, when the store reads
 // them together (store.OrganizationRulesGetter), its approval rules (nil
 // otherwise: decisionInputs reads them).
+//
+// An organization never changes once created, so it is kept (s.orgs) and
+// read once. Its rules are a guess once kept: they are used only when
+// they hold nothing and no hook sees them, so the decision is "allow" and
+// the write's guard (store.DecisionGuard.RulesRevision, checked under
+// the store's lock) refuses it as ErrDecisionStale when they changed since;
+// the decision is then made again on the rules read afresh (and the guess
+// dropped). Otherwise they are read.
 func (s *Service) organizationRules(ctx context.Context, orgID string) (store.Organization, *store.ApprovalRules, error) {
+	kept, ok := s.orgs.get(orgID)
+	if ok && (kept.rules == nil || (s.cfg.BeforeInvite == nil && s.cfg.InvitePolicy == nil && holdsNothing(*kept.rules))) {
+		return kept.org, kept.rules, nil
+	}
+	var (
+		org   store.Organization
+		rules *store.ApprovalRules
+	)
 	if g, ok := s.st.(store.OrganizationRulesGetter); ok && orgID != "" && checkIDs("orgID", orgID) == nil {
-		org, r, err := g.GetOrganizationRules(ctx, orgID)
+		o, r, err := g.GetOrganizationRules(ctx, orgID)
 		if err != nil {
 			return store.Organization{}, nil, err
 		}
-		return org, &r, nil
+		org, rules = o, &r
+	} else {
+		o, err := s.Organization(ctx, orgID)
+		if err != nil {
+			return store.Organization{}, nil, err
+		}
+		org = o
 	}
-	org, err := s.Organization(ctx, orgID)
-	return org, nil, err
+	s.orgs.put(org, rules)
+	return org, rules, nil
+}
+
+// holdsNothing reports whether r holds no invite whatever its request.
+func holdsNothing(r store.ApprovalRules) bool {
+	return !r.All && len(r.Roles) == 0 && len(r.InviterRoles) == 0 && !r.OutsideDomains
+}
+
+// maxKeptOrgs bounds orgCache; when full, an arbitrary entry goes.
+const maxKeptOrgs = 4096
+
+// orgCache keeps organizations (and the rules read with them) by id. Its
+// zero value is empty and ready.
+type orgCache struct {
+	mu sync.Mutex
+	m  map[string]keptOrg
+}
+
+type keptOrg struct {
+	org   store.Organization
+	rules *store.ApprovalRules // nil: not read with the organization
+}
+
+// get returns a copy of orgID's entry.
+func (c *orgCache) get(orgID string) (keptOrg, bool) {
+	c.mu.Lock()
+	k, ok := c.m[orgID]
+	c.mu.Unlock()
+	if !ok {
+		return keptOrg{}, false
+	}
+	return copyKept(k), true
+}
+
+func (c *orgCache) put(org store.Organization, rules *store.ApprovalRules) {
+	k := copyKept(keptOrg{org: org, rules: rules})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]keptOrg{}
+	}
+	if _, ok := c.m[org.ID]; !ok && len(c.m) >= maxKeptOrgs {
+		for id := range c.m {
+			delete(c.m, id)
+			break
+		}
+	}
+	c.m[org.ID] = k
+}
+
+func (c *orgCache) drop(orgID string) {
+	c.mu.Lock()
+	delete(c.m, orgID)
+	c.mu.Unlock()
+}
+
+// copyKept returns k with nothing shared (callers and hooks may change
+// what they get).
+func copyKept(k keptOrg) keptOrg {
+	k.org.Metadata = cloneMap(k.org.Metadata)
+	if k.rules != nil {
+		r := store.CopyApprovalRules(*k.rules)
+		k.rules = &r
+	}
+	return k
 }
 
 // existingMatters reports whether deciding req with in can depend on the

@@ -47,7 +47,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
 		return store.Membership{}, "", err
 	}
-	org, err := s.Organization(ctx, orgID)
+	org, _, err := s.organizationRules(ctx, orgID)
 	if err != nil {
 		return store.Membership{}, "", err
 	}

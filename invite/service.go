@@ -140,6 +140,7 @@ type Service struct {
 	requireVerified bool
 	validate        *validator.Validate
 	log             *slog.Logger
+	orgs            orgCache // organizationRules' cache
 }
 
 // New returns a Service on st. It validates cfg once (see
