@@ -33,6 +33,10 @@ var (
 // transaction linked to another user meanwhile) is an error (22012), which
 // rolls the whole statement back; the caller then explains it.
 //
+// The binding check's OFFSET 0 keeps the planner from running it as a
+// hashed subplan over every identity at the issuer: it is one look-up in
+// identities_user.
+//
 // The locks are taken in the order of the other writers: the invitation,
 // the membership, the user's other memberships, the user, and the event
 // feed's advisory lock last (each step reads the one before it). The
@@ -44,7 +48,7 @@ var qAcceptLogin = `WITH spent AS (
 	  AND i.spend_time IS NULL AND i.revoke_time IS NULL AND i.expire_time > @now
 	  AND NOT EXISTS (SELECT 1 FROM {s}.identities WHERE issuer = @issuer AND subject = @subject AND user_id <> i.user_id)
 	  AND (NOT @guarded OR (i.email = @gemail AND (@ghash::bytea IS NULL OR i.verifier_hash = @ghash)
-	    AND NOT EXISTS (SELECT 1 FROM {s}.identities WHERE user_id = i.user_id AND issuer = @issuer AND subject <> @subject)))
+	    AND NOT EXISTS (SELECT 1 FROM {s}.identities WHERE user_id = i.user_id AND issuer = @issuer AND subject <> @subject OFFSET 0)))
 	RETURNING i.org_id AS sorg, i.user_id AS suser
 ), act AS (
 	UPDATE {s}.memberships m SET status = 'ACTIVE', invite_expire_time = ` + zeroTime + `,
