@@ -252,6 +252,11 @@ type WebhookStore interface {
 	UpdateWebhookEndpoint(ctx context.Context, ep WebhookEndpoint, ev *Event) error
 	// DeleteWebhookEndpoint deletes the endpoint and its deliveries.
 	DeleteWebhookEndpoint(ctx context.Context, id string) error
+	// DeleteWebhookEndpointAt is DeleteWebhookEndpoint only while the
+	// endpoint is at revision (a compare-and-swap, as
+	// UpdateWebhookEndpoint's): else it deletes nothing and returns
+	// ErrWebhookEndpointStale (ErrNotFound when it does not exist).
+	DeleteWebhookEndpointAt(ctx context.Context, id string, revision int64) error
 
 	// ClaimWebhookDeliveries leases up to limit PENDING deliveries whose
 	// NextAttemptTime and LeaseUntil are not after now, oldest first, with
@@ -274,9 +279,10 @@ type WebhookStore interface {
 	// GetWebhookDelivery returns one delivery with its Event.
 	GetWebhookDelivery(ctx context.Context, endpointID, messageID string) (WebhookDelivery, error)
 	// ListWebhookDeliveries returns the endpoint's deliveries with status
-	// ("" = any), oldest first, at most limit (0 means 100), with their
-	// Event.
-	ListWebhookDeliveries(ctx context.Context, endpointID string, status WebhookDeliveryStatus, limit int) ([]WebhookDelivery, error)
+	// ("" = any) and a Seq after afterSeq (0: from the first), oldest
+	// (lowest Seq) first, at most limit (0 means 100), with their Event:
+	// the last one's Seq is the afterSeq of the next page.
+	ListWebhookDeliveries(ctx context.Context, endpointID string, status WebhookDeliveryStatus, afterSeq int64, limit int) ([]WebhookDelivery, error)
 	// NoticeExpiredInvitations appends, once per invitation, an
 	// EventInvitationExpired event for up to limit pending invitations
 	// (unspent, unrevoked) whose ExpireTime is not after now, and returns

@@ -347,7 +347,7 @@ func runOutage(t *testing.T, st1, st2 store.Store, changes int, outage time.Dura
 	require.Empty(t, extra, "a webhook-id arrives again only after an attempt counted as failed")
 	for _, ep := range []string{app.ID, one.ID} {
 		for _, status := range []store.WebhookDeliveryStatus{store.WebhookPending, store.WebhookDead} {
-			ds, err := wst.ListWebhookDeliveries(ctx, ep, status, 10)
+			ds, err := wst.ListWebhookDeliveries(ctx, ep, status, 0, 10)
 			require.NoError(t, err)
 			require.Empty(t, ds, "no %s delivery of %s is left", status, ep)
 		}

@@ -16,25 +16,24 @@ func (s *Service) ReplayDead(ctx context.Context, orgID, endpointID string) (int
 	if _, err := s.scoped(ctx, orgID, endpointID); err != nil {
 		return 0, err
 	}
-	seen := map[string]bool{}
+	// The dead letters are walked once, in Seq order: a replayed one
+	// keeps its Seq, so one that dies again is behind the cursor.
+	n := 0
+	var after int64
 	for {
-		ds, err := s.wh.ListWebhookDeliveries(ctx, endpointID, store.WebhookDead, 1000)
+		ds, err := s.wh.ListWebhookDeliveries(ctx, endpointID, store.WebhookDead, after, 1000)
 		if err != nil {
-			return len(seen), err
+			return n, err
 		}
-		fresh := 0
 		for _, d := range ds {
-			if seen[d.MessageID] {
-				continue
-			}
 			if err := s.wh.ReplayWebhookDelivery(ctx, endpointID, d.MessageID, s.cfg.Now()); err != nil {
-				return len(seen), err
+				return n, err
 			}
-			seen[d.MessageID] = true
-			fresh++
+			n++
+			after = d.Seq
 		}
-		if fresh == 0 {
-			return len(seen), nil
+		if len(ds) < 1000 {
+			return n, nil
 		}
 	}
 }

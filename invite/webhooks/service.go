@@ -320,7 +320,7 @@ func (s *Service) Deliveries(ctx context.Context, orgID, endpointID string, stat
 	if limit < 0 || limit > 1000 {
 		return nil, invalid("limit", "limit must be between 0 and 1000")
 	}
-	ds, err := s.wh.ListWebhookDeliveries(ctx, endpointID, status, limit)
+	ds, err := s.wh.ListWebhookDeliveries(ctx, endpointID, status, 0, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -141,9 +141,24 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 
 // DeleteWebhookEndpoint implements store.WebhookStore.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	return s.deleteWebhookEndpoint(ctx, id, nil)
+}
+
+// DeleteWebhookEndpointAt implements store.WebhookStore.
+func (s *Store) DeleteWebhookEndpointAt(ctx context.Context, id string, revision int64) error {
+	return s.deleteWebhookEndpoint(ctx, id, &revision)
+}
+
+// deleteWebhookEndpoint deletes endpoint id, only at *revision when
+// revision is not nil.
+func (s *Store) deleteWebhookEndpoint(ctx context.Context, id string, revision *int64) error {
 	return update(ctx, s, func(st *state) error {
-		if _, ok := st.wh.endpoints[id]; !ok {
+		ep, ok := st.wh.endpoints[id]
+		if !ok {
 			return fmt.Errorf("memstore: webhook endpoint %q: %w", id, store.ErrNotFound)
+		}
+		if revision != nil && ep.Revision != *revision {
+			return fmt.Errorf("memstore: webhook endpoint %q at revision %d, not %d: %w", id, ep.Revision, *revision, store.ErrWebhookEndpointStale)
 		}
 		delete(st.wh.endpoints, id)
 		st.wh.deliveries = slices.DeleteFunc(st.wh.deliveries, func(d store.WebhookDelivery) bool { return d.EndpointID == id })
@@ -252,14 +267,17 @@ func (s *Store) GetWebhookDelivery(ctx context.Context, endpointID, messageID st
 }
 
 // ListWebhookDeliveries implements store.WebhookStore.
-func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, status store.WebhookDeliveryStatus, limit int) ([]store.WebhookDelivery, error) {
+func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, status store.WebhookDeliveryStatus, afterSeq int64, limit int) ([]store.WebhookDelivery, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	return locked(ctx, s, func(st *state) ([]store.WebhookDelivery, error) {
 		var out []store.WebhookDelivery
-		for _, d := range st.wh.deliveries {
-			if d.EndpointID == endpointID && (status == "" || d.Status == status) && len(out) < limit {
+		for _, d := range st.wh.deliveries { // in Seq order
+			if len(out) == limit {
+				break
+			}
+			if d.EndpointID == endpointID && d.Seq > afterSeq && (status == "" || d.Status == status) {
 				out = append(out, copyDelivery(d))
 			}
 		}

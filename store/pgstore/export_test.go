@@ -14,6 +14,7 @@ const (
 	QExternalIDsTaken       = qExternalIDsTaken
 	QMembershipByExternalID = qMembershipByExternalID
 	QMemberExternalIDsTaken = qMemberExternalIDsTaken
+	QListDeliveries         = qListDeliveries
 )
 
 // MigrateTo applies the embedded migrations up to version to schema, as

@@ -59,6 +59,9 @@ func TestLookupsUseIndexes(t *testing.T) {
 		"external ids taken":            {pgstore.QExternalIDsTaken, "users_external_id_key", 1},
 		"membership by external id":     {pgstore.QMembershipByExternalID, "memberships_org_external_id_key", 2},
 		"membership external ids taken": {pgstore.QMemberExternalIDsTaken, "memberships_org_external_id_key", 2},
+		// A page of an endpoint's deliveries is a range of the index, in
+		// its order (no sort of all the endpoint's deliveries per page).
+		"webhook deliveries page": {pgstore.QListDeliveries, "webhook_deliveries_endpoint", 4},
 	} {
 		t.Run(name, func(t *testing.T) {
 			stmt := "plan_" + strings.ReplaceAll(name, " ", "_")
@@ -77,6 +80,7 @@ func TestLookupsUseIndexes(t *testing.T) {
 			require.NoError(t, rows.Err())
 			require.Contains(t, plan.String(), tc.index, "plan:\n%s", plan.String())
 			require.NotContains(t, plan.String(), "Seq Scan", "plan:\n%s", plan.String())
+			require.NotContains(t, plan.String(), "Sort", "plan:\n%s", plan.String())
 		})
 	}
 }

@@ -204,12 +204,34 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 
 // DeleteWebhookEndpoint implements store.WebhookStore.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	return s.deleteWebhookEndpoint(ctx, id, nil)
+}
+
+// DeleteWebhookEndpointAt implements store.WebhookStore: one DELETE at
+// the revision (under read committed, a concurrent write's row lock makes
+// it wait and then see that write's revision).
+func (s *Store) DeleteWebhookEndpointAt(ctx context.Context, id string, revision int64) error {
+	return s.deleteWebhookEndpoint(ctx, id, &revision)
+}
+
+// deleteWebhookEndpoint deletes endpoint id, only at *revision when
+// revision is not nil.
+func (s *Store) deleteWebhookEndpoint(ctx context.Context, id string, revision *int64) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, s.sql(`DELETE FROM {s}.webhook_endpoints WHERE id = $1`), id)
+		tag, err := tx.Exec(ctx, s.sql(`DELETE FROM {s}.webhook_endpoints WHERE id = $1 AND ($2::bigint IS NULL OR revision = $2)`), id, revision)
 		if err != nil {
 			return fmt.Errorf("pgstore: delete webhook endpoint: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
+			var exists bool
+			if revision != nil {
+				if err := tx.QueryRow(ctx, s.sql(`SELECT EXISTS (SELECT 1 FROM {s}.webhook_endpoints WHERE id = $1)`), id).Scan(&exists); err != nil {
+					return fmt.Errorf("pgstore: delete webhook endpoint: %w", err)
+				}
+			}
+			if exists {
+				return fmt.Errorf("pgstore: webhook endpoint %q not at revision %d: %w", id, *revision, store.ErrWebhookEndpointStale)
+			}
 			return fmt.Errorf("pgstore: webhook endpoint %q: %w", id, store.ErrNotFound)
 		}
 		if _, err := tx.Exec(ctx, s.sql(`DELETE FROM {s}.webhook_endpoint_types WHERE endpoint_id = $1`), id); err != nil {
@@ -345,13 +367,18 @@ func (s *Store) GetWebhookDelivery(ctx context.Context, endpointID, messageID st
 }
 
 // ListWebhookDeliveries implements store.WebhookStore.
-func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, status store.WebhookDeliveryStatus, limit int) ([]store.WebhookDelivery, error) {
+func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, status store.WebhookDeliveryStatus, afterSeq int64, limit int) ([]store.WebhookDelivery, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	return s.deliveries(ctx, "list webhook deliveries", false, s.sql(`SELECT `+deliveryCols+deliveryFrom+`
-		WHERE d.endpoint_id = $1 AND ($2 = '' OR d.status = $2) ORDER BY d.seq LIMIT $3`), endpointID, string(status), limit)
+	return s.deliveries(ctx, "list webhook deliveries", false, s.sql(qListDeliveries), endpointID, afterSeq, string(status), limit)
 }
+
+// qListDeliveries is a page of an endpoint's deliveries: a range of
+// webhook_deliveries_endpoint (endpoint_id, seq), whatever the page
+// (TestLookupsUseIndexes).
+const qListDeliveries = `SELECT ` + deliveryCols + deliveryFrom + `
+	WHERE d.endpoint_id = $1 AND d.seq > $2 AND ($3 = '' OR d.status = $3) ORDER BY d.seq LIMIT $4`
 
 // NoticeExpiredInvitations implements store.WebhookStore: the notices and
 // their events are one transaction; an invitation another sweeper noticed

@@ -40,6 +40,8 @@ failing_since = CASE WHEN ?7 IS NULL AND disabled_time IS NOT NULL THEN NULL ELS
 	qListEndpoints        = `SELECT ` + endpointColumns + ` FROM webhook_endpoints e WHERE e.org_id = ? ORDER BY e.seq`
 	qListEndpointsAll     = `SELECT ` + endpointColumns + ` FROM webhook_endpoints e ORDER BY e.seq`
 	qDeleteEndpoint       = `DELETE FROM webhook_endpoints WHERE id = ?`
+	qDeleteEndpointAt     = `DELETE FROM webhook_endpoints WHERE id = ? AND revision = ?`
+	qEndpointExists       = `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = ?)`
 	qDeleteDeliveriesOfEp = `DELETE FROM webhook_deliveries WHERE endpoint_id = ?`
 
 	// qClaimDeliveries claims in order per endpoint and organization: a
@@ -62,8 +64,10 @@ AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b WHERE b.endpoint_id = d.endpo
 	qDeliveryDead       = `UPDATE webhook_deliveries SET status = 'DEAD', attempts = ?, last_error = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ?`
 	qDeliveryReplay     = `UPDATE webhook_deliveries SET status = 'PENDING', attempts = 0, next_attempt_time = ?, lease_until = 0 WHERE endpoint_id = ? AND message_id = ? AND status <> 'PENDING'`
 	qGetDelivery        = `SELECT ` + deliveryColumns + deliveryFrom + ` WHERE d.endpoint_id = ? AND d.message_id = ?`
-	qListDeliveries     = `SELECT ` + deliveryColumns + deliveryFrom + ` WHERE d.endpoint_id = ? AND (? = '' OR d.status = ?) ORDER BY d.seq LIMIT ?`
-	qExpiredInvites     = `SELECT i.id, i.org_id, i.user_id, i.expire_time FROM invitations i
+	// qListDeliveries pages on webhook_deliveries_endpoint (endpoint_id,
+	// seq).
+	qListDeliveries = `SELECT ` + deliveryColumns + deliveryFrom + ` WHERE d.endpoint_id = ?1 AND d.seq > ?2 AND (?3 = '' OR d.status = ?3) ORDER BY d.seq LIMIT ?4`
+	qExpiredInvites = `SELECT i.id, i.org_id, i.user_id, i.expire_time FROM invitations i
 JOIN memberships m ON m.org_id = i.org_id AND m.user_id = i.user_id AND m.status = 'PENDING_INVITE'
 WHERE i.spend_time IS NULL AND i.revoke_time IS NULL AND i.expire_time <= ?
 AND NOT EXISTS (SELECT 1 FROM webhook_expiry_notices n WHERE n.invitation_id = i.id)
@@ -78,7 +82,7 @@ WHERE id = ?3 AND disabled_time IS NULL AND failing_since IS NOT NULL AND failin
 
 // webhookWriteQueries are prepared on the writer by Open.
 var webhookWriteQueries = []string{
-	qInsertEndpoint, qInsertEndpointType, qDeleteEndpointTypes, qUpdateEndpoint, qEndpointOrg, qDeleteEndpoint,
+	qInsertEndpoint, qInsertEndpointType, qDeleteEndpointTypes, qUpdateEndpoint, qEndpointOrg, qDeleteEndpoint, qDeleteEndpointAt, qEndpointExists,
 	qDeleteDeliveriesOfEp, qClaimDeliveries, qLeaseDelivery, qDeliveryStatus, qDelivered, qDeliveryRetry,
 	qDeliveryDead, qDeliveryReplay, qExpiredInvites, qNoticeExpiry, qNoteFailure, qNoteSuccess, qDisableFailing, qDeliveredIfPending,
 }
@@ -213,12 +217,38 @@ func (s *Store) UpdateWebhookEndpoint(ctx context.Context, ep store.WebhookEndpo
 
 // DeleteWebhookEndpoint implements store.WebhookStore.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id string) error {
+	return s.deleteWebhookEndpoint(ctx, id, nil)
+}
+
+// DeleteWebhookEndpointAt implements store.WebhookStore.
+func (s *Store) DeleteWebhookEndpointAt(ctx context.Context, id string, revision int64) error {
+	return s.deleteWebhookEndpoint(ctx, id, &revision)
+}
+
+// deleteWebhookEndpoint deletes endpoint id, only at *revision when
+// revision is not nil.
+func (s *Store) deleteWebhookEndpoint(ctx context.Context, id string, revision *int64) error {
 	return s.write(ctx, func(t *wtx) error {
-		n, err := t.execN(qDeleteEndpoint, id)
+		var n int64
+		var err error
+		if revision == nil {
+			n, err = t.execN(qDeleteEndpoint, id)
+		} else {
+			n, err = t.execN(qDeleteEndpointAt, id, *revision)
+		}
 		if err != nil {
 			return err
 		}
 		if n == 0 {
+			var exists bool
+			if revision != nil {
+				if err := t.row(func(sc scanner) error { return sc.Scan(&exists) }, qEndpointExists, id); err != nil {
+					return err
+				}
+			}
+			if exists {
+				return fmt.Errorf("sqlitestore: webhook endpoint %q not at revision %d: %w", id, *revision, store.ErrWebhookEndpointStale)
+			}
 			return fmt.Errorf("sqlitestore: webhook endpoint %q: %w", id, store.ErrNotFound)
 		}
 		if _, err := t.exec(qDeleteEndpointTypes, id); err != nil {
@@ -322,11 +352,11 @@ func (s *Store) GetWebhookDelivery(ctx context.Context, endpointID, messageID st
 }
 
 // ListWebhookDeliveries implements store.WebhookStore.
-func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, status store.WebhookDeliveryStatus, limit int) ([]store.WebhookDelivery, error) {
+func (s *Store) ListWebhookDeliveries(ctx context.Context, endpointID string, status store.WebhookDeliveryStatus, afterSeq int64, limit int) ([]store.WebhookDelivery, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := s.readRows(ctx, qListDeliveries, endpointID, string(status), string(status), limit)
+	rows, err := s.readRows(ctx, qListDeliveries, endpointID, afterSeq, string(status), limit)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,8 @@ func RunWebhooks(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EndpointHealth", testWebhookEndpointHealth},
 		{"MarkManyDelivered", testWebhookMarkMany},
 		{"EndpointRevision", testWebhookEndpointRevision},
+		{"DeliveriesPaged", testWebhookDeliveriesPaged},
+		{"DeleteAtRevision", testWebhookDeleteAtRevision},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,7 +59,7 @@ func (f *fixture) endpoint(w store.WebhookStore, orgID string, types ...string) 
 
 func (f *fixture) deliveries(w store.WebhookStore, ep store.WebhookEndpoint) []store.WebhookDelivery {
 	f.t.Helper()
-	ds, err := w.ListWebhookDeliveries(f.ctx, ep.ID, "", 1000)
+	ds, err := w.ListWebhookDeliveries(f.ctx, ep.ID, "", 0, 1000)
 	require.NoError(f.t, err)
 	return ds
 }
@@ -285,7 +287,7 @@ func testWebhookClaim(t *testing.T, f *fixture, w store.WebhookStore) {
 	require.Equal(t, 1, again[0].Attempts)
 	require.Equal(t, "503", again[0].LastError)
 
-	dead, err := w.ListWebhookDeliveries(f.ctx, ep.ID, store.WebhookDead, 0)
+	dead, err := w.ListWebhookDeliveries(f.ctx, ep.ID, store.WebhookDead, 0, 0)
 	require.NoError(t, err)
 	require.Len(t, dead, 1)
 	require.Equal(t, 5, dead[0].Attempts)
@@ -565,4 +567,106 @@ func testWebhookEndpointRevision(t *testing.T, f *fixture, w store.WebhookStore)
 	require.Equal(t, disabled, read(), "still disabled, nothing changed")
 
 	require.ErrorIs(t, w.UpdateWebhookEndpoint(f.ctx, store.WebhookEndpoint{ID: "whep_missing", Revision: 0}, nil), store.ErrNotFound)
+}
+
+// testWebhookDeliveriesPaged: ListWebhookDeliveries pages from a Seq. The
+// pages, walked with the last Seq of each, are the whole list in Seq
+// order, each delivery once, only the endpoint's, with and without a
+// status, whatever another endpoint's deliveries in between.
+func testWebhookDeliveriesPaged(t *testing.T, f *fixture, w store.WebhookStore) {
+	org := f.org()
+	ep := f.endpoint(w, org.ID, store.WebhookInvitationCreated, store.WebhookMembershipCreated)
+	other := f.endpoint(w, "", store.WebhookInvitationCreated, store.WebhookMembershipCreated)
+	for range 7 {
+		f.invite(org.ID, f.email("page"))
+	}
+	all := f.deliveries(w, ep)
+	require.Len(t, all, 14)
+	require.Len(t, f.deliveries(w, other), 14, "the other endpoint's are interleaved")
+	for i, d := range all {
+		if i%3 == 0 {
+			require.NoError(t, w.MarkWebhookDead(f.ctx, ep.ID, d.MessageID, 1, "dead"))
+			all[i].Status = store.WebhookDead
+		}
+	}
+	walk := func(status store.WebhookDeliveryStatus, size int) []store.WebhookDelivery {
+		t.Helper()
+		var out []store.WebhookDelivery
+		var after int64
+		for range 100 {
+			page, err := w.ListWebhookDeliveries(f.ctx, ep.ID, status, after, size)
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(page), size)
+			if len(page) == 0 {
+				return out
+			}
+			for _, d := range page {
+				require.Equal(t, ep.ID, d.EndpointID)
+				require.Greater(t, d.Seq, after, "after the cursor, in Seq order")
+				require.NotEmpty(t, d.Event.ID, "with its event")
+				after = d.Seq
+			}
+			out = append(out, page...)
+		}
+		t.Fatal("the pages never ran out")
+		return nil
+	}
+	seqs := func(ds []store.WebhookDelivery) []int64 {
+		var out []int64
+		for _, d := range ds {
+			out = append(out, d.Seq)
+		}
+		return out
+	}
+	for _, size := range []int{1, 3, 14, 100} {
+		require.Equal(t, seqs(all), seqs(walk("", size)), "page size %d", size)
+	}
+	var dead []store.WebhookDelivery
+	for _, d := range all {
+		if d.Status == store.WebhookDead {
+			dead = append(dead, d)
+		}
+	}
+	require.Len(t, dead, 5)
+	require.Equal(t, seqs(dead), seqs(walk(store.WebhookDead, 2)))
+	require.Len(t, walk(store.WebhookPending, 4), 9)
+
+	last := all[len(all)-1].Seq
+	none, err := w.ListWebhookDeliveries(f.ctx, ep.ID, "", last, 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "nothing after the last")
+	tail, err := w.ListWebhookDeliveries(f.ctx, ep.ID, "", all[5].Seq, 3)
+	require.NoError(t, err)
+	require.Equal(t, seqs(all[6:9]), seqs(tail))
+}
+
+// testWebhookDeleteAtRevision: DeleteWebhookEndpointAt is a
+// compare-and-swap on Revision: a stale (or made-up) revision deletes
+// nothing (the endpoint and its deliveries stay) and is
+// ErrWebhookEndpointStale; the stored one deletes both; a missing
+// endpoint is ErrNotFound.
+func testWebhookDeleteAtRevision(t *testing.T, f *fixture, w store.WebhookStore) {
+	org := f.org()
+	ep := f.endpoint(w, org.ID, store.WebhookMembershipCreated)
+	f.invite(org.ID, f.email("del"))
+	require.Len(t, f.deliveries(w, ep), 1)
+	got, err := w.GetWebhookEndpoint(f.ctx, ep.ID)
+	require.NoError(t, err)
+	got.Description = "changed"
+	require.NoError(t, w.UpdateWebhookEndpoint(f.ctx, got, nil))
+	for _, rev := range []int64{0, 2, -1} {
+		err := w.DeleteWebhookEndpointAt(f.ctx, ep.ID, rev)
+		require.ErrorIs(t, err, store.ErrWebhookEndpointStale, "revision %d", rev)
+		require.NotErrorIs(t, err, store.ErrNotFound)
+		stored, err := w.GetWebhookEndpoint(f.ctx, ep.ID)
+		require.NoError(t, err, "revision %d: not deleted", rev)
+		require.Equal(t, int64(1), stored.Revision)
+		require.Len(t, f.deliveries(w, ep), 1, "revision %d: its deliveries stay", rev)
+	}
+	require.NoError(t, w.DeleteWebhookEndpointAt(f.ctx, ep.ID, 1))
+	_, err = w.GetWebhookEndpoint(f.ctx, ep.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.Empty(t, f.deliveries(w, ep), "its deliveries went with it")
+	require.ErrorIs(t, w.DeleteWebhookEndpointAt(f.ctx, ep.ID, 1), store.ErrNotFound)
+	require.ErrorIs(t, w.DeleteWebhookEndpointAt(f.ctx, "whep_missing", 0), store.ErrNotFound)
 }

@@ -199,7 +199,7 @@ func endpointsState(t *testing.T, e *env) string {
 	var b strings.Builder
 	for _, ep := range eps {
 		fmt.Fprintf(&b, "%s %s %v %q %x %v\n", ep.ID, ep.URL, ep.EventTypes, ep.Description, ep.SealedSecret, ep.DisabledTime)
-		ds, err := wh.ListWebhookDeliveries(t.Context(), ep.ID, "", 1000)
+		ds, err := wh.ListWebhookDeliveries(t.Context(), ep.ID, "", 0, 1000)
 		require.NoError(t, err)
 		for _, d := range ds {
 			fmt.Fprintf(&b, "  %s %s %d\n", d.MessageID, d.Status, d.Attempts)
