@@ -26,6 +26,9 @@ var (
 	ErrUnsupportedMediaType = errors.New("invitekit: request body must be application/json")
 	// ErrMethodNotAllowed: the route exists but not for this method (405).
 	ErrMethodNotAllowed = errors.New("invitekit: method not allowed")
+	// ErrPreconditionFailed: the request's If-Match names no current
+	// entity tag of the resource; nothing was written (412).
+	ErrPreconditionFailed = errors.New("invitekit: precondition failed")
 	// ErrCrossOrigin: a cross-origin browser request to a state-changing
 	// route was refused (403).
 	ErrCrossOrigin = errors.New("invitekit: cross-origin request refused")
@@ -96,6 +99,7 @@ var problems = [...]struct {
 	{ErrUnsupportedMediaType, Problem{http.StatusUnsupportedMediaType, "unsupported_media_type", "", "the request body must be application/json"}},
 	{csvimport.ErrBadFormat, Problem{http.StatusUnsupportedMediaType, "unsupported_media_type", "format", "the file must be CSV (text/csv) or JSON lines (application/x-ndjson)"}},
 	{ErrMethodNotAllowed, Problem{http.StatusMethodNotAllowed, "method_not_allowed", "", "method not allowed"}},
+	{ErrPreconditionFailed, Problem{http.StatusPreconditionFailed, "precondition_failed", "", "the resource changed since the entity tag of If-Match was read (read it again)"}},
 	{ErrTooManyImports, Problem{http.StatusTooManyRequests, "too_many_imports", "", "too many imports are running; try again later"}},
 	{ErrRateLimited, Problem{http.StatusTooManyRequests, "rate_limited", "", "too many requests; try again later"}},
 	{ErrNoOrg, Problem{http.StatusBadRequest, "no_organization", "", "the request names no organization"}},

@@ -95,6 +95,7 @@ var sameAs = map[string]string{
 	"not_approver":               "generic4",
 	"approvals_unsupported":      "generic4",
 	"webhook_endpoint_conflict":  "generic4",
+	"precondition_failed":        "generic4",
 	"state_missing":              "login_not_started",
 	"state_mismatch":             "login_not_started",
 	"return_to_invalid":          "generic4",

@@ -77,11 +77,16 @@ type Endpoint struct {
 	UpdateTime     time.Time  `json:"updateTime"`
 	DisabledTime   *time.Time `json:"disabledTime,omitempty"`
 	DisabledReason string     `json:"disabledReason,omitempty"`
+	// Revision is the store's revision of the endpoint
+	// (store.WebhookEndpoint.Revision): every change of what is shown
+	// here counts it up. The HTTP API shows it as the ETag.
+	Revision int64 `json:"-"`
 }
 
 func endpointOf(e store.WebhookEndpoint) Endpoint {
 	return Endpoint{ID: e.ID, URL: e.URL, EventTypes: e.EventTypes, OrganizationID: e.OrganizationID, Description: e.Description,
-		CreateTime: e.CreateTime, UpdateTime: e.UpdateTime, DisabledTime: e.DisabledTime, DisabledReason: e.DisabledReason}
+		CreateTime: e.CreateTime, UpdateTime: e.UpdateTime, DisabledTime: e.DisabledTime, DisabledReason: e.DisabledReason,
+		Revision: e.Revision}
 }
 
 // EndpointRequest registers an endpoint.
@@ -189,6 +194,38 @@ func (s *Service) DeleteEndpoint(ctx context.Context, orgID, id string) error {
 		return err
 	}
 	return s.wh.DeleteWebhookEndpoint(ctx, id)
+}
+
+// ErrRevisionMismatch: a change conditional on the endpoint's revision
+// (EndpointUpdate.IfRevision, DeleteEndpointIf) found the endpoint at a
+// revision it does not accept; nothing was written. The HTTP API answers
+// 412 precondition_failed (If-Match).
+var ErrRevisionMismatch = errors.New("webhooks: the endpoint is not at the revision the change is conditional on")
+
+func revisionMismatch(id string, rev int64) error {
+	return fmt.Errorf("webhooks: endpoint %q at revision %d: %w", id, rev, ErrRevisionMismatch)
+}
+
+// DeleteEndpointIf is DeleteEndpoint only while ifRevision accepts the
+// endpoint's Revision (an HTTP If-Match): else it deletes nothing and
+// returns ErrRevisionMismatch. The check and the delete are one
+// compare-and-swap of the store (DeleteWebhookEndpointAt): a change that
+// comes in between is checked again.
+func (s *Service) DeleteEndpointIf(ctx context.Context, orgID, id string, ifRevision func(revision int64) bool) error {
+	var err error
+	for range maxModifyAttempts {
+		var ep store.WebhookEndpoint
+		if ep, err = s.scoped(ctx, orgID, id); err != nil {
+			return err
+		}
+		if !ifRevision(ep.Revision) {
+			return revisionMismatch(id, ep.Revision)
+		}
+		if err = s.wh.DeleteWebhookEndpointAt(ctx, id, ep.Revision); !errors.Is(err, store.ErrWebhookEndpointStale) {
+			return err
+		}
+	}
+	return fmt.Errorf("webhooks: endpoint %q changed %d times while it was deleted: %w", id, maxModifyAttempts, err)
 }
 
 // ErrEndpointConflict: an endpoint kept changing under a change to it (the
@@ -312,7 +349,8 @@ func deliveryOf(d store.WebhookDelivery) Delivery {
 		LastError: d.LastError, CreateTime: d.CreateTime, DeliveredTime: d.DeliveredTime}
 }
 
-// Deliveries lists an endpoint's deliveries with status ("" = any).
+// Deliveries lists the first limit of an endpoint's deliveries with status
+// ("" = any); DeliveryPage pages through all of them.
 func (s *Service) Deliveries(ctx context.Context, orgID, endpointID string, status store.WebhookDeliveryStatus, limit int) ([]Delivery, error) {
 	if _, err := s.scoped(ctx, orgID, endpointID); err != nil {
 		return nil, err

@@ -15,6 +15,13 @@ type EndpointUpdate struct {
 	// Enabled false disables the endpoint (no deliveries are written for
 	// it); true enables it again, also after the dispatcher disabled it.
 	Enabled *bool `json:"enabled,omitempty"`
+	// IfRevision, when set, makes the update conditional (an HTTP
+	// If-Match): it is applied only while IfRevision accepts the
+	// endpoint's Revision, else UpdateEndpoint returns
+	// ErrRevisionMismatch and writes nothing. The check is part of the
+	// store's compare-and-swap: a change that comes in between is checked
+	// again, never overwritten.
+	IfRevision func(revision int64) bool `json:"-"`
 }
 
 // UpdateEndpoint applies u to endpoint id; orgID, when not empty, scopes
@@ -25,6 +32,9 @@ type EndpointUpdate struct {
 // dispatcher's disable keeps theirs (modify).
 func (s *Service) UpdateEndpoint(ctx context.Context, orgID, id string, u EndpointUpdate) (Endpoint, error) {
 	ep, err := s.modify(ctx, orgID, id, func(ep *store.WebhookEndpoint, now time.Time) error {
+		if u.IfRevision != nil && !u.IfRevision(ep.Revision) {
+			return revisionMismatch(id, ep.Revision)
+		}
 		req := EndpointRequest{URL: ep.URL, EventTypes: ep.EventTypes, OrganizationID: ep.OrganizationID, Description: ep.Description}
 		if u.URL != nil {
 			req.URL = *u.URL

@@ -2,7 +2,9 @@ package webhookapi
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -38,10 +40,6 @@ type endpointResponse struct {
 
 type endpointsResponse struct {
 	Endpoints []EndpointJSON `json:"endpoints"`
-}
-
-type deliveriesResponse struct {
-	Deliveries []webhooks.Delivery `json:"deliveries"`
 }
 
 // createRequest is the body of a create. organizationId is the app's
@@ -111,21 +109,45 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, c call) {
 	h.write(w, r, http.StatusOK, out)
 }
 
+// writeEndpoint answers ep with its ETag (GET and PATCH).
+func (h *Handler) writeEndpoint(w http.ResponseWriter, r *http.Request, ep webhooks.Endpoint) {
+	w.Header().Set("ETag", etag(ep.Revision))
+	h.write(w, r, http.StatusOK, endpointResponse{Endpoint: endpointJSON(ep)})
+}
+
+// precondition is err as the API answers it: a revision the request's
+// If-Match did not name is 412.
+func precondition(err error) error {
+	if errors.Is(err, webhooks.ErrRevisionMismatch) {
+		return fmt.Errorf("%w: %w", ErrPreconditionFailed, err)
+	}
+	return err
+}
+
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, c call) {
 	ep, err := h.hooks.Endpoint(r.Context(), c.org, r.PathValue(EndpointParam))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.write(w, r, http.StatusOK, endpointResponse{Endpoint: endpointJSON(ep)})
+	h.writeEndpoint(w, r, ep)
 }
 
+// update is a PATCH; with If-Match, only of the revision it names (the
+// check is the store's compare-and-swap: of two PATCHes with the same
+// ETag one is 200, the other 412).
 func (h *Handler) update(w http.ResponseWriter, r *http.Request, c call) {
 	id := r.PathValue(EndpointParam)
 	// An id of another organization is 404 before the body is looked at,
-	// as one that does not exist.
-	if _, err := h.hooks.Endpoint(r.Context(), c.org, id); err != nil {
+	// as one that does not exist; a stale If-Match is 412 before it too.
+	ep, err := h.hooks.Endpoint(r.Context(), c.org, id)
+	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	cond := ifMatch(r)
+	if cond != nil && !cond(ep.Revision) {
+		h.fail(w, r, precondition(fmt.Errorf("endpoint %q: %w", id, webhooks.ErrRevisionMismatch)))
 		return
 	}
 	var in updateRequest
@@ -133,18 +155,25 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, c call) {
 		h.fail(w, r, err)
 		return
 	}
-	ep, err := h.hooks.UpdateEndpoint(r.Context(), c.org, id, webhooks.EndpointUpdate{
-		URL: in.URL, EventTypes: in.EventTypes, Description: in.Description, Enabled: in.Enabled})
+	ep, err = h.hooks.UpdateEndpoint(r.Context(), c.org, id, webhooks.EndpointUpdate{
+		URL: in.URL, EventTypes: in.EventTypes, Description: in.Description, Enabled: in.Enabled, IfRevision: cond})
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, precondition(err))
 		return
 	}
-	h.write(w, r, http.StatusOK, endpointResponse{Endpoint: endpointJSON(ep)})
+	h.writeEndpoint(w, r, ep)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, c call) {
-	if err := h.hooks.DeleteEndpoint(r.Context(), c.org, r.PathValue(EndpointParam)); err != nil {
-		h.fail(w, r, err)
+	id := r.PathValue(EndpointParam)
+	var err error
+	if cond := ifMatch(r); cond != nil {
+		err = h.hooks.DeleteEndpointIf(r.Context(), c.org, id, cond)
+	} else {
+		err = h.hooks.DeleteEndpoint(r.Context(), c.org, id)
+	}
+	if err != nil {
+		h.fail(w, r, precondition(err))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -184,25 +213,38 @@ func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request, c call) {
 			return
 		}
 	}
-	limit, err := limitOf(q.Get("limit"), 100, webhooks.MaxFeedLimit)
+	size, err := pageSizeOf(q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	ds, err := h.hooks.Deliveries(r.Context(), c.org, id, status, limit)
+	page, err := h.hooks.DeliveryPage(r.Context(), c.org, id, webhooks.DeliveryQuery{Status: status, PageSize: size, PageToken: q.Get("pageToken")})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if !c.app() {
-		for i := range ds {
-			ds[i].LastError = orgLastError(ds[i].LastError)
+		for i := range page.Deliveries {
+			page.Deliveries[i].LastError = orgLastError(page.Deliveries[i].LastError)
 		}
 	}
-	if ds == nil {
-		ds = []webhooks.Delivery{}
+	h.write(w, r, http.StatusOK, page)
+}
+
+// pageSizeOf reads ?pageSize= (the kit's name; 1 to MaxFeedLimit, default
+// 100), or ?limit=, its older name here.
+func pageSizeOf(q url.Values) (int, error) {
+	if !q.Has("pageSize") {
+		return limitOf(q.Get("limit"), webhooks.DefaultDeliveryPageSize, webhooks.MaxFeedLimit)
 	}
-	h.write(w, r, http.StatusOK, deliveriesResponse{Deliveries: ds})
+	if q.Has("limit") {
+		return 0, store.Invalid("pageSize", "give pageSize or limit (its older name), not both")
+	}
+	n, err := strconv.Atoi(q.Get("pageSize"))
+	if err != nil || n < 1 || n > webhooks.MaxFeedLimit {
+		return 0, store.Invalid("pageSize", "pageSize must be a number between 1 and %d", webhooks.MaxFeedLimit)
+	}
+	return n, nil
 }
 
 func (h *Handler) replay(w http.ResponseWriter, r *http.Request, c call) {

@@ -40,11 +40,7 @@ func feedIDs(t *testing.T, e *env, c caller, path string, limit int) (ids []stri
 // stores; each organization's admin gets only theirs.
 func TestAppFeedAcrossOrganizations(t *testing.T) {
 	forStores(t, func(t *testing.T, st store.Store) {
-		e := newEnv(t, st, insecure, nil)
-		e.Org(t, "org_a")
-		e.Org(t, "org_b")
-		alice := e.AddActive(t, "org_a", "alice@a.example", "admin").User.ID
-		bea := e.AddActive(t, "org_b", "bea@b.example", "admin").User.ID
+		e, alice, bea := twoOrgs(t, st)
 		for i := range 4 {
 			e.Invite(t, "org_a", fmt.Sprintf("a%d@example.com", i), "member")
 			e.Invite(t, "org_b", fmt.Sprintf("b%d@example.com", i), "member")

@@ -79,17 +79,24 @@ func (c Config) withDefaults() (Config, error) {
 //
 //	POST   /webhooks/endpoints                                         create (the secret once)
 //	GET    /webhooks/endpoints                                         list (?organizationId=: one organization's; empty: the app-wide ones)
-//	GET    /webhooks/endpoints/{endpointID}                            get
-//	PATCH  /webhooks/endpoints/{endpointID}                            url, eventTypes, description, enabled
-//	DELETE /webhooks/endpoints/{endpointID}                            delete (with its deliveries)
+//	GET    /webhooks/endpoints/{endpointID}                            get (with its ETag)
+//	PATCH  /webhooks/endpoints/{endpointID}                            url, eventTypes, description, enabled (If-Match: ETag)
+//	DELETE /webhooks/endpoints/{endpointID}                            delete (with its deliveries; If-Match: ETag)
 //	POST   /webhooks/endpoints/{endpointID}/rotate-secret              a new secret; the old one signs 24 h more
-//	GET    /webhooks/endpoints/{endpointID}/deliveries                 list (?status=PENDING|DELIVERED|DEAD&limit=)
+//	GET    /webhooks/endpoints/{endpointID}/deliveries                 a page (?status=PENDING|DELIVERED|DEAD&pageSize=&pageToken=)
 //	POST   /webhooks/endpoints/{endpointID}/deliveries/{messageID}/replay  send again
 //	POST   /webhooks/endpoints/{endpointID}/deliveries/replay-dead     send every dead letter again
 //	GET    /events                                                     every organization's feed (?after=&limit=; a store with store.AllEvents)
 //
 // and, for one organization, /organizations/{orgID}/events and (with
 // Config.OrgEndpoints) /organizations/{orgID}/webhooks/… as above.
+//
+// An endpoint's ETag (GET, PATCH) is its store revision as a strong tag
+// ("3"); a PATCH or DELETE with If-Match is carried out only while the
+// endpoint is at a tag it names, else 412 precondition_failed and nothing
+// is written (without If-Match, as always). A page of deliveries ends with
+// nextPageToken, "" on the last; a token is sealed to its endpoint,
+// organization and status, and any other is 422 pageToken.
 type Handler struct {
 	hooks  *webhooks.Service
 	cfg    Config

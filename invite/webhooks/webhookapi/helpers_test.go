@@ -64,6 +64,18 @@ func newEnv(t testing.TB, st store.Store, hcfg webhooks.Config, edit func(*webho
 	return &env{Env: e, hooks: hooks, api: api, srv: srv}
 }
 
+// twoOrgs is newEnv (insecure, the default Config) with org_a and org_b,
+// each with its admin: alice and bea.
+func twoOrgs(t *testing.T, st store.Store) (e *env, alice, bea string) {
+	t.Helper()
+	e = newEnv(t, st, insecure, nil)
+	e.Org(t, "org_a")
+	e.Org(t, "org_b")
+	alice = e.AddActive(t, "org_a", "alice@a.example", "admin").User.ID
+	bea = e.AddActive(t, "org_b", "bea@b.example", "admin").User.ID
+	return e, alice, bea
+}
+
 // caller is who sends a request: the app (token) or a user (X-User).
 type caller struct{ token, user string }
 
@@ -71,9 +83,10 @@ var app = caller{token: appToken}
 
 func as(userID string) caller { return caller{user: userID} }
 
-// resp is an answer: status, body, and the body decoded as JSON.
+// resp is an answer: status, headers, body, and the body decoded as JSON.
 type resp struct {
 	status int
+	header http.Header
 	body   string
 	json   map[string]any
 }
@@ -95,10 +108,21 @@ func (e *env) do(t *testing.T, c caller, method, path, body string) resp {
 // doType is do with the body's Content-Type (default application/json).
 func (e *env) doType(t *testing.T, c caller, method, path, body, ctype string) resp {
 	t.Helper()
+	return e.doHeader(t, c, method, path, body, http.Header{"Content-Type": {cmp.Or(ctype, "application/json")}})
+}
+
+// doHeader is do with request headers (a Content-Type only with a body).
+func (e *env) doHeader(t *testing.T, c caller, method, path, body string, h http.Header) resp {
+	t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", cmp.Or(ctype, "application/json"))
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	if body == "" {
+		req.Header.Del("Content-Type")
+	} else if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -111,7 +135,7 @@ func (e *env) doType(t *testing.T, c caller, method, path, body, ctype string) r
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
-	out := resp{status: res.StatusCode, body: string(b)}
+	out := resp{status: res.StatusCode, header: res.Header, body: string(b)}
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 		require.NoError(t, json.Unmarshal(b, &out.json), "%s %s: %s", method, path, b)
 	}

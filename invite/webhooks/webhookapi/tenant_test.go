@@ -35,11 +35,7 @@ var bMarkers = []string{"Bmarkfirst", "Bmarklast", "B-EXT-MARK", "BMARK", "org_b
 func TestTenantIsolationEveryRoute(t *testing.T) {
 	forStores(t, func(t *testing.T, st store.Store) {
 		ctx := t.Context()
-		e := newEnv(t, st, insecure, nil)
-		e.Org(t, "org_a")
-		e.Org(t, "org_b")
-		alice := e.AddActive(t, "org_a", "alice@a.example", "admin").User.ID
-		bea := e.AddActive(t, "org_b", "bea@b.example", "admin").User.ID
+		e, alice, bea := twoOrgs(t, st)
 
 		inA := newInbox(t)
 		rcvA := inA.srv
