@@ -16,25 +16,27 @@ var (
 )
 
 // The accept with its login record: each statement writes only what
-// changes, and the checks are the writes' own conditions, so that a
+// changes, and the checks are the writes' own conditions (only the activation returns a
+// row, the membership), so that a
 // successful accept is six statements in the transaction; a refusal is explained by reading the rows afterwards.
 const (
 	// qSpendLogin spends a live invitation, when the guard's verifier
 	// hash (?3, NULL: any), email and organization ('' : any) match.
 	qSpendLogin = `UPDATE invitations SET spend_time = ?1
 WHERE id = ?2 AND spend_time IS NULL AND revoke_time IS NULL AND expire_time > ?1
-  AND (?3 IS NULL OR verifier_hash = ?3) AND (?4 = '' OR email = ?4) AND (?5 = '' OR org_id = ?5)
-RETURNING org_id, user_id`
-	// qActivateLogin activates a pending membership, with its login. With
-	// ?6 (a guarded accept) the identity ?7, ?8 must be the user's already
-	// or the user have no membership elsewhere that is not an invitation
-	// (where an identity at the issuer may have been linked).
+  AND (?3 IS NULL OR verifier_hash = ?3) AND (?4 = '' OR email = ?4) AND (?5 = '' OR org_id = ?5)`
+	// qActivateLogin activates the pending membership of invitation ?4,
+	// with its login. With ?5 (a guarded accept) the identity ?6, ?7 must
+	// be the user's already or the user have no membership elsewhere that
+	// is not an invitation (where an identity at the issuer may have been
+	// linked).
 	qActivateLogin = `UPDATE memberships SET status = 'ACTIVE', invite_expire_time = 0,
 primary_idp = CASE WHEN ?1 <> '' THEN ?1 ELSE primary_idp END, update_time = ?2, last_login = ?2,
 name = CASE WHEN name = '' THEN ?3 ELSE name END
-WHERE org_id = ?4 AND user_id = ?5 AND status = 'PENDING_INVITE'
-  AND (NOT ?6 OR EXISTS (SELECT 1 FROM identities WHERE issuer = ?7 AND subject = ?8 AND user_id = ?5)
-    OR NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = ?5 AND org_id <> ?4 AND status <> 'PENDING_INVITE'))
+WHERE org_id = (SELECT org_id FROM invitations WHERE id = ?4) AND user_id = (SELECT user_id FROM invitations WHERE id = ?4)
+  AND status = 'PENDING_INVITE'
+  AND (NOT ?5 OR EXISTS (SELECT 1 FROM identities WHERE issuer = ?6 AND subject = ?7 AND user_id = memberships.user_id)
+    OR NOT EXISTS (SELECT 1 FROM memberships o WHERE o.user_id = memberships.user_id AND o.org_id <> memberships.org_id AND o.status <> 'PENDING_INVITE'))
 RETURNING ` + membershipColumns
 	qLinkIdentityLogin = `INSERT INTO identities (` + identityColumns + `) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (issuer, subject) DO NOTHING`
@@ -98,10 +100,11 @@ func (t *wtx) acceptLogin(p store.AcceptParams, g *store.AcceptGuard, login stor
 		}
 	}
 	now := tsOf(p.Now)
-	var orgID, userID string
-	err := t.row(func(sc scanner) error { return sc.Scan(&orgID, &userID) }, qSpendLogin, now, p.InvitationID, hash, email, org)
+	n, err := t.execN(qSpendLogin, now, p.InvitationID, hash, email, org)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return store.Membership{}, err
+	case n == 0:
 		if g != nil {
 			return store.Membership{}, errRefused
 		}
@@ -113,20 +116,20 @@ func (t *wtx) acceptLogin(p store.AcceptParams, g *store.AcceptGuard, login stor
 			return store.Membership{}, err
 		}
 		return store.Membership{}, fmt.Errorf("sqlitestore: accept: invitation %q changed", p.InvitationID) // unreachable: one writer
-	case err != nil:
-		return store.Membership{}, err
-	case g != nil && p.Identity.UserID != "" && p.Identity.UserID != userID:
-		return store.Membership{}, errRefused
 	}
 	var m store.Membership
-	err = t.row(scanMembership(&m), qActivateLogin, p.IdentityProvider, now, p.ProfileName, orgID, userID,
+	err = t.row(scanMembership(&m), qActivateLogin, p.IdentityProvider, now, p.ProfileName, p.InvitationID,
 		g != nil, p.Identity.Issuer, p.Identity.Subject)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if g != nil {
 			return store.Membership{}, errRefused
 		}
-		cur, err := t.membership(orgID, userID)
+		inv, err := t.invitation(p.InvitationID)
+		if err != nil {
+			return store.Membership{}, err
+		}
+		cur, err := t.membership(inv.OrganizationID, inv.UserID)
 		if err != nil {
 			return store.Membership{}, err
 		}
@@ -134,8 +137,12 @@ func (t *wtx) acceptLogin(p store.AcceptParams, g *store.AcceptGuard, login stor
 	case err != nil:
 		return store.Membership{}, err
 	}
+	orgID, userID := m.OrganizationID, m.UserID
+	if g != nil && p.Identity.UserID != "" && p.Identity.UserID != userID {
+		return store.Membership{}, errRefused
+	}
 	id := p.Identity
-	n, err := t.execN(qLinkIdentityLogin, id.Issuer, id.Subject, userID, id.Email, tsOf(id.CreateTime))
+	n, err = t.execN(qLinkIdentityLogin, id.Issuer, id.Subject, userID, id.Email, tsOf(id.CreateTime))
 	if err != nil {
 		return store.Membership{}, err
 	}
