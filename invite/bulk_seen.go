@@ -46,6 +46,7 @@ type bulkSeen struct {
 	size  int64     // bytes written to f
 	block []byte    // scratch for one block
 	err   error     // a run could not be read: lookups may miss (the import stops)
+	free  []func()  // unmap slots and bloom (allocWords)
 }
 
 // seenRun is one sorted run of slots in the file (or, when it could not
@@ -75,7 +76,9 @@ func newBulkSeen(rows int, dir string) *bulkSeen {
 func (t *bulkSeen) init() {
 	t.rowBits = uint(bits.Len(uint(t.rows)))
 	n := min(t.rows, bulkSeenMemRows)
-	t.slots = make([]uint64, n+n/3+16)
+	var free func()
+	t.slots, free = allocWords(n + n/3 + 16)
+	t.free = append(t.free, free)
 	t.limit = max(n, 1)
 }
 
@@ -137,7 +140,9 @@ func (t *bulkSeen) insert(v string, row int) {
 // cannot be written stays in memory (exact, only not bounded).
 func (t *bulkSeen) spill() {
 	if t.bloom == nil {
-		t.bloom = make([]uint64, bulkSeenBloomBytes/8)
+		var free func()
+		t.bloom, free = allocWords(bulkSeenBloomBytes / 8)
+		t.free = append(t.free, free)
 	}
 	run := slices.DeleteFunc(t.slots, func(s uint64) bool { return s == 0 })
 	slices.Sort(run)
@@ -247,8 +252,14 @@ func (t *bulkSeen) bloomBlock(fp uint64) (int, uint64) {
 	return int(blk) * 8, h
 }
 
-// close releases the runs' file.
+// close releases the table, the filter and the runs' file; t must not be
+// used after.
 func (t *bulkSeen) close() {
+	t.slots, t.bloom = nil, nil
+	for _, f := range t.free {
+		f()
+	}
+	t.free = nil
 	if t.f != nil {
 		t.f.Close()
 		t.f = nil

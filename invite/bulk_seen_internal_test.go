@@ -15,6 +15,7 @@ func TestBulkSeenConfirms(t *testing.T) {
 		vals[i] = fmt.Sprintf("user%d@example.com", i)
 	}
 	seen := newBulkSeen(n, t.TempDir())
+	defer seen.close()
 	seen.init()
 	seen.rowBits = 60 // 4 fingerprint bits: collisions everywhere
 	confirm := func(v string) func(int) bool { return func(row int) bool { return vals[row-1] == v } }
@@ -38,6 +39,7 @@ func TestBulkSeenConfirms(t *testing.T) {
 // checked) still count.
 func TestBulkSeenOverflow(t *testing.T) {
 	seen := newBulkSeen(4, t.TempDir())
+	defer seen.close()
 	vals := map[int]string{}
 	for row := 1; row <= 100; row++ {
 		vals[row] = fmt.Sprint("v", row)
