@@ -279,7 +279,7 @@ func TestRetryDeadLetterReplay(t *testing.T) {
 		// Fails twice, then succeeds on the third attempt.
 		rcv.fail = 2
 		e.AddActive(t, org.ID, "one@example.com")
-		deliverFor(t, e, 200*time.Millisecond)
+		deliverUntil(t, e, ep.ID, store.WebhookDelivered)
 		ds, err := e.wh.Deliveries(ctx, "", ep.ID, "", 0)
 		require.NoError(t, err)
 		require.Len(t, ds, 1)
@@ -292,7 +292,7 @@ func TestRetryDeadLetterReplay(t *testing.T) {
 		rcv.fail, rcv.hits = 1000, 0
 		rcv.mu.Unlock()
 		e.AddActive(t, org.ID, "two@example.com")
-		deliverFor(t, e, 200*time.Millisecond)
+		deliverUntil(t, e, ep.ID, store.WebhookDead)
 		dead, err := e.wh.Deliveries(ctx, "", ep.ID, store.WebhookDead, 0)
 		require.NoError(t, err)
 		require.Len(t, dead, 1)
@@ -313,11 +313,24 @@ func TestRetryDeadLetterReplay(t *testing.T) {
 	})
 }
 
-func deliverFor(t *testing.T, e *env, d time.Duration) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
+// deliverUntil runs the dispatcher until the endpoint has a delivery of
+// status want (retries wait out their backoff), or fails after a generous
+// deadline: a loaded machine may need many rounds, so no fixed time is
+// assumed.
+func deliverUntil(t *testing.T, e *env, endpointID string, want store.WebhookDeliveryStatus) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		_, err := e.d.DeliverDue(t.Context())
 		require.NoError(t, err)
+		ds, err := e.wh.Deliveries(t.Context(), "", endpointID, want, 0)
+		require.NoError(t, err)
+		if len(ds) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s delivery after 30 s", want)
+		}
 		time.Sleep(2 * time.Millisecond)
 	}
 }
