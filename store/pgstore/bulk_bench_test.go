@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/invitekit/invitekit/invite"
-	"github.com/invitekit/invitekit/store/pgstore"
 )
 
 // BenchmarkBulkVsCopyFrom: a bulk import through invite.Service beside
@@ -32,22 +31,7 @@ import (
 //	  go test -run '^$' -bench BulkVsCopyFrom -benchtime 10x -count 3 ./store/pgstore/
 func BenchmarkBulkVsCopyFrom(b *testing.B) {
 	ctx := context.Background()
-	schema := freshSchema(b)
-	pool := newPool(b)
-	st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: schema})
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := invite.New(st, invite.Config{
-		Roles: []string{"admin", "member"}, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
-		AcceptURL: "https://app.example.com/invite/accept",
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{ID: "org_bench", Name: "Bench"}); err != nil {
-		b.Fatal(err)
-	}
+	svc, pool, schema := benchService(ctx, b)
 	kit := func(i int) time.Duration {
 		src := csvRows(fmt.Sprintf("k%d-", i), bulkVsCopyInvites)
 		start := time.Now()

@@ -26,29 +26,34 @@ import (
 //	  go test -run '^$' -bench ServiceVsRaw -benchtime 2000x -count 3 ./store/pgstore/
 func BenchmarkServiceVsRaw(b *testing.B) {
 	ctx := context.Background()
-	setup := func(b *testing.B) (*invite.Service, *benchRaw) {
-		schema := freshSchema(b)
-		pool := newPool(b)
-		st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: schema})
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc, err := invite.New(st, invite.Config{
-			Roles: []string{"admin", "member"}, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
-			AcceptURL: "https://app.example.com/invite/accept",
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{ID: "org_bench", Name: "Bench"}); err != nil {
-			b.Fatal(err)
-		}
-		return svc, &benchRaw{pool: pool, s: schema, now: time.Now().UTC()}
-	}
 	storetest.BenchKitVsRaw(b, func(b *testing.B) storetest.KitVsRaw {
-		svc, raw := setup(b)
+		svc, pool, schema := benchService(ctx, b)
+		raw := &benchRaw{pool: pool, s: schema, now: time.Now().UTC()}
 		return kitVsRaw(ctx, svc, raw.invite, raw.accept)
 	})
+}
+
+// benchService returns a Service on a pgstore in a fresh schema with the
+// organization "org_bench", and the pool and schema beneath it (for the
+// raw floors written beside it).
+func benchService(ctx context.Context, b *testing.B) (*invite.Service, *pgxpool.Pool, string) {
+	schema := freshSchema(b)
+	pool := newPool(b)
+	st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: schema})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := invite.New(st, invite.Config{
+		Roles: []string{"admin", "member"}, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		AcceptURL: "https://app.example.com/invite/accept",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{ID: "org_bench", Name: "Bench"}); err != nil {
+		b.Fatal(err)
+	}
+	return svc, pool, schema
 }
 
 // benchRaw writes the floor's rows straight into the store's tables.
