@@ -54,10 +54,12 @@ func (s *Store) GetSSOConnection(ctx context.Context, orgID string) (store.SSOCo
 // DeleteSSOConnection implements store.SSOConnectionStore.
 func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.Event) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		var id string
-		err := tx.QueryRow(ctx, s.sql(`DELETE FROM {s}.sso_connections WHERE org_id = $1 RETURNING id`), orgID).Scan(&id)
+		tag, err := tx.Exec(ctx, s.sql(`DELETE FROM {s}.sso_connections WHERE org_id = $1`), orgID)
 		if err != nil {
-			return notFound(err, "delete sso connection")
+			return fmt.Errorf("pgstore: delete sso connection: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return notFound(pgx.ErrNoRows, "delete sso connection")
 		}
 		return s.appendEventNotify(ctx, tx, store.FillEvent(ev, orgID, ""), store.Change{OrganizationID: orgID})
 	})

@@ -21,13 +21,12 @@ const (
 			sealed_secret = excluded.sealed_secret, scopes = excluded.scopes, email_claim = excluded.email_claim,
 			name_claim = excluded.name_claim, enforce = excluded.enforce, created_by = excluded.created_by,
 			create_time = excluded.create_time, update_time = excluded.update_time`
-	qSSO1 = `SELECT id FROM sso_connections WHERE org_id = ?`
 	qSSO2 = `DELETE FROM sso_connections WHERE org_id = ?`
 	qSSO4 = `DELETE FROM sso_trust WHERE org_id = ?`
 	qSSO5 = `INSERT INTO sso_trust (org_id, connection_id) VALUES (?, ?)`
 )
 
-var ssoWriteQueries = []string{qSSO0, qSSO1, qSSO2, qSSO4, qSSO5}
+var ssoWriteQueries = []string{qSSO0, qSSO2, qSSO4, qSSO5}
 
 const (
 	qGetSSO = `SELECT org_id, id, name, issuer, client_id, sealed_secret, scopes, email_claim, name_claim,
@@ -78,12 +77,12 @@ func (s *Store) GetSSOConnection(ctx context.Context, orgID string) (store.SSOCo
 // DeleteSSOConnection implements store.SSOConnectionStore.
 func (s *Store) DeleteSSOConnection(ctx context.Context, orgID string, ev store.Event) error {
 	return s.write(ctx, func(t *wtx) error {
-		var id string
-		if err := t.row(func(sc scanner) error { return sc.Scan(&id) }, qSSO1, orgID); err != nil {
-			return dirNotFound("delete sso connection", err)
-		}
-		if _, err := t.exec(qSSO2, orgID); err != nil {
+		n, err := t.execN(qSSO2, orgID)
+		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return dirNotFound("delete sso connection", sql.ErrNoRows)
 		}
 		t.changed(orgID, "")
 		return t.appendEvent(store.FillEvent(ev, orgID, ""))
