@@ -320,3 +320,82 @@ func (f *insertFloor) bare(ctx context.Context, n int) error {
 	}
 	return nil
 }
+
+// BenchmarkBulkSchemas is Store.CreateMemberships in batches of 1,000
+// invites with random user ids (as the Service writes them) into two
+// stores in one process, a batch each in turns (the order reversed every
+// other iteration): "0020" at schema 0020, where users and memberships
+// were WITHOUT ROWID tables keyed by the random ids, and "now" at the
+// current schema (0021_rowid_tables: rowid tables, the keys in unique
+// indexes). One op is one batch per side. It reports each side's process
+// CPU and wall time per invite and the medians of the per-batch ratios
+// now ÷ 0020 (below 1: the current schema is cheaper). The tables grow
+// with the iterations, so -benchtime sets the size they reach:
+//
+//	go test -run '^$' -bench BulkSchemas -benchtime 100x ./store/sqlitestore/
+func BenchmarkBulkSchemas(b *testing.B) {
+	ctx := context.Background()
+	var sides [2]*sqlitestore.Store
+	for k, version := range []int{20, 0} {
+		var err error
+		path := filepath.Join(b.TempDir(), fmt.Sprintf("schema%d.db", k))
+		if version == 0 {
+			sides[k], err = sqlitestore.Open(ctx, path, sqlitestore.Config{})
+		} else {
+			sides[k], err = sqlitestore.OpenAtVersion(ctx, path, sqlitestore.Config{}, version)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { sides[k].Close() })
+		mustOrg(b, sides[k], "org_bench")
+	}
+	const batch = 1000
+	var wall, cpu [2][]float64
+	next := 0
+	for i := 0; b.Loop(); i++ {
+		order := []int{0, 1}
+		if i%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, k := range order {
+			b.StopTimer()
+			ps := make([]store.CreateMembershipParams, batch)
+			for j := range ps {
+				ps[j] = inviteParams("org_bench", next+j)
+				ps[j].User.ID, ps[j].User.Profile.ID = store.NewRandomID("usr"), store.NewRandomID("prof")
+			}
+			b.StartTimer()
+			start, c0 := time.Now(), cpuTime(b)
+			res, err := sides[k].CreateMemberships(ctx, ps)
+			wall[k] = append(wall[k], time.Since(start).Seconds())
+			cpu[k] = append(cpu[k], (cpuTime(b) - c0).Seconds())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res[batch-1].Err != nil {
+				b.Fatal(res[batch-1].Err)
+			}
+		}
+		next += batch
+	}
+	sum := func(v []float64) (s float64) {
+		for _, x := range v {
+			s += x
+		}
+		return s
+	}
+	ratio := func(t [2][]float64) float64 {
+		r := make([]float64, len(t[0]))
+		for i := range r {
+			r[i] = t[1][i] / t[0][i]
+		}
+		return medianOf(r)
+	}
+	for k, name := range []string{"0020", "now"} {
+		b.ReportMetric(sum(cpu[k])/float64(next)*1e6, "cpu-µs/invite-"+name)
+		b.ReportMetric(sum(wall[k])/float64(next)*1e6, "µs/invite-"+name)
+	}
+	b.ReportMetric(ratio(cpu), "cpu-now÷0020")
+	b.ReportMetric(ratio(wall), "now÷0020")
+}

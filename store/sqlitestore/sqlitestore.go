@@ -66,6 +66,15 @@ const MemoryPath = ":memory:"
 // migrates it to the current schema. The directory must exist. path may
 // also be MemoryPath.
 func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, path, cfg, ms)
+}
+
+// open is Open migrating to ms (tests open older schemas with fewer).
+func open(ctx context.Context, path string, cfg Config, ms []migration) (*Store, error) {
 	cfg = cfg.withDefaults()
 	d, err := dsnsFor(path, cfg)
 	if err != nil {
@@ -76,7 +85,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.wstmts.db = s.w
-	if err := s.migrate(ctx); err != nil {
+	if err := applyMigrations(ctx, s, ms); err != nil {
 		s.w.Close()
 		return nil, err
 	}

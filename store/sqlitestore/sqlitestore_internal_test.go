@@ -175,9 +175,11 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		query string
 		want  string // a plan line that must appear
 	}{
-		{"GetMembership", qGetMembership, "USING PRIMARY KEY (org_id=? AND user_id=?)"},
-		{"GetMember/membership", qGetMember, "SEARCH m USING PRIMARY KEY (org_id=? AND user_id=?)"},
-		{"GetMember/user", qGetMember, "SEARCH u USING PRIMARY KEY (id=?)"},
+		// users and memberships are rowid tables (0021_rowid_tables):
+		// their primary keys are the autoindexes.
+		{"GetMembership", qGetMembership, "USING INDEX sqlite_autoindex_memberships_1 (org_id=? AND user_id=?)"},
+		{"GetMember/membership", qGetMember, "SEARCH m USING INDEX sqlite_autoindex_memberships_1 (org_id=? AND user_id=?)"},
+		{"GetMember/user", qGetMember, "SEARCH u USING INDEX sqlite_autoindex_users_1 (id=?)"},
 		{"ListUserMemberships", qListUserMemberships, "USING INDEX memberships_user"},
 		{"ListMembers", members(store.ListOptions{}), "USING INDEX memberships_org_seq (org_id=? AND seq>?)"},
 		{"ListMembers/status+query", members(store.ListOptions{Status: store.StatusInviteExpired, Query: "ann", After: "10"}), "USING INDEX memberships_org_seq (org_id=? AND seq>?)"},
@@ -221,6 +223,92 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// queryPlan returns the EXPLAIN QUERY PLAN lines of query (NULL arguments).
+func queryPlan(t *testing.T, db *sql.DB, query string) []string {
+	t.Helper()
+	rows, err := db.Query("EXPLAIN QUERY PLAN "+query, make([]any, strings.Count(query, "?"))...)
+	if err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
+}
+
+// Every statement the writer prepares (the write hot paths: creates,
+// accepts, logins, the bulk lookup, the outbox, webhooks, …) finds the
+// rows of a table that grows with the members through an index: no plan
+// scans one.
+func TestWriteQueryPlansUseIndexes(t *testing.T) {
+	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "plan.db"), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	growing := []string{"users", "memberships", "invitations", "identities", "outbox", "events",
+		"webhook_deliveries", "directory_users", "directory_group_members", "join_requests", "approval_requests"}
+	// A multi-row INSERT into a parent table plans a scan of each child
+	// table (rows it would stop violating a deferred key), run only while
+	// the statement's violation counter is not zero (FkIfZero): never,
+	// since no key is deferred. Those lines are not scans of the data.
+	children := map[string]map[string]bool{} // parent → child tables
+	rows, err := st.w.Query(`SELECT m.name, f."table" FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var child, parent string
+		if err := rows.Scan(&child, &parent); err != nil {
+			t.Fatal(err)
+		}
+		if children[parent] == nil {
+			children[parent] = map[string]bool{}
+		}
+		children[parent][child] = true
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	searched := map[string]bool{}
+	for _, q := range writeQueries() {
+		plan := queryPlan(t, st.w, q)
+		var inserted string
+		if rest, ok := strings.CutPrefix(q, "INSERT INTO "); ok {
+			inserted, _, _ = strings.Cut(rest, " ")
+		}
+		for _, line := range plan {
+			for _, tbl := range growing {
+				if children[inserted][tbl] {
+					continue
+				}
+				if strings.HasPrefix(line, "SCAN "+tbl+" ") || line == "SCAN "+tbl {
+					t.Errorf("plan scans %s: %q\n%s\n%.200s", tbl, line, strings.Join(plan, "\n"), q)
+				}
+			}
+			if strings.HasPrefix(line, "SEARCH ") {
+				searched[strings.Fields(line)[1]] = true
+			}
+		}
+	}
+	// The rebuilt tables' hot statements are among those checked.
+	for _, tbl := range []string{"users", "memberships"} {
+		if !searched[tbl] {
+			t.Errorf("no write statement searches %s", tbl)
+		}
 	}
 }
 
