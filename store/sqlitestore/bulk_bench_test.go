@@ -329,8 +329,10 @@ func (f *insertFloor) bare(ctx context.Context, n int) error {
 // current schema (0021_rowid_tables: rowid tables, the keys in unique
 // indexes). One op is one batch per side. It reports each side's process
 // CPU and wall time per invite and the medians of the per-batch ratios
-// now ÷ 0020 (below 1: the current schema is cheaper). The tables grow
-// with the iterations, so -benchtime sets the size they reach:
+// now ÷ 0020 (below 1: the current schema is cheaper), and per side the
+// CPU of the last tenth of the batches ÷ the first tenth's (cpu-growth;
+// 1 = flat as the tables grow). The tables grow with the iterations, so
+// -benchtime sets the size they reach:
 //
 //	go test -run '^$' -bench BulkSchemas -benchtime 100x ./store/sqlitestore/
 func BenchmarkBulkSchemas(b *testing.B) {
@@ -392,9 +394,13 @@ func BenchmarkBulkSchemas(b *testing.B) {
 		}
 		return medianOf(r)
 	}
+	tenth := max(len(cpu[0])/10, 1)
 	for k, name := range []string{"0020", "now"} {
 		b.ReportMetric(sum(cpu[k])/float64(next)*1e6, "cpu-µs/invite-"+name)
 		b.ReportMetric(sum(wall[k])/float64(next)*1e6, "µs/invite-"+name)
+		// Whether a batch costs more as the tables grow: the CPU of
+		// the last tenth of the batches ÷ the first tenth's.
+		b.ReportMetric(sum(cpu[k][len(cpu[k])-tenth:])/sum(cpu[k][:tenth]), "cpu-growth-"+name)
 	}
 	b.ReportMetric(ratio(cpu), "cpu-now÷0020")
 	b.ReportMetric(ratio(wall), "now÷0020")
