@@ -6,7 +6,11 @@
 // it to WAL mode and applies the embedded, numbered schema migrations
 // (migrations/*.sql, recorded in the schema_migrations table) in one
 // transaction. A database written by a newer version of this package (one
-// with migrations this version does not know) is refused.
+// with migrations this version does not know) is refused. A migration that
+// rebuilds a table others reference (its first line "-- invitekit:
+// foreign_keys off", SQLite's table rebuild) runs with foreign keys off;
+// every foreign key is then checked (PRAGMA foreign_key_check) before the
+// transaction commits, and a violation rolls it all back.
 //
 // # Concurrency
 //
@@ -22,7 +26,7 @@
 // Busy timeout 5 s, synchronous=NORMAL (durable against application crashes;
 // the last transactions before a power loss may be lost, the file is never
 // corrupted; set Config.SynchronousFull for full durability), foreign keys
-// on, temporary data in memory, an 8 MiB page cache for the writer, a WAL
+// on, temporary data in memory, a 16 MiB page cache for the writer, a WAL
 // checkpoint whenever the WAL passes 10,000 pages (~40 MiB; the WAL file
 // keeps that size on disk) and up to 4 reader connections.
 //
