@@ -40,8 +40,10 @@ var (
 // The locks are taken in the order of the other writers: the invitation,
 // the membership, the user's other memberships, the user, and the event
 // feed's advisory lock last (each step reads the one before it). The
-// lock's key is eventLock's, computed in SQL from the invitation's
-// organization (eventLockSQL).
+// lock's key is eventLock's for the invitation's organization: the one
+// the organization's row keeps (event_lock, written with it), or, for a
+// row an older release wrote, eventLockSQL's hash of the id (evaluated
+// only then).
 var qAcceptLogin = `WITH spent AS (
 	UPDATE {s}.invitations i SET spend_time = @now
 	WHERE i.id = @inv AND (@org = '' OR i.org_id = @org) AND (@user = '' OR i.user_id = @user)
@@ -73,7 +75,8 @@ var qAcceptLogin = `WITH spent AS (
 	FROM spent WHERE u.id = spent.suser AND EXISTS (SELECT 1 FROM act) AND (SELECT count(*) FROM others) >= 0
 	RETURNING 1
 ), key AS (
-	` + eventLockSQL(`SELECT sorg FROM spent`) + `
+	SELECT coalesce((SELECT o.event_lock FROM {s}.organizations o, spent WHERE o.id = spent.sorg),
+		(` + eventLockSQL(`SELECT sorg FROM spent`) + `)) AS k
 ), l AS MATERIALIZED (
 	SELECT pg_advisory_xact_lock(key.k) FROM usr, key
 ), n AS MATERIALIZED (

@@ -34,8 +34,9 @@ import (
 //     membership's RETURNING), then the organization's event lock, the
 //     event and the change notification (all fed by the rows above, so the
 //     event lock is still the last lock taken, and events still commit in
-//     Seq order);
-//  3. the user row as it now reads (the existing user's columns).
+//     Seq order). It returns the membership's seq and the user row (the
+//     inserted one, or the existing one the membership took its id from),
+//     or no row when the membership was not written.
 //
 // Whatever the fast path cannot decide alone writes nothing and is
 // reported as oneTripFallback: an unknown organization, a stale guard,
@@ -134,7 +135,7 @@ func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembe
 	}
 	email := ucols[1]
 	q.WriteString(",\nins AS (INSERT INTO {s}.users (" + strings.Join(userInsertCols, ", ") + ")\n\tSELECT " + strings.Join(ucols, ", ") +
-		"\n\tFROM " + from + " WHERE " + cond + "\n\tON CONFLICT (email) DO NOTHING RETURNING id)")
+		"\n\tFROM " + from + " WHERE " + cond + "\n\tON CONFLICT (email) DO NOTHING RETURNING " + userCols + ")")
 	// The membership: organization and user NULL unless the fast path
 	// may write it (NOT NULL then fails the statement).
 	m := p.Membership
@@ -169,37 +170,36 @@ func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembe
 	q.WriteString(",\ne AS (INSERT INTO {s}.events (id, org_id, type, user_id, actor_id, data, create_time)\n\tSELECT " +
 		a.p(ev.ID, "text") + ", " + a.p(ev.OrganizationID, "text") + ", " + a.p(ev.Type, "text") + ", m.user_id, " +
 		a.p(ev.ActorID, "text") + ", " + a.p(jsonMap(ev.Data), "jsonb") + ", " + a.p(ev.CreateTime, "timestamptz") + " FROM l, n, m)")
-	q.WriteString("\nSELECT (SELECT seq FROM m), (SELECT id FROM ins)")
+	// The membership's seq and the user: the one inserted, else the one
+	// with the email in the statement's snapshot (which the membership
+	// took its id from); no row when the membership was not written.
+	q.WriteString("\nSELECT m.seq, x.* FROM m LEFT JOIN (SELECT true AS created, " + userCols + " FROM ins\n\tUNION ALL SELECT false, " +
+		userCols + " FROM {s}.users WHERE email = " + email + " AND NOT EXISTS (SELECT 1 FROM ins)) x ON true")
 
 	b := &pgx.Batch{}
 	if g != nil {
 		b.Queue(s.sql(qGuardLocks), orgID, g.InviterID)
 	}
 	b.Queue(s.sql(q.String()), a...)
-	b.Queue(s.sql(`SELECT `+userCols+` FROM {s}.users WHERE email = $1`), u.Email)
 	br := s.pool.SendBatch(ctx, b)
 	var (
-		seq   *int64
-		newID *string
-		err   error
+		seq     int64
+		created bool
+		d       userDest
+		stored  store.User
+		err     error
 	)
 	if g != nil {
 		_, err = br.Exec()
 	}
 	if err == nil {
-		err = br.QueryRow().Scan(&seq, &newID)
+		err = br.QueryRow().Scan(append([]any{&seq, &created}, d.targets()...)...)
 	}
-	stored := u
 	switch {
-	case err != nil:
-	case seq == nil:
+	case errors.Is(err, pgx.ErrNoRows):
 		err = errOneTripFallback
-	case newID != nil:
-		_, err = br.Exec()
-		stored = storedUser(u)
-		stored.SessionGeneration = 0 // the column's default
-	default:
-		stored, err = scanUser(br.QueryRow())
+	case err == nil:
+		stored, err = d.user()
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -211,8 +211,8 @@ func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembe
 	if err != nil {
 		return store.CreateMembershipResult{}, createMembershipErr(err, p, u, m.ExternalID, orgID)
 	}
-	m.OrganizationID, m.UserID, m.Seq = orgID, stored.ID, *seq
-	return store.CreateMembershipResult{User: stored, Membership: storedMembership(m), UserCreated: newID != nil}, nil
+	m.OrganizationID, m.UserID, m.Seq = orgID, stored.ID, seq
+	return store.CreateMembershipResult{User: stored, Membership: storedMembership(m), UserCreated: created}, nil
 }
 
 // createMembershipErr maps a create's failed write.

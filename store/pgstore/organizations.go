@@ -22,9 +22,9 @@ func (s *Store) CreateOrganizationWithMember(ctx context.Context, org store.Orga
 
 func (s *Store) createOrganization(ctx context.Context, tx pgx.Tx, org store.Organization, ev store.Event) error {
 	ev = store.FillEvent(ev, org.ID, "")
-	tag, err := tx.Exec(ctx, s.sql(`INSERT INTO {s}.organizations (id, name, locale, metadata, create_time, update_time)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`),
-		org.ID, org.Name, org.Locale, jsonMap(org.Metadata), org.CreateTime, org.UpdateTime)
+	tag, err := tx.Exec(ctx, s.sql(`INSERT INTO {s}.organizations (id, name, locale, metadata, create_time, update_time, event_lock)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`),
+		org.ID, org.Name, org.Locale, jsonMap(org.Metadata), org.CreateTime, org.UpdateTime, s.eventLock(org.ID))
 	if err != nil {
 		return fmt.Errorf("pgstore: create organization: %w", err)
 	}

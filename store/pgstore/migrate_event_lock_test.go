@@ -1,0 +1,70 @@
+package pgstore_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/invitekit/invitekit/store"
+	"github.com/invitekit/invitekit/store/pgstore"
+	"github.com/invitekit/invitekit/store/storetest"
+)
+
+// TestMigrateEventLock: every organization's row keeps its event feed's
+// lock key (event_lock), which the one-statement accept takes instead of
+// hashing the id in SQL, so it must be exactly eventLock's: for the
+// organizations an older release wrote (filled in by migration 0022,
+// whatever the id's bytes) and for one created now. A row still without
+// it (written by an older release after the migration) is hashed by the
+// statement itself, and the accept works the same.
+func TestMigrateEventLock(t *testing.T) {
+	schema := freshSchema(t)
+	pool := newPool(t)
+	ctx := t.Context()
+	require.NoError(t, pgstore.MigrateTo(ctx, pool, schema, 20))
+	t0 := time.Date(2026, 1, 10, 9, 0, 0, 0, time.UTC)
+	old := []string{"org_a", "org_01jz7q9w3k5m8r2t4v6x8z0b1d", "ö", "日本語の組織", strings.Repeat("x", 300), "\u00ff\u0100"}
+	for _, org := range old {
+		_, err := pool.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "organizations"}.Sanitize()+
+			` (id, name, create_time, update_time) VALUES ($1, $1, $2, $2)`, org, t0)
+		require.NoError(t, err)
+	}
+	st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: schema})
+	require.NoError(t, err)
+	fresh := storetest.NewOrg(t, st, t0)
+
+	stored := func(org string) *int64 {
+		t.Helper()
+		var k *int64
+		require.NoError(t, pool.QueryRow(ctx, `SELECT event_lock FROM `+pgx.Identifier{schema, "organizations"}.Sanitize()+
+			` WHERE id = $1`, org).Scan(&k))
+		return k
+	}
+	for _, org := range append(old, fresh.ID) {
+		goKey, _, err := st.EventLocks(ctx, org)
+		require.NoError(t, err)
+		if k := stored(org); assert.NotNil(t, k, "org %q", org) {
+			assert.Equal(t, goKey, *k, "org %q: the kept key is eventLock's", org)
+		}
+	}
+
+	// A row without the key: the accept hashes the id itself.
+	_, err = pool.Exec(ctx, `UPDATE `+pgx.Identifier{schema, "organizations"}.Sanitize()+` SET event_lock = NULL WHERE id = $1`, fresh.ID)
+	require.NoError(t, err)
+	now := time.Now()
+	p := storetest.InviteParams(fresh.ID, "null-lock@example.com", now)
+	res, err := st.CreateMembership(ctx, p)
+	require.NoError(t, err)
+	m, err := st.AcceptInvitationLogin(ctx, store.AcceptParams{
+		InvitationID: p.Invitation.ID, Now: now, EmailVerified: true, IdentityProvider: "OIDC",
+		Identity: store.Identity{Issuer: "https://idp.example.com", Subject: "sub-null-lock", Email: p.User.Email, CreateTime: now},
+		Event:    store.Event{OrganizationID: fresh.ID, UserID: res.User.ID, Type: store.EventMembershipAccepted, CreateTime: now},
+	}, store.Event{OrganizationID: fresh.ID, UserID: res.User.ID, Type: store.EventUserLoggedIn, CreateTime: now})
+	require.NoError(t, err)
+	assert.Equal(t, store.StatusActive, m.Status)
+	assert.Nil(t, stored(fresh.ID), "the accept writes no key")
+}
