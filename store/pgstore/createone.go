@@ -79,6 +79,60 @@ func (a *sqlArgs) values(vs []any, sub map[int]string) string {
 	return strings.Join(out, ", ")
 }
 
+// oneTripShape is what the text of createMembershipOneTrip's statement
+// depends on (its values are all parameters), so that the text is built
+// once per shape and kept (Store.oneTrip).
+type oneTripShape struct {
+	guarded, inviter, anyRoles, invitation, outbox bool
+}
+
+// oneTripArgs collects the statement's parameters; dry (the statement's
+// text is kept) skips the placeholders' text.
+type oneTripArgs struct {
+	sqlArgs
+	dry bool
+}
+
+func (a *oneTripArgs) p(v any, typ string) string {
+	if a.dry {
+		a.sqlArgs = append(a.sqlArgs, v)
+		return ""
+	}
+	return a.sqlArgs.p(v, typ)
+}
+
+func (a *oneTripArgs) values(vs []any, sub map[int]string) string {
+	if !a.dry {
+		return a.sqlArgs.values(vs, sub)
+	}
+	for i, v := range vs {
+		if _, ok := sub[i]; !ok {
+			a.sqlArgs = append(a.sqlArgs, v)
+		}
+	}
+	return ""
+}
+
+// oneTripText is the statement's text, written unless dry.
+type oneTripText struct {
+	strings.Builder
+	dry bool
+}
+
+func (t *oneTripText) WriteString(s string) {
+	if !t.dry {
+		t.Builder.WriteString(s)
+	}
+}
+
+// The column lists of createMembershipOneTrip's inserts.
+var (
+	userInsertList       = strings.Join(userInsertCols, ", ")
+	membershipInsertList = strings.Join(membershipInsertCols, ", ")
+	invitationInsertList = strings.Join(invitationInsertCols, ", ")
+	outboxInsertList     = strings.Join(outboxInsertCols, ", ")
+)
+
 // userInsertTypes are the types of userInsertCols, for an INSERT … SELECT.
 var userInsertTypes = []string{"text", "text", "text", "text", "text", "text", "text", "text", "boolean",
 	"text", "jsonb", "jsonb", "jsonb", "timestamptz", "timestamptz", "timestamptz"}
@@ -101,8 +155,13 @@ func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembe
 	if u.ID == "" {
 		u.ID = store.NewID("usr")
 	}
-	var a sqlArgs
-	var q strings.Builder
+	shape := oneTripShape{guarded: g != nil, invitation: p.Invitation != nil, outbox: p.Outbox != nil}
+	if g != nil {
+		shape.inviter, shape.anyRoles = g.InviterID != "", g.InviterRoles == nil
+	}
+	kept, dry := s.oneTrip.Load(shape)
+	a := oneTripArgs{dry: dry}
+	q := oneTripText{dry: dry}
 	org := a.p(orgID, "text")
 	q.WriteString(`WITH org AS (SELECT EXISTS (SELECT 1 FROM {s}.organizations WHERE id = ` + org + `) AS ok)`)
 	cond := "org.ok"
@@ -134,7 +193,7 @@ func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembe
 		ucols[i] = a.p(v, userInsertTypes[i])
 	}
 	email := ucols[1]
-	q.WriteString(",\nins AS (INSERT INTO {s}.users (" + strings.Join(userInsertCols, ", ") + ")\n\tSELECT " + strings.Join(ucols, ", ") +
+	q.WriteString(",\nins AS (INSERT INTO {s}.users (" + userInsertList + ")\n\tSELECT " + strings.Join(ucols, ", ") +
 		"\n\tFROM " + from + " WHERE " + cond + "\n\tON CONFLICT (email) DO NOTHING RETURNING " + userCols + ")")
 	// The membership: organization and user NULL unless the fast path
 	// may write it (NOT NULL then fails the statement).
@@ -143,18 +202,18 @@ func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembe
 		0: "(SELECT " + org + " FROM " + from + " WHERE " + cond + ")",
 		1: "coalesce((SELECT id FROM ins), (SELECT id FROM {s}.users WHERE email = " + email + "))",
 	})
-	q.WriteString(",\nm AS (INSERT INTO {s}.memberships (" + strings.Join(membershipInsertCols, ", ") + ")\n\tVALUES (" + mv +
+	q.WriteString(",\nm AS (INSERT INTO {s}.memberships (" + membershipInsertList + ")\n\tVALUES (" + mv +
 		")\n\tON CONFLICT (org_id, user_id) DO NOTHING RETURNING seq, org_id, user_id)")
 	lockFrom := "m"
 	if p.Invitation != nil {
 		iv := a.values(invitationArgs(*p.Invitation), map[int]string{1: "(SELECT org_id FROM m)", 2: "(SELECT user_id FROM m)"})
-		q.WriteString(",\ni AS (INSERT INTO {s}.invitations (" + strings.Join(invitationInsertCols, ", ") + ")\n\tVALUES (" +
+		q.WriteString(",\ni AS (INSERT INTO {s}.invitations (" + invitationInsertList + ")\n\tVALUES (" +
 			iv + ") RETURNING 1)")
 		lockFrom += ", i"
 	}
 	if p.Outbox != nil {
 		ov := a.values(outboxArgs(fillOutbox(*p.Outbox, orgID)), map[int]string{1: "(SELECT org_id FROM m)"})
-		q.WriteString(",\no AS (INSERT INTO {s}.outbox (" + strings.Join(outboxInsertCols, ", ") + ")\n\tVALUES (" +
+		q.WriteString(",\no AS (INSERT INTO {s}.outbox (" + outboxInsertList + ")\n\tVALUES (" +
 			ov + ") RETURNING 1)")
 		lockFrom += ", o"
 	}
@@ -180,7 +239,12 @@ func (s *Store) createMembershipOneTrip(ctx context.Context, p store.CreateMembe
 	if g != nil {
 		b.Queue(s.sql(qGuardLocks), orgID, g.InviterID)
 	}
-	b.Queue(s.sql(q.String()), a...)
+	sql, _ := kept.(string)
+	if !dry {
+		sql = s.sql(q.String())
+		s.oneTrip.Store(shape, sql)
+	}
+	b.Queue(sql, a.sqlArgs...)
 	br := s.pool.SendBatch(ctx, b)
 	var (
 		seq     int64

@@ -44,6 +44,7 @@ type Store struct {
 	log      *slog.Logger
 
 	queries sync.Map // query template → schema-qualified SQL
+	oneTrip sync.Map // oneTripShape → createMembershipOneTrip's SQL
 }
 
 var (
