@@ -15,14 +15,14 @@ import (
 	"github.com/invitekit/invitekit/store/pgstore"
 )
 
-// tripCounter counts what a pool sends: each query or batch is one round
+// invitePathTrips counts what a pool sends: each query or batch is one round
 // trip (statement preparation aside), each queued query one statement.
-type tripCounter struct {
+type invitePathTrips struct {
 	mu                sync.Mutex
 	trips, statements int
 }
 
-func (c *tripCounter) add(trips, statements int) {
+func (c *invitePathTrips) add(trips, statements int) {
 	c.mu.Lock()
 	c.trips += trips
 	c.statements += statements
@@ -30,7 +30,7 @@ func (c *tripCounter) add(trips, statements int) {
 }
 
 // take returns the counts since the last take.
-func (c *tripCounter) take() (trips, statements int) {
+func (c *invitePathTrips) take() (trips, statements int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	trips, statements = c.trips, c.statements
@@ -38,17 +38,17 @@ func (c *tripCounter) take() (trips, statements int) {
 	return trips, statements
 }
 
-func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+func (c *invitePathTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	c.add(1, 1)
 	return ctx
 }
-func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
+func (c *invitePathTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *invitePathTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
 	c.add(1, d.Batch.Len())
 	return ctx
 }
-func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (c *invitePathTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *invitePathTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // TestServiceTrips: on pgstore, once the Service has seen the
 // organization, an invite (no inviter) is one round trip of two
@@ -56,7 +56,7 @@ func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEn
 // the user) and an accept one round trip of one statement.
 func TestServiceTrips(t *testing.T) {
 	ctx := t.Context()
-	tc := &tripCounter{}
+	tc := &invitePathTrips{}
 	pool := newPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = tc })
 	st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: freshSchema(t)})
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,9 +19,10 @@ import (
 // lock key (event_lock), which the one-statement accept takes instead of
 // hashing the id in SQL, so it must be exactly eventLock's: for the
 // organizations an older release wrote (filled in by migration 0022,
-// whatever the id's bytes) and for one created now. A row still without
-// it (written by an older release after the migration) is hashed by the
-// statement itself, and the accept works the same.
+// whatever the id's bytes) and for one created now, and the accept waits
+// for the lock under that key. A row still without it (written by an
+// older release after the migration) is hashed by the statement itself:
+// the accept waits for the same lock.
 func TestMigrateEventLock(t *testing.T) {
 	schema := freshSchema(t)
 	pool := newPool(t)
@@ -52,19 +54,53 @@ func TestMigrateEventLock(t *testing.T) {
 		}
 	}
 
+	// The accept waits for the feed's lock: the kept key is the one taken.
+	acceptWaitsForFeedLock(t, pool, st, old[1])
+
 	// A row without the key: the accept hashes the id itself.
 	_, err = pool.Exec(ctx, `UPDATE `+pgx.Identifier{schema, "organizations"}.Sanitize()+` SET event_lock = NULL WHERE id = $1`, fresh.ID)
 	require.NoError(t, err)
+	acceptWaitsForFeedLock(t, pool, st, fresh.ID)
+	assert.Nil(t, stored(fresh.ID), "the accept writes no key")
+}
+
+// acceptWaitsForFeedLock invites someone into org and, while another
+// transaction holds the org's event feed lock (eventLock, as Go computes
+// it), accepts: the accept must wait for that lock (seen in pg_locks)
+// rather than finish, and finishes once it is released.
+func acceptWaitsForFeedLock(t *testing.T, pool *pgxpool.Pool, st *pgstore.Store, org string) {
+	t.Helper()
+	ctx := t.Context()
 	now := time.Now()
-	p := storetest.InviteParams(fresh.ID, "null-lock@example.com", now)
+	p := storetest.InviteParams(org, store.NewID("lock")+"@example.com", now)
 	res, err := st.CreateMembership(ctx, p)
 	require.NoError(t, err)
-	m, err := st.AcceptInvitationLogin(ctx, store.AcceptParams{
-		InvitationID: p.Invitation.ID, Now: now, EmailVerified: true, IdentityProvider: "OIDC",
-		Identity: store.Identity{Issuer: "https://idp.example.com", Subject: "sub-null-lock", Email: p.User.Email, CreateTime: now},
-		Event:    store.Event{OrganizationID: fresh.ID, UserID: res.User.ID, Type: store.EventMembershipAccepted, CreateTime: now},
-	}, store.Event{OrganizationID: fresh.ID, UserID: res.User.ID, Type: store.EventUserLoggedIn, CreateTime: now})
+	key, _, err := st.EventLocks(ctx, org)
 	require.NoError(t, err)
-	assert.Equal(t, store.StatusActive, m.Status)
-	assert.Nil(t, stored(fresh.ID), "the accept writes no key")
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx)
+	_, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, key)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.AcceptInvitationLogin(ctx, store.AcceptParams{
+			InvitationID: p.Invitation.ID, Now: now, EmailVerified: true, IdentityProvider: "OIDC",
+			Identity: store.Identity{Issuer: "https://idp.example.com", Subject: "sub-" + res.User.ID, Email: p.User.Email, CreateTime: now},
+			Event:    store.Event{OrganizationID: org, UserID: res.User.ID, Type: store.EventMembershipAccepted, CreateTime: now},
+		}, store.Event{OrganizationID: org, UserID: res.User.ID, Type: store.EventUserLoggedIn, CreateTime: now})
+		done <- err
+	}()
+	for waiting := false; !waiting; {
+		select {
+		case err := <-done:
+			t.Fatalf("org %q: the accept finished (%v) while the feed's lock was held", org, err)
+		default:
+		}
+		require.NoError(t, pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2)`, int64(uint64(key)>>32), int64(uint32(key))).Scan(&waiting))
+	}
+	require.NoError(t, tx.Rollback(ctx))
+	require.NoError(t, <-done)
 }

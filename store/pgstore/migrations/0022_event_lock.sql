@@ -5,7 +5,9 @@
 -- finds the organization in SQL (the one-statement accept) reads the key
 -- instead of hashing the id byte by byte. The organizations that exist
 -- are filled in here, by the same hash in SQL; NULL (a row written by an
--- older release) makes the statement hash the id itself. pgstore only:
+-- older release) makes the statement hash the id itself. The keys depend
+-- on the schema's name, which a store keeps for its life (the trigger
+-- functions keep it too: SET search_path FROM CURRENT). pgstore only:
 -- sqlitestore has no advisory locks.
 ALTER TABLE organizations ADD COLUMN event_lock bigint;
 
