@@ -177,13 +177,14 @@ func parseRow(cols []column, fields []string, line int) Record {
 		return rec
 	}
 	for i, c := range cols {
-		// Clone: a csv record's fields share one string; holding one field
-		// would pin the whole line.
+		// Not cloned: encoding/csv makes one string of a record's unquoted
+		// cells and the fields are its slices (ReuseRecord reuses only the
+		// slice of fields), so the values share that one allocation, which
+		// is no larger than copies of the cells would be.
 		v := strings.TrimSpace(fields[i])
 		if v == "" {
 			continue
 		}
-		v = strings.Clone(v)
 		switch c.kind {
 		case colEmail:
 			rec.Email = v
@@ -215,6 +216,12 @@ func parseRow(cols []column, fields []string, line int) Record {
 // accepted too), trims each name and drops empty ones. It returns nil when
 // no name is left.
 func SplitRoles(s string) []string {
+	if strings.IndexAny(s, ";,") < 0 { // one role: the common cell
+		if p := strings.TrimSpace(s); p != "" {
+			return []string{p}
+		}
+		return nil
+	}
 	var out []string
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' }) {
 		if p := strings.TrimSpace(part); p != "" {
