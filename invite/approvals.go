@@ -224,12 +224,15 @@ func (s *Service) decide(ctx context.Context, in decisionInputs, org store.Organ
 		ExistingUser: existing,
 		Direct:       !pendingMode(req),
 		Inviter:      in.inviterID,
-		InviterRoles: slices.Clone(in.inviterRoles),
 		Surface:      in.surface,
-		Rules:        store.CopyApprovalRules(in.rules),
 	}
-	pin.Request.Roles = append([]string(nil), req.Roles...)
-	pin.Request.Metadata = cloneMap(req.Metadata)
+	if s.cfg.BeforeInvite != nil || s.cfg.InvitePolicy != nil {
+		// The hooks get their own copies (a bulk import decides every row
+		// here: without hooks, nobody sees them).
+		pin.InviterRoles, pin.Rules = slices.Clone(in.inviterRoles), store.CopyApprovalRules(in.rules)
+		pin.Request.Roles = append([]string(nil), req.Roles...)
+		pin.Request.Metadata = cloneMap(req.Metadata)
+	}
 	if in.surface != SurfaceSCIM && !in.newOrg {
 		pin.RuleHold = in.ruleHold(req)
 	}
