@@ -279,40 +279,99 @@ func (run *bulkRun) readAll(ctx context.Context, in *BulkInput) error {
 	if err != nil {
 		return bulkInputErr(err) // the input changed since it was checked
 	}
-	// Rows are read in chunks, validated in parallel, then deduplicated
-	// and queued in order.
-	chunk := make([]validatedRow, 0, run.opts.BatchSize)
-	for {
-		chunk = chunk[:0]
-		var readErr error
-		for len(chunk) < cap(chunk) {
-			rec, err := rd.Next()
-			if err != nil {
-				readErr = err
-				break
-			}
-			chunk = append(chunk, validatedRow{rec: rec})
-		}
-		run.validate(chunk)
-		for i := range chunk {
-			run.addRow(&chunk[i])
+	// Rows are read and validated in chunks by a goroutine of their own,
+	// one chunk ahead, while this one deduplicates and queues the previous
+	// chunk in order; the batches' params are built and written by the
+	// writers (flush). Chunks are recycled: at most bulkChunksAhead+1 are
+	// in memory.
+	chunks, stop := run.readChunks(rd)
+	defer stop()
+	for c := range chunks {
+		for i := range c.rows {
+			run.addRow(&c.rows[i])
 			if len(run.batch) >= run.opts.BatchSize || len(run.pending) >= 4*run.opts.BatchSize {
 				if err := run.flush(ctx); err != nil {
 					return err
 				}
 			}
 		}
-		if readErr == io.EOF {
+		if c.err == io.EOF {
 			break
 		}
-		if readErr != nil {
-			return run.abort(ctx, bulkInputErr(readErr))
+		if c.err != nil {
+			return run.abort(ctx, bulkInputErr(c.err))
 		}
+		c.recycle()
 	}
 	if err := run.flush(ctx); err != nil {
 		return err
 	}
 	return run.finishWrites(ctx)
+}
+
+// bulkChunksAhead is how many validated chunks the reader may have ready
+// before the import takes them.
+const bulkChunksAhead = 1
+
+// bulkChunk is up to BatchSize parsed and validated rows and, for the
+// last chunk, the error that ended reading (io.EOF at the end).
+type bulkChunk struct {
+	rows []validatedRow
+	err  error
+	free chan *bulkChunk
+}
+
+// recycle hands c back to the reader for a next chunk.
+func (c *bulkChunk) recycle() {
+	clear(c.rows)
+	c.rows = c.rows[:0]
+	select {
+	case c.free <- c:
+	default:
+	}
+}
+
+// readChunks reads and validates rd's rows in chunks of BatchSize in a
+// goroutine, and sends them in order; the last chunk carries the error
+// that ended reading. stop ends the goroutine and returns once it is gone
+// (the input is not read after: the caller may close or reuse it).
+func (run *bulkRun) readChunks(rd *csvimport.Reader) (chunks <-chan *bulkChunk, stop func()) {
+	out := make(chan *bulkChunk, bulkChunksAhead)
+	quit, gone := make(chan struct{}), make(chan struct{})
+	free := make(chan *bulkChunk, bulkChunksAhead+1)
+	go func() {
+		defer close(gone)
+		defer close(out)
+		for {
+			var c *bulkChunk
+			select {
+			case c = <-free:
+			default:
+				c = &bulkChunk{rows: make([]validatedRow, 0, run.opts.BatchSize), free: free}
+			}
+			for len(c.rows) < cap(c.rows) {
+				rec, err := rd.Next()
+				if err != nil {
+					c.err = err
+					break
+				}
+				c.rows = append(c.rows, validatedRow{rec: rec})
+			}
+			run.validate(c.rows)
+			select {
+			case out <- c:
+			case <-quit:
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	return out, func() {
+		close(quit)
+		<-gone
+	}
 }
 
 // validatedRow is a record and, once validated, its request or error.
@@ -533,10 +592,11 @@ func (run *bulkRun) flush(ctx context.Context) error {
 		run.progress(BulkPhaseImporting)
 		return nil
 	}
-	w := &bulkWrite{idx: make([]int, len(run.batch)), ps: make([]store.CreateMembershipParams, len(run.batch)), done: make(chan struct{})}
-	if err := run.buildParams(w); err != nil {
-		return run.abort(ctx, err)
+	w := &bulkWrite{items: slices.Clone(run.batch), idx: make([]int, len(run.batch)), done: make(chan struct{})}
+	for i, it := range run.batch {
+		w.idx[i] = it.idx
 	}
+	clear(run.batch)
 	run.batch = run.batch[:0]
 	for len(run.inflight) >= run.opts.Writers {
 		if err := run.waitOldest(ctx); err != nil {
@@ -550,15 +610,25 @@ func (run *bulkRun) flush(ctx context.Context) error {
 		return run.abort(ctx, err)
 	}
 	run.inflight = append(run.inflight, w)
-	go run.s.writeBatch(ctx, w)
+	now := run.s.now()
+	go func() {
+		// The params are built here, in the writer, so that building this
+		// batch overlaps with reading the next one.
+		if w.err = run.buildParams(w, now); w.err != nil {
+			close(w.done)
+			return
+		}
+		run.s.writeBatch(ctx, w)
+	}()
 	return nil
 }
 
-// buildParams builds the store params of the batch into w, on up to
-// GOMAXPROCS goroutines (tokens, sealing and ids cost a few µs a row).
-func (run *bulkRun) buildParams(w *bulkWrite) error {
-	now := run.s.now()
-	n := len(run.batch)
+// buildParams builds the store params of w's items into w.ps, on up to
+// GOMAXPROCS goroutines (tokens, sealing and ids cost a few µs a row). It
+// reads only what does not change during an import.
+func (run *bulkRun) buildParams(w *bulkWrite, now time.Time) error {
+	n := len(w.items)
+	w.ps = make([]store.CreateMembershipParams, n)
 	parts := min(runtime.GOMAXPROCS(0), max(1, n/64))
 	errs := make([]error, parts)
 	var wg sync.WaitGroup
@@ -566,23 +636,25 @@ func (run *bulkRun) buildParams(w *bulkWrite) error {
 		lo, hi := p*n/parts, (p+1)*n/parts
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				it := run.batch[i]
+				it := &w.items[i]
 				ps, err := run.s.bulkParams(run.org, it.req, it.existing, run.inviterName, now)
 				if err != nil {
 					errs[p] = err
 					return
 				}
-				w.idx[i], w.ps[i] = it.idx, ps
+				w.ps[i] = ps
 			}
 		})
 	}
 	wg.Wait()
+	w.items = nil
 	return errors.Join(errs...)
 }
 
 // bulkWrite is one batch handed to the writer goroutine.
 type bulkWrite struct {
-	idx     []int // report indices of the items
+	items   []bulkItem // the rows, until their params are built
+	idx     []int      // report indices of the items
 	ps      []store.CreateMembershipParams
 	results []store.BatchResult // set by the writer
 	// err: the batch failed. Without partial nothing was written; with
