@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"io"
 	"log/slog"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,39 +57,7 @@ const loadPhase = 1000
 // load generator can be given their own cores (taskset, GOMAXPROCS); the
 // CPU figures are then the load generator's only.
 func BenchmarkQuickstartLoad(b *testing.B) {
-	base := os.Getenv("INVITEKIT_LOAD_URL")
-	target := base // where the load goes
-	if base == "" {
-		qa := startApp(b, func(c *config) { c.Logger = slog.New(slog.DiscardHandler) })
-		base, target = qa.base, serve(b, qa.Handler)
-	}
-	dashboard := "/orgs/" + seedOrgID + "/dashboard"
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	signIn := &http.Client{Jar: jar, Timeout: 30 * time.Second}
-	if resp := devSignIn(b, signIn, base, seedAdminEmail, dashboard); resp.StatusCode != http.StatusOK || resp.Request.URL.Path != dashboard {
-		b.Fatalf("sign-in ended with %d at %s, want the dashboard", resp.StatusCode, resp.Request.URL)
-	}
-	u, _ := url.Parse(base)
-	var cookies []string // the session and the last-organization cookie, as a browser sends them
-	for _, c := range jar.Cookies(u) {
-		cookies = append(cookies, c.Name+"="+c.Value)
-	}
-
-	tr := &http.Transport{MaxIdleConnsPerHost: loadConns, MaxConnsPerHost: loadConns, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	routes := []*loadRoute{
-		{name: "home", url: target + "/", want: "Sign in as the admin"},
-		{name: "dashboard", url: target + dashboard, want: "Welcome to " + seedOrgName + ", " + seedAdminEmail},
-	}
-	for _, r := range routes {
-		r.cookie = strings.Join(cookies, "; ")
-		r.check(b, tr)
-		r.run(b, tr, loadConns*20) // warm up: open the connections, fill the caches
-		r.reset()
-	}
+	tr, routes := loadSetup(b)
 
 	// Each round is a phase of each route with the same number of
 	// requests; its ratio is home's time ÷ the dashboard's. The median over
@@ -117,6 +87,89 @@ func BenchmarkQuickstartLoad(b *testing.B) {
 	}
 	b.ReportMetric(median(ratios), "dashboard/home")
 	b.ReportMetric(median(cpuRatios), "dashboard/home-cpu")
+}
+
+// loadSetup starts the app (or takes INVITEKIT_LOAD_URL's), signs the
+// seeded admin in for real and returns a transport of loadConns
+// keep-alive connections and the two routes, each checked once and
+// warmed up with that session.
+func loadSetup(b *testing.B) (*http.Transport, []*loadRoute) {
+	base := os.Getenv("INVITEKIT_LOAD_URL")
+	target := base // where the load goes
+	if base == "" {
+		qa := startApp(b, func(c *config) { c.Logger = slog.New(slog.DiscardHandler) })
+		base, target = qa.base, serve(b, qa.Handler)
+	}
+	dashboard := "/orgs/" + seedOrgID + "/dashboard"
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signIn := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	if resp := devSignIn(b, signIn, base, seedAdminEmail, dashboard); resp.StatusCode != http.StatusOK || resp.Request.URL.Path != dashboard {
+		b.Fatalf("sign-in ended with %d at %s, want the dashboard", resp.StatusCode, resp.Request.URL)
+	}
+	u, _ := url.Parse(base)
+	var cookies []string // the session and the last-organization cookie, as a browser sends them
+	for _, c := range jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+
+	tr := &http.Transport{MaxIdleConnsPerHost: loadConns, MaxConnsPerHost: loadConns, DisableCompression: true}
+	b.Cleanup(tr.CloseIdleConnections)
+	routes := []*loadRoute{
+		{name: "home", url: target + "/", want: "Sign in as the admin"},
+		{name: "dashboard", url: target + dashboard, want: "Welcome to " + seedOrgName + ", " + seedAdminEmail},
+	}
+	for _, r := range routes {
+		r.cookie = strings.Join(cookies, "; ")
+		r.check(b, tr)
+		r.run(b, tr, loadConns*20) // warm up: open the connections, fill the caches
+		r.reset()
+	}
+	return tr, routes
+}
+
+// BenchmarkQuickstartRoute sends b.N requests to one route
+// (INVITEKIT_LOAD_ROUTE: home, or dashboard by default) the way
+// BenchmarkQuickstartLoad does, for counting instructions with callgrind,
+// which are repeatable on a busy machine where CPU time is not. With
+// INVITEKIT_CALLGRIND_SYNC set to a folder it writes ready there after
+// the sign-in and warm-up, waits for go, sends the requests, writes done
+// and waits for exit, so that scripts/callgrind-quickstart.sh counts the
+// requests only (callgrind_control -z at go, -d at done; with b.N > 1: the
+// testing package's first run, of one request, has no handshake):
+//
+//	scripts/callgrind-quickstart.sh home 2000
+//	scripts/callgrind-quickstart.sh dashboard 2000
+func BenchmarkQuickstartRoute(b *testing.B) {
+	tr, routes := loadSetup(b)
+	name := cmp.Or(os.Getenv("INVITEKIT_LOAD_ROUTE"), "dashboard")
+	i := slices.IndexFunc(routes, func(r *loadRoute) bool { return r.name == name })
+	if i < 0 {
+		b.Fatalf("INVITEKIT_LOAD_ROUTE=%q: want home or dashboard", name)
+	}
+	sync := os.Getenv("INVITEKIT_CALLGRIND_SYNC")
+	handshake := func(write, wait string) {
+		if sync == "" || b.N == 1 { // not in the testing package's first run, of one request
+			return
+		}
+		if err := os.WriteFile(filepath.Join(sync, write), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(sync, wait)); err == nil {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	handshake("ready", "go")
+	b.ResetTimer()
+	routes[i].run(b, tr, b.N)
+	b.StopTimer()
+	handshake("done", "exit")
+	b.ReportMetric(routes[i].cpuPerRequest(), name+"-cpu-µs/req")
 }
 
 // serve serves h on a free port of 127.0.0.1 with an http.Server set up as
