@@ -51,14 +51,7 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	if err != nil {
 		return store.Membership{}, "", err
 	}
-	m, user, uerr, err := s.memberWithUser(ctx, orgID, userID)
-	if err != nil {
-		return store.Membership{}, "", err
-	}
-	if m.Status != store.StatusPendingInvite {
-		return store.Membership{}, "", ErrWrongStatus
-	}
-	inv, err := s.st.GetMembershipInvitation(ctx, orgID, userID)
+	m, user, inv, inviterName, uerr, err := s.invitationMember(ctx, orgID, userID, actorID, withMail)
 	if err != nil {
 		return store.Membership{}, "", err
 	}
@@ -87,33 +80,86 @@ func (s *Service) reissue(ctx context.Context, orgID, userID, actorID string, wi
 	var msg *store.OutboxMessage
 	if withMail {
 		data["delivery"] = "email"
-		inviter := inv.InvitedBy
-		if inviter == "" {
-			inviter = actorID
-		}
-		if msg, err = s.mail(kind, org, recipientOf(user, m), s.inviterName(ctx, orgID, inviter), expire, link, now); err != nil {
+		if msg, err = s.mail(kind, org, recipientOf(user, m), inviterName(), expire, link, now); err != nil {
 			return store.Membership{}, "", err
 		}
 	}
-	_, err = s.st.ReissueInvitation(ctx, store.ReissueParams{
+	p := store.ReissueParams{
 		InvitationID:    inv.ID,
 		Now:             now,
 		NewVerifierHash: hash,
 		NewExpireTime:   expire,
 		Outbox:          msg,
 		Event:           s.event(orgID, evType, userID, actorID, now, data),
-	})
-	if err != nil {
+	}
+	var fresh *store.Membership
+	if rm, ok := s.st.(store.ReissueMemberer); ok {
+		_, after, err := rm.ReissueInvitationMember(ctx, p)
+		if err != nil {
+			return store.Membership{}, "", err
+		}
+		fresh = &after
+	} else if _, err := s.st.ReissueInvitation(ctx, p); err != nil {
 		return store.Membership{}, "", err
 	}
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: invitation reissued", "org_id", orgID, "user_id", userID, "event", evType, "delivery", data["delivery"])
-	if fresh, err := s.st.GetMembership(ctx, orgID, userID); err == nil {
-		m = fresh
+	if fresh == nil {
+		if after, err := s.st.GetMembership(ctx, orgID, userID); err == nil {
+			fresh = &after
+		}
+	}
+	if fresh != nil {
+		m = *fresh
 	} else {
 		m.InviteExpireTime = expire
 	}
 	return m, link, nil
+}
+
+// invitationMember reads what a reissue needs: userID's pending membership
+// in orgID and its user (uerr), its newest invitation, and (withMail) the
+// inviter's name, read when inviterName is called. With a
+// store.InvitationMemberGetter it is one read; otherwise, and to report
+// its failure exactly, memberWithUser, GetMembershipInvitation and
+// inviterName. Errors, in this order: the membership's (ErrNotFound),
+// ErrWrongStatus, the invitation's.
+func (s *Service) invitationMember(ctx context.Context, orgID, userID, actorID string, withMail bool) (
+	m store.Membership, u store.User, inv store.Invitation, inviterName func() string, uerr, err error,
+) {
+	if g, ok := s.st.(store.InvitationMemberGetter); ok {
+		inviterID := actorID
+		if !withMail {
+			inviterID = ""
+		}
+		if im, err := g.GetInvitationMember(ctx, orgID, userID, inviterID); err == nil {
+			if im.Membership.Status != store.StatusPendingInvite {
+				return store.Membership{}, store.User{}, store.Invitation{}, nil, nil, ErrWrongStatus
+			}
+			name := ""
+			if im.Inviter != nil {
+				name = memberName(im.Inviter.Membership, im.Inviter.User)
+			}
+			return im.Membership, im.User, im.Invitation, func() string { return name }, nil, nil
+		}
+	}
+	if m, u, uerr, err = s.memberWithUser(ctx, orgID, userID); err != nil {
+		return store.Membership{}, store.User{}, store.Invitation{}, nil, nil, err
+	}
+	if m.Status != store.StatusPendingInvite {
+		return store.Membership{}, store.User{}, store.Invitation{}, nil, nil, ErrWrongStatus
+	}
+	if inv, err = s.st.GetMembershipInvitation(ctx, orgID, userID); err != nil {
+		return store.Membership{}, store.User{}, store.Invitation{}, nil, nil, err
+	}
+	inviterName = func() string {
+		inviter := inv.InvitedBy
+		if inviter == "" {
+			inviter = actorID
+		}
+		return s.inviterName(ctx, orgID, inviter)
+	}
+	return m, u, inv, inviterName, uerr, nil
 }
 
 // memberWithUser reads userID's membership in orgID (err) and the user
@@ -140,6 +186,20 @@ func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID s
 	if err := checkIDs("orgID", orgID, "userID", userID, "actorID", actorID); err != nil {
 		return err
 	}
+	if g, ok := s.st.(store.GuardedRevoker); ok {
+		// One write that checks the membership itself and puts its roles
+		// and email in the event; a refusal is explained below.
+		now := s.now()
+		ev := s.event(orgID, store.EventMembershipRevoked, userID, actorID, now, nil)
+		err := g.RevokeInvitationGuarded(ctx, orgID, userID, now, ev, store.RevokeData{RolesKey: "roles", EmailKey: "email"})
+		if err == nil {
+			s.revoked(ctx, orgID, userID)
+			return nil
+		}
+		if !errors.Is(err, store.ErrRevokeRefused) {
+			return err
+		}
+	}
 	m, u, uerr, err := s.memberWithUser(ctx, orgID, userID)
 	if err != nil {
 		return err
@@ -156,9 +216,14 @@ func (s *Service) RevokeInvitation(ctx context.Context, orgID, userID, actorID s
 	if err := s.st.RevokeInvitation(ctx, orgID, userID, now, ev); err != nil {
 		return err
 	}
+	s.revoked(ctx, orgID, userID)
+	return nil
+}
+
+// revoked is what follows a revoke's write.
+func (s *Service) revoked(ctx context.Context, orgID, userID string) {
 	s.changed(orgID, userID)
 	s.log.InfoContext(ctx, "invite: invitation revoked", "org_id", orgID, "user_id", userID)
-	return nil
 }
 
 // DeactivateMembership turns an ACTIVE membership INACTIVE (the member

@@ -77,6 +77,12 @@ func (s *Service) inviterName(ctx context.Context, orgID, userID string) string 
 	if err != nil || uerr != nil {
 		return ""
 	}
+	return memberName(m, u)
+}
+
+// memberName is u's name as m's organization knows them (their email when
+// it has no name).
+func memberName(m store.Membership, u store.User) string {
 	return cmp.Or(m.Profile.Name, joinName(m.Profile.FirstName, m.Profile.LastName), u.Email)
 }
 

@@ -580,17 +580,24 @@ func (s *Store) GetInvitation(ctx context.Context, invitationID string) (store.I
 // last inserted; revoked and spent invitations count.
 func (s *Store) GetMembershipInvitation(ctx context.Context, orgID, userID string) (store.Invitation, error) {
 	return locked(ctx, s, func(st *state) (store.Invitation, error) {
-		var best invitation
-		for _, inv := range st.invitations {
-			if inv.inv.OrganizationID == orgID && inv.inv.UserID == userID && inv.seq > best.seq {
-				best = inv
-			}
-		}
-		if best.seq == 0 {
+		inv, ok := st.newestInvitation(orgID, userID)
+		if !ok {
 			return store.Invitation{}, fmt.Errorf("memstore: membership invitation: %w", store.ErrNotFound)
 		}
-		return copyInvitation(best.inv), nil
+		return copyInvitation(inv), nil
 	})
+}
+
+// newestInvitation returns the last inserted invitation of (orgID,
+// userID), not copied.
+func (st *state) newestInvitation(orgID, userID string) (store.Invitation, bool) {
+	var best invitation
+	for _, inv := range st.invitations {
+		if inv.inv.OrganizationID == orgID && inv.inv.UserID == userID && inv.seq > best.seq {
+			best = inv
+		}
+	}
+	return best.inv, best.seq != 0
 }
 
 // AcceptInvitation implements store.Memberships. Checks run in this order:
@@ -678,16 +685,26 @@ func (s *state) pendingInvitation(op, invitationID string, expiredAt time.Time) 
 // may be reissued; a spent or revoked one may not (ErrInviteUsed,
 // ErrInviteRevoked).
 func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (store.Invitation, error) {
-	return locked(ctx, s, func(st *state) (store.Invitation, error) {
+	inv, _, err := s.ReissueInvitationMember(ctx, p)
+	return inv, err
+}
+
+// ReissueInvitationMember implements store.ReissueMemberer.
+func (s *Store) ReissueInvitationMember(ctx context.Context, p store.ReissueParams) (store.Invitation, store.Membership, error) {
+	type result struct {
+		inv store.Invitation
+		m   store.Membership
+	}
+	r, err := locked(ctx, s, func(st *state) (result, error) {
 		row, m, err := st.pendingInvitation("reissue", p.InvitationID, time.Time{}) // an expired invitation may be reissued
 		if err != nil {
-			return store.Invitation{}, err
+			return result{}, err
 		}
 		inv := row.inv
 		k := memberKey(inv.OrganizationID, inv.UserID)
 		if p.Outbox != nil && p.Outbox.ID != "" {
 			if _, ok := st.outbox[p.Outbox.ID]; ok {
-				return store.Invitation{}, fmt.Errorf("memstore: reissue: outbox id %q is taken", p.Outbox.ID)
+				return result{}, fmt.Errorf("memstore: reissue: outbox id %q is taken", p.Outbox.ID)
 			}
 		}
 
@@ -704,8 +721,9 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 		}
 		st.appendEvent(store.FillEvent(p.Event, inv.OrganizationID, inv.UserID))
 		st.changed(inv.OrganizationID, inv.UserID)
-		return copyInvitation(inv), nil
+		return result{copyInvitation(inv), copyMembership(m)}, nil
 	})
+	return r.inv, r.m, err
 }
 
 // RevokeInvitation implements store.Memberships. It marks every unspent,
@@ -720,22 +738,28 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now 
 		if m.Status != store.StatusPendingInvite {
 			return fmt.Errorf("memstore: revoke: membership is %s: %w", m.Status, store.ErrWrongStatus)
 		}
-		delete(st.memberships, k)
-		if m.ExternalID != "" {
-			delete(st.memberExternal, memberKey(orgID, m.ExternalID))
-		}
-		for id, row := range st.invitations {
-			inv := row.inv
-			if inv.OrganizationID == orgID && inv.UserID == userID && inv.SpendTime == nil && inv.RevokeTime == nil {
-				t := now
-				row.inv.RevokeTime = &t
-				st.invitations[id] = row
-			}
-		}
-		st.appendEvent(store.FillEvent(ev, orgID, userID))
-		st.changed(orgID, userID)
+		st.revoke(m, now, ev)
 		return nil
 	})
+}
+
+// revoke deletes the pending membership m and revokes its invitations.
+func (st *state) revoke(m store.Membership, now time.Time, ev store.Event) {
+	orgID, userID := m.OrganizationID, m.UserID
+	delete(st.memberships, memberKey(orgID, userID))
+	if m.ExternalID != "" {
+		delete(st.memberExternal, memberKey(orgID, m.ExternalID))
+	}
+	for id, row := range st.invitations {
+		inv := row.inv
+		if inv.OrganizationID == orgID && inv.UserID == userID && inv.SpendTime == nil && inv.RevokeTime == nil {
+			t := now
+			row.inv.RevokeTime = &t
+			st.invitations[id] = row
+		}
+	}
+	st.appendEvent(store.FillEvent(ev, orgID, userID))
+	st.changed(orgID, userID)
 }
 
 // AppendEvent implements store.Events.

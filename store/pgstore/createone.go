@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -297,49 +296,18 @@ func createMembershipErr(err error, p store.CreateMembershipParams, u store.User
 	return fmt.Errorf("pgstore: create membership: %w", err)
 }
 
-// qRevokeOneTrip is RevokeInvitation as one statement (autocommit, one
-// round trip), in the transaction path's lock order: the unspent,
-// unrevoked invitations locked first, then the pending membership
-// deleted, then (only when it was) the invitations revoked and the event
-// and notification appended (qInsertEventNotify's $1–$10), the event
-// lock last. It returns how many memberships it deleted: 0 wrote nothing.
-const qRevokeOneTrip = `WITH li AS MATERIALIZED (SELECT id FROM {s}.invitations
-		WHERE org_id = $11 AND user_id = $12 AND spend_time IS NULL AND revoke_time IS NULL FOR UPDATE),
-d AS (DELETE FROM {s}.memberships WHERE org_id = $11 AND user_id = $12 AND status = 'PENDING_INVITE'
-		AND (SELECT count(*) FROM li) >= 0 RETURNING 1),
-i AS (UPDATE {s}.invitations SET revoke_time = $13 WHERE id IN (SELECT id FROM li) AND EXISTS (SELECT 1 FROM d)),
-l AS MATERIALIZED (SELECT pg_advisory_xact_lock($1) FROM d),
-n AS MATERIALIZED (SELECT pg_notify($9, $10) FROM l),
-e AS (INSERT INTO {s}.events (id, org_id, type, user_id, actor_id, data, create_time)
-	SELECT $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::timestamptz FROM l, n)
-SELECT count(*) FROM d`
-
-// revokeOneTrip runs qRevokeOneTrip; false: nothing was written and the
-// transaction path must decide (and explain the refusal).
-func (s *Store) revokeOneTrip(ctx context.Context, orgID, userID string, now time.Time, ev store.Event) (bool, error) {
-	var n int64
-	args := append(s.eventNotifyArgs(ev, store.Change{OrganizationID: orgID, UserID: userID}), orgID, userID, now)
-	err := s.pool.QueryRow(ctx, s.sql(qRevokeOneTrip), args...).Scan(&n)
-	switch {
-	case retryable(err):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("pgstore: revoke: %w", err)
-	}
-	return n > 0, nil
-}
-
 // reissueOneTrip is ReissueInvitation as one statement (autocommit, one
 // round trip), in the transaction path's lock order: the invitation
 // locked (unspent, unrevoked, in the event's organization), then the
 // pending membership updated, then the invitation, the outbox message,
 // the event lock, event and notification, each only when the membership
 // was updated. It returns false when it wrote nothing (the transaction
-// path then decides and explains).
-func (s *Store) reissueOneTrip(ctx context.Context, p store.ReissueParams) (store.Invitation, bool, error) {
+// path then decides and explains). With the invitation it returns the
+// membership as the update left it.
+func (s *Store) reissueOneTrip(ctx context.Context, p store.ReissueParams) (store.Invitation, store.Membership, bool, error) {
 	ev := p.Event
 	if ev.OrganizationID == "" {
-		return store.Invitation{}, false, nil // the lock key needs the organization
+		return store.Invitation{}, store.Membership{}, false, nil // the lock key needs the organization
 	}
 	if ev.ID == "" {
 		ev.ID = store.NewID("evt")
@@ -350,7 +318,7 @@ func (s *Store) reissueOneTrip(ctx context.Context, p store.ReissueParams) (stor
 	q.WriteString(`WITH li AS MATERIALIZED (SELECT org_id, user_id FROM {s}.invitations
 		WHERE id = ` + id + ` AND org_id = ` + org + ` AND spend_time IS NULL AND revoke_time IS NULL FOR UPDATE),
 m AS (UPDATE {s}.memberships ms SET invite_expire_time = ` + expire + `, update_time = ` + a.p(p.Now, "timestamptz") + ` FROM li
-	WHERE ms.org_id = li.org_id AND ms.user_id = li.user_id AND ms.status = 'PENDING_INVITE' RETURNING ms.org_id, ms.user_id),
+	WHERE ms.org_id = li.org_id AND ms.user_id = li.user_id AND ms.status = 'PENDING_INVITE' RETURNING ` + qualified("ms", membershipCols) + `),
 inv AS (UPDATE {s}.invitations SET verifier_hash = ` + a.p(p.NewVerifierHash, "bytea") + `, expire_time = ` + expire + `
 	WHERE id = ` + id + ` AND EXISTS (SELECT 1 FROM m) RETURNING ` + invitationCols + `)`)
 	lockFrom := "inv"
@@ -366,16 +334,24 @@ inv AS (UPDATE {s}.invitations SET verifier_hash = ` + a.p(p.NewVerifierHash, "b
 	q.WriteString(",\ne AS (INSERT INTO {s}.events (id, org_id, type, user_id, actor_id, data, create_time)\n\tSELECT " +
 		a.p(ev.ID, "text") + ", " + org + ", " + a.p(ev.Type, "text") + ", coalesce(nullif(" + a.p(ev.UserID, "text") + ", ''), m.user_id), " +
 		a.p(ev.ActorID, "text") + ", " + a.p(jsonMap(ev.Data), "jsonb") + ", " + a.p(ev.CreateTime, "timestamptz") + " FROM l, n, m)")
-	q.WriteString("\nSELECT " + invitationCols + " FROM inv")
-	inv, err := scanInvitation(s.pool.QueryRow(ctx, s.sql(q.String()), a...))
+	q.WriteString("\nSELECT " + qualified("inv", invitationCols) + ", " + qualified("m", membershipCols) + " FROM inv, m")
+	var (
+		idst invitationDest
+		md   membershipDest
+	)
+	err := s.pool.QueryRow(ctx, s.sql(q.String()), a...).Scan(append(idst.targets(), md.targets()...)...)
 	pe := pgErr(err)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows), retryable(err), pe != nil && pe.Code == codeNotNullViolation && pe.ColumnName == "org_id":
-		return store.Invitation{}, false, nil
+		return store.Invitation{}, store.Membership{}, false, nil
 	case isConstraint(err, codeUniqueViolation, "outbox_pkey"):
-		return store.Invitation{}, false, fmt.Errorf("pgstore: reissue: outbox id %q is taken", p.Outbox.ID)
+		return store.Invitation{}, store.Membership{}, false, fmt.Errorf("pgstore: reissue: outbox id %q is taken", p.Outbox.ID)
 	case err != nil:
-		return store.Invitation{}, false, fmt.Errorf("pgstore: reissue: %w", err)
+		return store.Invitation{}, store.Membership{}, false, fmt.Errorf("pgstore: reissue: %w", err)
 	}
-	return inv, true, nil
+	m, err := md.membership()
+	if err != nil {
+		return store.Invitation{}, store.Membership{}, false, err
+	}
+	return idst.invitation(), m, true, nil
 }

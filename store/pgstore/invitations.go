@@ -142,8 +142,33 @@ func (s *Store) invitationError(ctx context.Context, tx pgx.Tx, op, id string, n
 // (reissueOneTrip); a refusal is decided and explained by the transaction
 // below.
 func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (store.Invitation, error) {
-	if inv, ok, err := s.reissueOneTrip(ctx, p); ok || err != nil {
-		return inv, err
+	inv, _, err := s.reissue(ctx, p)
+	return inv, err
+}
+
+// ReissueInvitationMember implements store.ReissueMemberer: the one
+// statement of ReissueInvitation returns the membership it updated (the
+// transaction path, after a refusal it overturns, reads it again).
+func (s *Store) ReissueInvitationMember(ctx context.Context, p store.ReissueParams) (store.Invitation, store.Membership, error) {
+	inv, m, err := s.reissue(ctx, p)
+	if err == nil && m == nil {
+		var fresh store.Membership
+		if fresh, err = s.GetMembership(ctx, inv.OrganizationID, inv.UserID); err != nil {
+			return store.Invitation{}, store.Membership{}, fmt.Errorf("pgstore: reissue: %w", err)
+		}
+		m = &fresh
+	}
+	if err != nil {
+		return store.Invitation{}, store.Membership{}, err
+	}
+	return inv, *m, nil
+}
+
+// reissue is ReissueInvitation; the membership is nil when the
+// transaction path wrote.
+func (s *Store) reissue(ctx context.Context, p store.ReissueParams) (store.Invitation, *store.Membership, error) {
+	if inv, m, ok, err := s.reissueOneTrip(ctx, p); ok || err != nil {
+		return inv, &m, err
 	}
 	var inv store.Invitation
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
@@ -186,9 +211,9 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 		return nil
 	})
 	if err != nil {
-		return store.Invitation{}, err
+		return store.Invitation{}, nil, err
 	}
-	return inv, nil
+	return inv, nil, nil
 }
 
 // RevokeInvitation implements store.Memberships. It deletes the pending
@@ -198,7 +223,7 @@ func (s *Store) ReissueInvitation(ctx context.Context, p store.ReissueParams) (s
 // below.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now time.Time, ev store.Event) error {
 	ev = store.FillEvent(ev, orgID, userID)
-	if done, err := s.revokeOneTrip(ctx, orgID, userID, now, ev); done || err != nil {
+	if done, err := s.revokeOneTrip(ctx, orgID, userID, now, ev, store.RevokeData{}); done || err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -227,4 +252,56 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, userID string, now 
 		}
 		return nil
 	})
+}
+
+// qInvitationMember reads a membership, its user and its newest
+// invitation; qInviterMember the inviter (the invitation's invited_by, else
+// $3) with its user. Both go in one batch, one round trip.
+var (
+	qInvitationMember = `SELECT ` + memberJoinCols + `, ` + qualified("i", invitationCols) + `
+	FROM {s}.memberships m JOIN {s}.users u ON u.id = m.user_id
+	JOIN LATERAL (SELECT * FROM {s}.invitations WHERE org_id = m.org_id AND user_id = m.user_id ORDER BY seq DESC LIMIT 1) i ON true
+	WHERE m.org_id = $1 AND m.user_id = $2`
+	qInviterMember = `SELECT ` + memberJoinCols + ` FROM {s}.memberships m JOIN {s}.users u ON u.id = m.user_id
+	WHERE m.org_id = $1 AND m.user_id = coalesce(nullif((SELECT invited_by FROM {s}.invitations
+		WHERE org_id = $1 AND user_id = $2 ORDER BY seq DESC LIMIT 1), ''), $3) AND m.user_id <> ''`
+)
+
+// GetInvitationMember implements store.InvitationMemberGetter: two
+// statements in one pipelined batch (one round trip).
+func (s *Store) GetInvitationMember(ctx context.Context, orgID, userID, inviterID string) (store.InvitationMember, error) {
+	b := &pgx.Batch{}
+	b.Queue(s.sql(qInvitationMember), orgID, userID)
+	b.Queue(s.sql(qInviterMember), orgID, userID, inviterID)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var (
+		md membershipDest
+		ud userDest
+		id invitationDest
+	)
+	if err := br.QueryRow().Scan(append(append(md.targets(), ud.targets()...), id.targets()...)...); err != nil {
+		return store.InvitationMember{}, notFound(err, "invitation member")
+	}
+	mu, err := md.member(&ud)
+	if err != nil {
+		return store.InvitationMember{}, err
+	}
+	out := store.InvitationMember{Member: mu, Invitation: id.invitation()}
+	md, ud = membershipDest{}, userDest{}
+	switch err := br.QueryRow().Scan(append(md.targets(), ud.targets()...)...); {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return store.InvitationMember{}, fmt.Errorf("pgstore: invitation member: inviter: %w", err)
+	default:
+		inviter, err := md.member(&ud)
+		if err != nil {
+			return store.InvitationMember{}, err
+		}
+		out.Inviter = &inviter
+	}
+	if err := br.Close(); err != nil {
+		return store.InvitationMember{}, fmt.Errorf("pgstore: invitation member: %w", err)
+	}
+	return out, nil
 }

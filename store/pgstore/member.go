@@ -22,7 +22,12 @@ func (s *Store) GetMember(ctx context.Context, orgID, userID string) (store.Memb
 	if err != nil {
 		return store.Member{}, notFound(err, "member")
 	}
-	m, err := md.membership()
+	return md.member(&ud)
+}
+
+// member decodes a membership and its user scanned side by side.
+func (d *membershipDest) member(ud *userDest) (store.Member, error) {
+	m, err := d.membership()
 	if err != nil {
 		return store.Member{}, err
 	}

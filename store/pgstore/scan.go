@@ -128,16 +128,28 @@ func scanMembership(row pgx.Row) (store.Membership, error) {
 	return d.membership()
 }
 
-func scanInvitation(row pgx.Row) (store.Invitation, error) {
-	var inv store.Invitation
-	err := row.Scan(&inv.ID, &inv.OrganizationID, &inv.UserID, &inv.Email, &inv.VerifierHash, &inv.InvitedBy,
-		&inv.CreateTime, &inv.ExpireTime, &inv.SpendTime, &inv.RevokeTime)
-	if err != nil {
-		return store.Invitation{}, err
-	}
+// invitationDest holds scan targets for invitationCols.
+type invitationDest struct{ inv store.Invitation }
+
+func (d *invitationDest) targets() []any {
+	inv := &d.inv
+	return []any{&inv.ID, &inv.OrganizationID, &inv.UserID, &inv.Email, &inv.VerifierHash, &inv.InvitedBy,
+		&inv.CreateTime, &inv.ExpireTime, &inv.SpendTime, &inv.RevokeTime}
+}
+
+func (d *invitationDest) invitation() store.Invitation {
+	inv := d.inv
 	inv.CreateTime, inv.ExpireTime = utc(inv.CreateTime), utc(inv.ExpireTime)
 	inv.SpendTime, inv.RevokeTime = utcPtr(inv.SpendTime), utcPtr(inv.RevokeTime)
-	return inv, nil
+	return inv
+}
+
+func scanInvitation(row pgx.Row) (store.Invitation, error) {
+	var d invitationDest
+	if err := row.Scan(d.targets()...); err != nil {
+		return store.Invitation{}, err
+	}
+	return d.invitation(), nil
 }
 
 func scanIdentity(row pgx.Row) (store.Identity, error) {

@@ -98,6 +98,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 
 	tests = append(tests, acceptLoginTests...) // acceptlogin.go
 	tests = append(tests, ssoSignInTests...)   // ssosignin.go
+
+	tests = append(tests, resendRevokeTests...) // resendrevoke.go
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStore(t)
