@@ -1,12 +1,9 @@
 package pgstore_test
 
 import (
-	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,34 +12,14 @@ import (
 	"github.com/invitekit/invitekit/store/pgstore"
 )
 
-// tripCounter counts the round trips a pool's connections make: each
-// statement sent on its own (a transaction's BEGIN and COMMIT too), each
-// pipelined batch and each explicit Prepare is one.
-type tripCounter struct{ n atomic.Int64 }
-
-func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-func (c *tripCounter) TracePrepareStart(ctx context.Context, _ *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
-	c.n.Add(1)
-	return ctx
-}
-func (c *tripCounter) TracePrepareEnd(context.Context, *pgx.Conn, pgx.TracePrepareEndData) {}
-
-// trips returns how many round trips fn made.
-func (c *tripCounter) trips(t *testing.T, fn func() error) int64 {
+// trips returns how many round trips fn made (invitePathTrips counts
+// them).
+func trips(t *testing.T, c *invitePathTrips, fn func() error) int {
 	t.Helper()
-	before := c.n.Load()
+	c.take()
 	require.NoError(t, fn())
-	return c.n.Load() - before
+	n, _ := c.take()
+	return n
 }
 
 // TestServiceRoundTrips counts the round trips of the Service's resend,
@@ -56,7 +33,7 @@ func (c *tripCounter) trips(t *testing.T, fn func() error) int64 {
 // invitation's id, which only the read tells.
 func TestServiceRoundTrips(t *testing.T) {
 	ctx := t.Context()
-	c := &tripCounter{}
+	c := &invitePathTrips{}
 	pool := newPool(t, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = c; cfg.MaxConns = 1 })
 	st, err := pgstore.New(ctx, pool, pgstore.Config{Schema: freshSchema(t)})
 	require.NoError(t, err)
@@ -92,8 +69,8 @@ func TestServiceRoundTrips(t *testing.T) {
 		require.NoError(t, fn())
 	}
 
-	assert.EqualValues(t, 1, c.trips(t, revoke(users[2])), "revoke")
-	assert.EqualValues(t, 2, c.trips(t, resend(users[0])), "resend")
-	assert.EqualValues(t, 2, c.trips(t, resend(users[3])), "resend of another membership")
-	assert.EqualValues(t, 2, c.trips(t, link(users[0])), "invite link")
+	assert.EqualValues(t, 1, trips(t, c, revoke(users[2])), "revoke")
+	assert.EqualValues(t, 2, trips(t, c, resend(users[0])), "resend")
+	assert.EqualValues(t, 2, trips(t, c, resend(users[3])), "resend of another membership")
+	assert.EqualValues(t, 2, trips(t, c, link(users[0])), "invite link")
 }
