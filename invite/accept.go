@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/invitekit/invitekit/store"
@@ -314,7 +315,9 @@ func (s *Service) acceptParams(invID, orgID, userID string, id AcceptIdentity, e
 // accepted reports an accepted membership.
 func (s *Service) accepted(ctx context.Context, m store.Membership, match bool) {
 	s.changed(m.OrganizationID, m.UserID)
-	s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", m.OrganizationID, "user_id", m.UserID, "email_mismatch", !match)
+	if s.log.Enabled(ctx, slog.LevelInfo) {
+		s.log.InfoContext(ctx, "invite: invitation accepted", "org_id", m.OrganizationID, "user_id", m.UserID, "email_mismatch", !match)
+	}
 }
 
 func checkIdentity(id AcceptIdentity) error {

@@ -55,14 +55,34 @@ func NormalizeEmail(s string) (string, error) {
 	if strings.IndexByte(s[at+1:], '@') >= 0 {
 		return "", invalid("email", "email must contain exactly one @")
 	}
-	local, domain := strings.ToLower(s[:at]), strings.ToLower(s[at+1:])
+	s = lowerASCII(s) // s is ASCII here
+	local, domain := s[:at], s[at+1:]
 	if err := checkLocal(local); err != nil {
 		return "", invalid("email", "email local part %s", err)
 	}
 	if err := checkDomain(domain); err != nil {
 		return "", invalid("email", "email domain %s", err)
 	}
-	return local + "@" + domain, nil
+	return s, nil
+}
+
+// lowerASCII lowercases the ASCII string s, without a copy when it has no
+// upper case letter.
+func lowerASCII(s string) string {
+	i := 0
+	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // checkLocal validates a lowercased dot-atom local part.
@@ -102,11 +122,12 @@ func checkDomain(domain string) error {
 	if len(domain) > maxDomainLen {
 		return errors.New("must be at most 253 characters")
 	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 {
+	if strings.IndexByte(domain, '.') < 0 {
 		return errors.New("must have at least two labels, like example.com")
 	}
-	for _, l := range labels {
+	var tld string
+	for l := range strings.SplitSeq(domain, ".") {
+		tld = l
 		if l == "" {
 			return errors.New("must not have an empty label")
 		}
@@ -123,7 +144,6 @@ func checkDomain(domain string) error {
 			}
 		}
 	}
-	tld := labels[len(labels)-1]
 	if !isLetter(tld[0]) || !isLetter(tld[len(tld)-1]) {
 		return errors.New("must end in a top-level domain that starts and ends with a letter")
 	}

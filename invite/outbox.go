@@ -19,17 +19,16 @@ func (s *Service) mail(kind string, org store.Organization, recipient mailRecipi
 	if locale == "" {
 		locale = s.orgLocale(org)
 	}
-	data := map[string]string{
-		outbox.DataOrgID:       org.ID,
-		outbox.DataOrgName:     org.Name,
-		outbox.DataFirstName:   recipient.Profile.FirstName,
-		outbox.DataLastName:    recipient.Profile.LastName,
-		outbox.DataName:        recipient.Profile.Name,
-		outbox.DataInviterName: inviterName,
-		outbox.DataEmail:       recipient.Email,
-		outbox.DataLocale:      locale,
-		outbox.DataOrgLocale:   s.orgLocale(org),
-	}
+	data := make(map[string]string, 10) // sized once: these keys and the expire time
+	data[outbox.DataOrgID] = org.ID
+	data[outbox.DataOrgName] = org.Name
+	data[outbox.DataFirstName] = recipient.Profile.FirstName
+	data[outbox.DataLastName] = recipient.Profile.LastName
+	data[outbox.DataName] = recipient.Profile.Name
+	data[outbox.DataInviterName] = inviterName
+	data[outbox.DataEmail] = recipient.Email
+	data[outbox.DataLocale] = locale
+	data[outbox.DataOrgLocale] = s.orgLocale(org)
 	if !expire.IsZero() {
 		data[outbox.DataExpireTime] = formatTime(expire)
 	}

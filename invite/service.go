@@ -134,7 +134,7 @@ type Service struct {
 	st              store.Store
 	cfg             Config
 	sealer          *outbox.Sealer
-	acceptURL       *url.URL
+	link            linkParts // the accept link (acceptLink)
 	roles           []string
 	roleSet         map[string]bool
 	requireVerified bool
@@ -168,7 +168,7 @@ func New(st store.Store, cfg Config) (*Service, error) {
 		st:              st,
 		cfg:             cfg,
 		sealer:          sealer,
-		acceptURL:       acceptURL,
+		link:            newLinkParts(acceptURL),
 		roles:           cfg.Roles,
 		roleSet:         roleSet,
 		requireVerified: cfg.RequireVerifiedEmail == nil || *cfg.RequireVerifiedEmail,

@@ -98,13 +98,42 @@ func validVerifier(v string) bool {
 }
 
 // acceptLink returns the accept page URL carrying the token as the "token"
-// query parameter (other query parameters of AcceptURL are kept).
+// query parameter (other query parameters of AcceptURL are kept): what
+// setting "token" in the URL's query and encoding it gives (keys sorted),
+// from the parts newLinkParts made once.
 func (s *Service) acceptLink(token string) string {
-	u := *s.acceptURL
-	q := u.Query()
-	q.Set("token", token)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return s.link.head + url.QueryEscape(token) + s.link.tail
+}
+
+// linkParts are an accept link without its token: head ends in "token=".
+type linkParts struct{ head, tail string }
+
+// newLinkParts splits the accept URL u around the value of its "token"
+// query parameter.
+func newLinkParts(u *url.URL) linkParts {
+	before, after := url.Values{}, url.Values{}
+	for k, vs := range u.Query() {
+		switch {
+		case k < "token":
+			before[k] = vs
+		case k > "token":
+			after[k] = vs
+		}
+	}
+	bare := *u
+	bare.RawQuery, bare.ForceQuery, bare.Fragment, bare.RawFragment = "", false, "", ""
+	p := linkParts{head: bare.String() + "?"}
+	if len(before) > 0 {
+		p.head += before.Encode() + "&"
+	}
+	p.head += "token="
+	if len(after) > 0 {
+		p.tail = "&" + after.Encode()
+	}
+	if u.Fragment != "" {
+		p.tail += "#" + u.EscapedFragment()
+	}
+	return p
 }
 
 // TokenFromLink extracts the token from an accept link made by the Service

@@ -6,10 +6,13 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/invitekit/invitekit/store/memstore"
 )
 
 func TestVerifierShape(t *testing.T) {
@@ -129,5 +132,53 @@ func TestConstantTimeCompare(t *testing.T) {
 	}
 	if !calls["checkToken"]["verifierMatches"] {
 		t.Error("checkToken does not verify through verifierMatches")
+	}
+}
+
+// TestAcceptLinkParts: the accept link made from the parts computed once
+// is what setting "token" in the accept URL's query gives, whatever else
+// the URL carries.
+func TestAcceptLinkParts(t *testing.T) {
+	reference := func(raw, token string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("token", token)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	v, _ := newVerifier()
+	tokens := []string{formatToken("inv_01jd8abc", v), "a b&c=d/é?#"}
+	for _, raw := range []string{
+		"https://app.example.com/accept",
+		"https://app.example.com/accept?",
+		"https://app.example.com",
+		"http://app.example.com:8080/a%20b/accept",
+		"https://app.example.com/accept?a=1&z=2&tok=3&tokenx=4&Z=5",
+		"https://app.example.com/accept?token=old&token=older&utm=x",
+		"https://app.example.com/accept?z=%2F%20&a=1&a=2#frag%20ment",
+		"https://app.example.com/accept#/route?x=1",
+		"https://user:pw@app.example.com/accept?lang=de",
+		"https://app.example.com/accept?flag",
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := &Service{link: newLinkParts(u)} // Config.AcceptURL refuses fragments: built here
+		for _, tok := range tokens {
+			if got, want := svc.acceptLink(tok), reference(raw, tok); got != want {
+				t.Errorf("accept URL %s, token %q:\n got %s\nwant %s", raw, tok, got, want)
+			}
+		}
+	}
+	svc, err := New(memstore.New(), Config{SecretKey: make([]byte, 32), AcceptURL: "https://app.example.com/accept?z=1&a=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := svc.acceptLink(tokens[0]), reference("https://app.example.com/accept?z=1&a=2", tokens[0]); got != want {
+		t.Errorf("New: got %s, want %s", got, want)
 	}
 }

@@ -308,8 +308,12 @@ func canonicalLocale(tag string) string {
 // req.Email is normalized, ExternalID trimmed, Roles deduplicated (or the
 // defaults), the profile locale canonical and the maps copied.
 func (s *Service) checkInvite(req *InviteRequest, prefix string, defaultRoles []string) error {
-	if err := checkText(req, prefix); err != nil {
-		return err // the raw values, before trimming and normalizing
+	// The compiled verdicts first (validate_invite.go); the reflective
+	// checks name the problem.
+	if !inviteTextOK(req) {
+		if err := checkText(req, prefix); err != nil {
+			return err // the raw values, before trimming and normalizing
+		}
 	}
 	email, err := NormalizeEmail(req.Email)
 	if err != nil {
@@ -319,8 +323,10 @@ func (s *Service) checkInvite(req *InviteRequest, prefix string, defaultRoles []
 	}
 	req.Email = email
 	req.ExternalID = strings.TrimSpace(req.ExternalID)
-	if err := s.checkTags(req, prefix); err != nil {
-		return err
+	if !s.inviteTagsOK(req) {
+		if err := s.checkTags(req, prefix); err != nil {
+			return err
+		}
 	}
 	if len(req.Roles) == 0 {
 		req.Roles = append([]string(nil), defaultRoles...)
