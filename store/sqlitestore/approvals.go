@@ -32,7 +32,12 @@ create_time, expire_time, decided_by, reason, decide_time`
 	qApprList    = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE org_id = ? AND (? = '' OR status = ?) ORDER BY seq LIMIT ?`
 	qApprDue     = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE status = 'PENDING' AND expire_time <= ? ORDER BY seq LIMIT ?`
 	qApprRevison = `SELECT revision FROM approval_rules WHERE org_id = ?`
-	qApprSet     = `INSERT INTO approval_rules (org_id, ` + apprRulesColumns + `) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
+	// qReserveSeqRevision is qReserveSeqs for one membership and
+	// qApprRevison in one statement (CreateMembershipGuarded): the
+	// reserved seq and the rules' revision (NULL: no rules).
+	qReserveSeqRevision = `UPDATE counters SET value = value + 1 WHERE name = 'membership_seq'
+RETURNING value, (SELECT revision FROM approval_rules WHERE org_id = ?)`
+	qApprSet = `INSERT INTO approval_rules (org_id, ` + apprRulesColumns + `) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
 ON CONFLICT (org_id) DO UPDATE SET all_invites = excluded.all_invites, roles = excluded.roles,
 inviter_roles = excluded.inviter_roles, outside_domains = excluded.outside_domains, domains = excluded.domains,
 revision = approval_rules.revision + 1, update_time = excluded.update_time, updated_by = excluded.updated_by
@@ -44,7 +49,7 @@ WHERE org_id = ? AND id = ? AND status = 'PENDING'`
 )
 
 // approvalWriteQueries are prepared by Open (writeQueries).
-var approvalWriteQueries = []string{qApprReq, qApprRevison, qApprSet, qApprInsert, qApprDecide}
+var approvalWriteQueries = []string{qApprReq, qApprRevison, qReserveSeqRevision, qApprSet, qApprInsert, qApprDecide}
 
 func scanApprovalRules(r *store.ApprovalRules) func(scanner) error {
 	return func(sc scanner) error {
@@ -143,10 +148,15 @@ func (s *Store) CreateMembershipGuarded(ctx context.Context, p store.CreateMembe
 	}
 	var res store.BatchResult
 	err := s.writeOne(ctx, func(t *wtx, create createFunc) error {
-		var rev int64
-		if err := t.row(func(sc scanner) error { return sc.Scan(&rev) }, qApprRevison, orgID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		// The one membership's seq is reserved with the revision read (one
+		// statement fewer); a refusal rolls the reservation back with the
+		// rest.
+		var seq int64
+		var rev sql.NullInt64
+		if err := t.row(func(sc scanner) error { return sc.Scan(&seq, &rev) }, qReserveSeqRevision, orgID); err != nil {
 			return err
 		}
+		t.seqAhead = seq
 		var inviter store.Membership
 		ierr := store.ErrNotFound
 		if g.InviterID != "" { // else Check looks at the revision only
@@ -155,7 +165,7 @@ func (s *Store) CreateMembershipGuarded(ctx context.Context, p store.CreateMembe
 				return ierr
 			}
 		}
-		if err := g.Check(rev, inviter, ierr == nil); err != nil {
+		if err := g.Check(rev.Int64, inviter, ierr == nil); err != nil {
 			return fmt.Errorf("sqlitestore: create membership: %w", err)
 		}
 		var err error

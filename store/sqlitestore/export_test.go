@@ -14,3 +14,7 @@ func OpenAtVersion(ctx context.Context, path string, cfg Config, version int) (*
 	}
 	return open(ctx, path, cfg, slices.DeleteFunc(ms, func(m migration) bool { return m.version > version }))
 }
+
+// OnWriteStatement calls fn with every statement a write transaction of s
+// runs from now on. Set it before any concurrent write.
+func (s *Store) OnWriteStatement(fn func(query string)) { s.onStmt = fn }

@@ -108,6 +108,11 @@ func (t *wtx) membership(orgID, userID string) (store.Membership, error) {
 // reserveSeqs reserves n consecutive membership seqs and returns the
 // first. Seqs are never handed out twice, even for deleted memberships.
 func (t *wtx) reserveSeqs(n int) (int64, error) {
+	if t.seqAhead != 0 && n == 1 { // reserved already (qReserveSeqRevision)
+		seq := t.seqAhead
+		t.seqAhead = 0
+		return seq, nil
+	}
 	var last int64
 	if err := t.row(func(sc scanner) error { return sc.Scan(&last) }, qReserveSeqs, n); err != nil {
 		return 0, err

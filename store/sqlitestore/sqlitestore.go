@@ -46,6 +46,10 @@ type Store struct {
 
 	notify notifier // Subscribe's subscriptions (notify.go)
 
+	// onStmt, when set (tests only, before any write), sees the text of
+	// every statement a write transaction runs.
+	onStmt func(query string)
+
 	closeOnce sync.Once
 	closeErr  error
 }

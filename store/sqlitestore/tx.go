@@ -19,6 +19,9 @@ type wtx struct {
 	stmts map[string]*sql.Stmt
 	// changes are published once the transaction commits (notify.go).
 	changes []store.Change
+	// seqAhead, when not 0, is one membership seq reserved earlier in
+	// this transaction, which the next reserveSeqs(1) takes.
+	seqAhead int64
 }
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the single
@@ -57,6 +60,9 @@ func canceled(ctx context.Context, err error) error {
 }
 
 func (t *wtx) stmt(query string) (*sql.Stmt, error) {
+	if t.s.onStmt != nil {
+		t.s.onStmt(query)
+	}
 	if st, ok := t.stmts[query]; ok {
 		return st, nil
 	}
