@@ -133,7 +133,7 @@ func (t *wtx) acceptLogin(p store.AcceptParams, g *store.AcceptGuard, login stor
 		if err != nil {
 			return store.Membership{}, err
 		}
-		return store.Membership{}, fmt.Errorf("sqlitestore: membership is %s, not %s: %w", cur.Status, store.StatusPendingInvite, store.ErrWrongStatus)
+		return store.Membership{}, notPending(cur.Status)
 	case err != nil:
 		return store.Membership{}, err
 	}

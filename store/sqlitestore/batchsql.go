@@ -120,7 +120,7 @@ func writeQueries() []string {
 		qGetIdentity, qInsertIdentity,
 		qGetMembership, qMembershipExists, qUpdateMembership, qDeleteMembership, qReserveSeqs, qOtherActiveHolder,
 		qExternalIDOwner, qRecordMemberLogin,
-		qGetInvitation, qSpendInvitation, qReissueInvitation, qRevokeInvitations,
+		qGetInvitation, qSpendInvitation, qReissueInvitation, qRevokeInvitations, qDeletePending,
 		qClaimable, qLease, qOutboxState, qOutboxSent, qOutboxRetry, qOutboxDead,
 		lookupQuery(1), lookupQuery(chunkSize),
 		qSavepoint, qRollbackTo, qRelease,

@@ -44,15 +44,27 @@ func (s *Store) ListMembers(ctx context.Context, orgID string, opts store.ListOp
 }
 
 func scanMember(sc scanner, mem *store.Member) error {
-	m, u := &mem.Membership, &mem.User
-	var mrow, urow rowBuf
-	if err := sc.Scan(append(mrow.membershipDest(m), urow.userDest(u)...)...); err != nil {
+	var b memberBuf
+	if err := sc.Scan(b.dest(mem)...); err != nil {
 		return err
 	}
-	if err := mrow.finishMembership(m); err != nil {
+	return b.finish(mem)
+}
+
+// memberBuf holds the raw column values of a membership and its user
+// (memberColumns) between Scan and decoding.
+type memberBuf struct{ m, u rowBuf }
+
+// dest returns the Scan targets for memberColumns.
+func (b *memberBuf) dest(mem *store.Member) []any {
+	return append(b.m.membershipDest(&mem.Membership), b.u.userDest(&mem.User)...)
+}
+
+func (b *memberBuf) finish(mem *store.Member) error {
+	if err := b.m.finishMembership(&mem.Membership); err != nil {
 		return err
 	}
-	return urow.finishUser(u)
+	return b.u.finishUser(&mem.User)
 }
 
 // matches reports whether the email or a name of the organization's view
