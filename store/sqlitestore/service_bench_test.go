@@ -24,35 +24,38 @@ import (
 //	go test -run '^$' -bench ServiceVsRaw -benchtime 2000x -count 3 ./store/sqlitestore/
 func BenchmarkServiceVsRaw(b *testing.B) {
 	ctx := context.Background()
-	setup := func(b *testing.B) (*invite.Service, *sqliteRaw) {
-		path := filepath.Join(b.TempDir(), "invitekit.db")
-		st, err := sqlitestore.Open(ctx, path, sqlitestore.Config{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		svc, err := invite.New(st, invite.Config{
-			Roles: []string{"admin", "member"}, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
-			AcceptURL: "https://app.example.com/invite/accept",
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{ID: "org_bench", Name: "Bench"}); err != nil {
-			b.Fatal(err)
-		}
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
-		if err != nil {
-			b.Fatal(err)
-		}
-		db.SetMaxOpenConns(1)
-		b.Cleanup(func() { db.Close() })
-		return svc, &sqliteRaw{db: db, now: time.Now().UTC(), stmts: map[string]*sql.Stmt{}}
-	}
 	storetest.BenchKitVsRaw(b, func(b *testing.B) storetest.KitVsRaw {
-		svc, raw := setup(b)
+		svc, raw := benchSetup(ctx, b)
 		return kitVsRaw(ctx, svc, raw.invite, raw.accept)
 	})
+}
+
+// benchSetup opens a store on a new file with a Service on it and the
+// organization org_bench, and the floor's own connection to the file.
+func benchSetup(ctx context.Context, b *testing.B) (*invite.Service, *sqliteRaw) {
+	path := filepath.Join(b.TempDir(), "invitekit.db")
+	st, err := sqlitestore.Open(ctx, path, sqlitestore.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	svc, err := invite.New(st, invite.Config{
+		Roles: []string{"admin", "member"}, SecretKey: []byte("0123456789abcdef0123456789abcdef"),
+		AcceptURL: "https://app.example.com/invite/accept",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := svc.CreateOrganization(ctx, invite.CreateOrganizationRequest{ID: "org_bench", Name: "Bench"}); err != nil {
+		b.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	b.Cleanup(func() { db.Close() })
+	return svc, &sqliteRaw{db: db, now: time.Now().UTC(), stmts: map[string]*sql.Stmt{}}
 }
 
 // sqliteRaw writes the floor's rows straight into the store's tables.
