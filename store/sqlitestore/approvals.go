@@ -28,13 +28,13 @@ coalesce(r.revision, 0), coalesce(r.update_time, 0), coalesce(r.updated_by, '')
 FROM organizations o LEFT JOIN approval_rules r ON r.org_id = o.id WHERE o.id = ?`
 	apprReqColumns = `id, org_id, user_id, email, roles, invited_by, surface, hold_reason, status,
 create_time, expire_time, decided_by, reason, decide_time`
-	qApprReq     = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE org_id = ? AND id = ?`
-	qApprList    = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE org_id = ? AND (? = '' OR status = ?) ORDER BY seq LIMIT ?`
-	qApprDue     = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE status = 'PENDING' AND expire_time <= ? ORDER BY seq LIMIT ?`
-	qApprRevison = `SELECT revision FROM approval_rules WHERE org_id = ?`
-	// qReserveSeqRevision is qReserveSeqs for one membership and
-	// qApprRevison in one statement (CreateMembershipGuarded): the
-	// reserved seq and the rules' revision (NULL: no rules).
+	qApprReq  = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE org_id = ? AND id = ?`
+	qApprList = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE org_id = ? AND (? = '' OR status = ?) ORDER BY seq LIMIT ?`
+	qApprDue  = `SELECT ` + apprReqColumns + ` FROM approval_requests WHERE status = 'PENDING' AND expire_time <= ? ORDER BY seq LIMIT ?`
+	// qReserveSeqRevision is qReserveSeqs for one membership and the
+	// read of the organization's approval rules' revision in one statement
+	// (CreateMembershipGuarded): the reserved seq and the revision (NULL:
+	// no rules).
 	qReserveSeqRevision = `UPDATE counters SET value = value + 1 WHERE name = 'membership_seq'
 RETURNING value, (SELECT revision FROM approval_rules WHERE org_id = ?)`
 	qApprSet = `INSERT INTO approval_rules (org_id, ` + apprRulesColumns + `) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)
@@ -49,7 +49,7 @@ WHERE org_id = ? AND id = ? AND status = 'PENDING'`
 )
 
 // approvalWriteQueries are prepared by Open (writeQueries).
-var approvalWriteQueries = []string{qApprReq, qApprRevison, qReserveSeqRevision, qApprSet, qApprInsert, qApprDecide}
+var approvalWriteQueries = []string{qApprReq, qReserveSeqRevision, qApprSet, qApprInsert, qApprDecide}
 
 func scanApprovalRules(r *store.ApprovalRules) func(scanner) error {
 	return func(sc scanner) error {
