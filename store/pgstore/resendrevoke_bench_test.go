@@ -49,15 +49,7 @@ func BenchmarkResendRevokeVsRaw(b *testing.B) {
 	}
 	run := func(b *testing.B, kit func(svc *invite.Service, p person) error, floor func(r *benchRaw, i int, p person) error) {
 		svc, raw, kits, raws := setup(b)
-		var p storetest.Pairs
-		b.ResetTimer()
-		for i := range b.N {
-			p.Run(i, func() error { return kit(svc, kits[i]) }, func() error { return floor(raw, i, raws[i]) })
-			if p.Err != nil {
-				b.Fatal(p.Err)
-			}
-		}
-		p.Report(b)
+		storetest.RunPairs(b, func(i int) error { return kit(svc, kits[i]) }, func(i int) error { return floor(raw, i, raws[i]) })
 	}
 	b.Run("resend", func(b *testing.B) {
 		run(b, func(svc *invite.Service, p person) error {

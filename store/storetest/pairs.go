@@ -66,16 +66,7 @@ type KitVsRaw struct {
 func BenchKitVsRaw(b *testing.B, setup func(b *testing.B) KitVsRaw) {
 	b.Run("invite", func(b *testing.B) {
 		ops := setup(b)
-		var p Pairs
-		i := 0
-		for b.Loop() {
-			p.Run(i, func() error { _, err := ops.Invite(i); return err }, func() error { return ops.RawInvite(i) })
-			if p.Err != nil {
-				b.Fatal(p.Err)
-			}
-			i++
-		}
-		p.Report(b)
+		RunPairs(b, func(i int) error { _, err := ops.Invite(i); return err }, ops.RawInvite)
 	})
 	b.Run("accept", func(b *testing.B) {
 		ops := setup(b)
@@ -89,14 +80,21 @@ func BenchKitVsRaw(b *testing.B, setup func(b *testing.B) KitVsRaw) {
 				b.Fatal(err)
 			}
 		}
-		var p Pairs
-		b.ResetTimer()
-		for i := range b.N {
-			p.Run(i, func() error { return ops.Accept(i, tokens[i]) }, func() error { return ops.RawAccept(i) })
-			if p.Err != nil {
-				b.Fatal(p.Err)
-			}
-		}
-		p.Report(b)
+		RunPairs(b, func(i int) error { return ops.Accept(i, tokens[i]) }, ops.RawAccept)
 	})
+}
+
+// RunPairs resets b's timer, then runs kit(i) and raw(i) in turns (see
+// Pairs) for i from 0 to b.N-1, stops b at the first error and reports
+// the medians.
+func RunPairs(b *testing.B, kit, raw func(i int) error) {
+	var p Pairs
+	b.ResetTimer()
+	for i := range b.N {
+		p.Run(i, func() error { return kit(i) }, func() error { return raw(i) })
+		if p.Err != nil {
+			b.Fatal(p.Err)
+		}
+	}
+	p.Report(b)
 }
